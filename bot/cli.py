@@ -1,0 +1,87 @@
+"""The ``switchboard`` command.
+
+``switchboard serve`` runs Hypercorn on ``app:app`` (uvloop when installed); settings given as
+options are passed to the app through the same environment variables it reads in production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser("serve", help="serve the webhook with Hypercorn")
+    serve.add_argument("--app", default="app:app", help="ASGI app to serve (default app:app)")
+    serve.add_argument("--host", default=None, help="address to bind (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument("--database", default=None, help="database URL (sqlite:///file.db)")
+    serve.add_argument(
+        "--dev",
+        action="store_true",
+        help="local development: bind 127.0.0.1 and accept unsigned requests without a token",
+    )
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run Hypercorn; returns its exit code."""
+    from hypercorn.config import Config
+    from hypercorn.run import run
+
+    from bot.errors import ConfigError
+    from bot.settings import Settings
+
+    if args.database:
+        os.environ["SWITCHBOARD_DATABASE_URL"] = args.database
+    if args.dev:
+        os.environ["SWITCHBOARD_DEV"] = "1"
+    try:
+        settings = Settings.from_env()  # fail here, once, rather than in every worker
+    except ConfigError as exc:
+        print(f"switchboard: {exc}", file=sys.stderr)
+        return 2
+    host = args.host or ("127.0.0.1" if args.dev else "0.0.0.0")
+    if args.dev and host not in {"127.0.0.1", "localhost", "::1"}:
+        print("switchboard: --dev only binds to 127.0.0.1 (or localhost)", file=sys.stderr)
+        return 2
+    if not settings.verify_signatures:
+        print(
+            "switchboard: DEV MODE - webhook signatures are NOT verified. "
+            "Do not expose this server to the internet.",
+            file=sys.stderr,
+        )
+    config = Config()
+    config.application_path = args.app
+    config.bind = [f"{host}:{args.port}"]
+    config.workers = args.workers
+    config.accesslog = "-"
+    if importlib.util.find_spec("uvloop") is not None:
+        config.worker_class = "uvloop"
+    return run(config)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``switchboard`` command."""
+    parser = argparse.ArgumentParser(prog="switchboard", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    _serve_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``switchboard`` console script."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    handlers = {"serve": serve}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,157 @@
+"""The engine: one inbound event → one step of its conversation, stored, rendered.
+
+Order of work (see docs/architecture.md): route → take the conversation's lock → load (one
+hop: a stored response for a duplicate, else the conversation) → run the flow → commit state,
+data, version, message log and idempotency records in one transaction → render TwiML.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.actions import Action, Message
+from bot.clock import Clock, SystemClock
+from bot.errors import ConflictError, StoreError
+from bot.events import Channel, Event
+from bot.flow import CompiledFlow
+from bot.locks import KeyedLocks
+from bot.routing import ConversationKey, Router, key_for
+from bot.turn import Turn
+from bot.twiml import render
+from storage.base import Conversation, LogEntry, Store, TurnWrite
+
+__all__ = ["DEFAULT_APOLOGY", "Engine"]
+
+log = logging.getLogger("switchboard.engine")
+
+DEFAULT_APOLOGY = "Sorry, something went wrong on our side. Please try again in a moment."
+_MAX_CONFLICTS = 5
+
+
+@dataclass
+class Engine:
+    """Runs flows for events. Build one per app; it is safe to share across requests."""
+
+    store: Store
+    flows: Mapping[str, CompiledFlow]
+    router: Router
+    clock: Clock = field(default_factory=SystemClock)
+    apology: str = DEFAULT_APOLOGY
+    locks: KeyedLocks = field(default_factory=KeyedLocks)
+
+    def flow_for(self, event: Event) -> CompiledFlow:
+        """The compiled flow routed for the event's channel and number."""
+        return self.flows[self.router.resolve(event.channel, event.to)]
+
+    async def handle(self, event: Event, token: str | None = None) -> str:
+        """Apply ``event`` once and return the TwiML answer (the stored one for a duplicate)."""
+        flow = self.flow_for(event)
+        key = key_for(event)
+        idem = [k for k in (event.dedupe_key, token and f"token:{token}") if k]
+        async with self.locks.hold(key.id):
+            for _ in range(_MAX_CONFLICTS):
+                loaded = await self.store.load(key.id, idem)
+                if loaded.response is not None:
+                    return loaded.response
+                write = await self.step(flow, key, event, loaded.conversation, idem)
+                try:
+                    earlier = await self.store.commit(write)
+                except ConflictError:
+                    continue  # another process advanced it: load again and redo the step
+                return write.response if earlier is None else earlier
+        raise StoreError(f"conversation {key.id!r} kept changing under us; giving up")
+
+    async def step(
+        self,
+        flow: CompiledFlow,
+        key: ConversationKey,
+        event: Event,
+        stored: Conversation | None,
+        idem: Sequence[str],
+    ) -> TurnWrite:
+        """Run the flow for one event and describe what to write (nothing is written here)."""
+        fresh = stored is None or stored.closed or stored.flow != flow.name
+        state = flow.initial if fresh or stored is None else stored.state
+        data = {} if fresh or stored is None else stored.data
+        turn = Turn(event, key, flow.name, state, data, self.clock)
+        try:
+            new_state = await self._run(flow, turn, fresh)
+            json.dumps(turn.data)  # refuse data that cannot be stored, as a flow error
+            saved = True
+        except Exception:
+            log.exception(
+                "flow %r raised in state %r; step rolled back (conversation %s, sid %s)",
+                flow.name,
+                state,
+                key.id,
+                event.sid,
+            )
+            turn.actions[:] = self.apologise(event.channel)
+            new_state, saved = state, False
+        now = self.clock.now()
+        version = (stored.version if stored else 0) + 1
+        conversation = Conversation(
+            key=key.id, flow=flow.name, state=new_state, data=turn.data, version=version,
+            channel=key.channel.value, ours=key.ours, theirs=key.their,
+            closed=flow.is_final(new_state),
+        )  # fmt: skip
+        response = render(action.node() for action in turn.actions)
+        entries = self._log(key, event, turn.actions, state, new_state, now)
+        return TurnWrite(conversation, entries, idem, response, now, save_state=saved)
+
+    async def _run(self, flow: CompiledFlow, turn: Turn, fresh: bool) -> str:
+        if fresh:
+            await flow.enter(turn)
+            return flow.initial
+        done, state = await flow.fire(turn.event.kind, turn.state, turn)
+        if not done:
+            _, state = await flow.fire("invalid", turn.state, turn)
+        return state
+
+    def apologise(self, channel: Channel) -> list[Action]:
+        """What the caller gets when a flow callback raises."""
+        return [Message(self.apology)]
+
+    @staticmethod
+    def _log(
+        key: ConversationKey,
+        event: Event,
+        actions: Sequence[Action],
+        before: str,
+        after: str,
+        now: datetime,
+    ) -> list[LogEntry]:
+        media = tuple(m.url for m in getattr(event, "media", ()))
+        entries = [
+            LogEntry(
+                conversation=key.id,
+                direction="in",
+                kind=event.kind,
+                body=event.text,
+                at=now,
+                sid=event.sid,
+                channel=key.channel.value,
+                media=media,
+                state_before=before,
+                state_after=after,
+            )
+        ]
+        for action in actions:
+            node = action.node()
+            entries.append(
+                LogEntry(
+                    conversation=key.id,
+                    direction="out",
+                    kind=node.tag.lower(),
+                    body=action.summary(),
+                    at=now,
+                    channel=key.channel.value,
+                    media=tuple(getattr(action, "media", ())),
+                    state_after=after,
+                )
+            )
+        return entries

@@ -1,0 +1,78 @@
+"""Settings, read once from the environment and checked when built."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from bot.engine import DEFAULT_APOLOGY
+from bot.errors import ConfigError
+
+__all__ = ["Settings"]
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(raw: str) -> tuple[Network, ...]:
+    try:
+        return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in raw.split(",") if p)
+    except ValueError as exc:
+        raise ConfigError(f"SWITCHBOARD_TRUSTED_PROXIES: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How one Switchboard process runs. Build with :meth:`from_env` or directly in tests.
+
+    ``auth_token`` is never shown in ``repr`` or in error messages.
+    """
+
+    auth_token: str | None = field(default=None, repr=False)
+    public_url: str | None = None
+    database_url: str = "sqlite:///switchboard.db"
+    dev: bool = False
+    trusted_proxies: tuple[Network, ...] = ()
+    max_body_bytes: int = 64 * 1024
+    apology: str = DEFAULT_APOLOGY
+
+    def __post_init__(self) -> None:
+        if not self.auth_token and not self.dev:
+            raise ConfigError(
+                "TWILIO_AUTH_TOKEN is not set, so webhook signatures cannot be checked. "
+                "Set it, or run `switchboard serve --dev` to accept unsigned requests locally."
+            )
+        if self.public_url:
+            parts = urlsplit(self.public_url)
+            if parts.scheme not in {"http", "https"} or not parts.hostname:
+                raise ConfigError(
+                    f"SWITCHBOARD_PUBLIC_URL {self.public_url!r} must look like "
+                    "https://hooks.example.com (scheme and host, optional path prefix)"
+                )
+        if self.max_body_bytes < 1024:
+            raise ConfigError("SWITCHBOARD_MAX_BODY_BYTES must be at least 1024")
+
+    @property
+    def verify_signatures(self) -> bool:
+        """False only in dev mode without a token."""
+        return bool(self.auth_token)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read ``TWILIO_AUTH_TOKEN`` and the ``SWITCHBOARD_*`` variables."""
+        env = os.environ if env is None else env
+        try:
+            max_body = int(env.get("SWITCHBOARD_MAX_BODY_BYTES", str(64 * 1024)))
+        except ValueError as exc:
+            raise ConfigError("SWITCHBOARD_MAX_BODY_BYTES must be a whole number") from exc
+        return cls(
+            auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+            public_url=env.get("SWITCHBOARD_PUBLIC_URL") or None,
+            database_url=env.get("SWITCHBOARD_DATABASE_URL") or "sqlite:///switchboard.db",
+            dev=env.get("SWITCHBOARD_DEV", "") in {"1", "true", "yes"},
+            trusted_proxies=_networks(env.get("SWITCHBOARD_TRUSTED_PROXIES", "")),
+            max_body_bytes=max_body,
+            apology=env.get("SWITCHBOARD_APOLOGY") or DEFAULT_APOLOGY,
+        )

@@ -1,0 +1,18 @@
+"""Test tooling shipped with the framework: fake clock, signed requests, transcripts."""
+
+from __future__ import annotations
+
+from bot.testing.clock import FakeClock
+from bot.testing.harness import AppFactory, Harness, Phone, Reply
+from bot.testing.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, sign
+
+__all__ = [
+    "TEST_AUTH_TOKEN",
+    "TEST_PUBLIC_URL",
+    "AppFactory",
+    "FakeClock",
+    "Harness",
+    "Phone",
+    "Reply",
+    "sign",
+]

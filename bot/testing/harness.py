@@ -1,0 +1,205 @@
+"""Run the real app in process: startup, signed requests, shutdown.
+
+>>> async with Harness.of(flows=[MyFlow], router=Router(default="my")) as h:
+...     reply = await h.phone("+15550001111").send("hi")
+...     assert reply.messages == ["Hello!"]
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol
+
+from quart import Quart
+from quart.typing import TestAppProtocol, TestClientProtocol
+from werkzeug.datastructures import MultiDict
+
+from bot.clock import Clock
+from bot.engine import Engine
+from bot.events import Channel
+from bot.flow import Flow
+from bot.routing import Router
+from bot.settings import Settings
+from bot.testing.clock import FakeClock
+from bot.testing.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, sign
+from bot.web import create_app, engine_of
+from storage.base import Store
+from storage.sqlite import SQLiteStore
+
+__all__ = ["AppFactory", "Harness", "Phone", "Reply"]
+
+_sids = itertools.count(1)
+
+
+class AppFactory(Protocol):
+    """Builds the app under test: ``factory(settings, store=..., clock=...)``."""
+
+    def __call__(self, settings: Settings, *, store: Store, clock: Clock) -> Quart: ...
+
+
+def new_sid(prefix: str) -> str:
+    """A unique, well-formed Twilio-style sid (``SM`` + 32 hex digits)."""
+    return f"{prefix}{next(_sids):032x}"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The app's HTTP answer to one webhook request."""
+
+    status: int
+    body: str
+    content_type: str
+
+    @property
+    def root(self) -> ET.Element:
+        """The parsed TwiML ``<Response>``."""
+        return ET.fromstring(self.body)
+
+    @property
+    def messages(self) -> list[str]:
+        """The text of each ``<Message>`` in order (``<Body>`` parts joined)."""
+        out = []
+        for message in self.root.iter("Message"):
+            bodies = message.findall("Body")
+            out.append("".join(b.text or "" for b in bodies) if bodies else message.text or "")
+        return out
+
+    @property
+    def media(self) -> list[list[str]]:
+        """The media URLs of each ``<Message>`` in order."""
+        return [[m.text or "" for m in msg.findall("Media")] for msg in self.root.iter("Message")]
+
+
+@dataclass
+class Phone:
+    """A person texting our number; every request is signed like Twilio's."""
+
+    harness: Harness
+    number: str
+    to: str
+    channel: Channel = Channel.SMS
+    profile_name: str = "Test Person"
+
+    def _address(self, number: str) -> str:
+        return f"whatsapp:{number}" if self.channel is Channel.WHATSAPP else number
+
+    def message_params(
+        self, body: str, media: Sequence[tuple[str, str]] = (), sid: str | None = None
+    ) -> list[tuple[str, str]]:
+        """The parameters Twilio posts for an inbound message."""
+        sid = sid or new_sid("MM" if media else "SM")
+        params = [
+            ("ToCountry", "US"), ("ToState", "CA"), ("SmsMessageSid", sid),
+            ("NumMedia", str(len(media))), ("ToCity", ""), ("FromZip", ""), ("SmsSid", sid),
+            ("FromState", "CA"), ("SmsStatus", "received"), ("FromCity", ""), ("Body", body),
+            ("FromCountry", "US"), ("To", self._address(self.to)), ("ToZip", ""),
+            ("NumSegments", "1"), ("MessageSid", sid), ("AccountSid", "AC" + "0" * 32),
+            ("From", self._address(self.number)), ("ApiVersion", "2010-04-01"),
+        ]  # fmt: skip
+        for i, (url, content_type) in enumerate(media):
+            params += [(f"MediaUrl{i}", url), (f"MediaContentType{i}", content_type)]
+        if self.channel is Channel.WHATSAPP:
+            params += [("ProfileName", self.profile_name), ("WaId", self.number.lstrip("+"))]
+        return params
+
+    async def send(
+        self,
+        body: str = "",
+        *,
+        media: Sequence[tuple[str, str]] = (),
+        sid: str | None = None,
+        token: str | None = None,
+        extra: Iterable[tuple[str, str]] = (),
+    ) -> Reply:
+        """Text ``body`` (with ``(url, content_type)`` media) to our number."""
+        params = self.message_params(body, media, sid) + list(extra)
+        headers = {"I-Twilio-Idempotency-Token": token} if token else {}
+        return await self.harness.post("/twilio", params, headers=headers)
+
+
+@dataclass
+class Harness:
+    """The app under test, started, with a fake clock and a fresh SQLite database."""
+
+    factory: AppFactory
+    db_path: Path | None = None
+    clock: FakeClock = field(default_factory=FakeClock)
+    public_url: str = TEST_PUBLIC_URL
+    token: str = TEST_AUTH_TOKEN
+    configure: Callable[[Quart], None] | None = None
+    _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, init=False, repr=False)
+    _app: TestAppProtocol | None = field(default=None, init=False, repr=False)
+    _client: TestClientProtocol | None = field(default=None, init=False, repr=False)
+    app: Quart | None = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def of(cls, flows: Iterable[type[Flow]], router: Router, **kwargs: Any) -> Harness:
+        """A harness for an app built from ``flows`` and ``router`` with ``create_app``."""
+        flow_list = list(flows)
+
+        def factory(settings: Settings, *, store: Store, clock: Clock) -> Quart:
+            return create_app(flow_list, router, settings, store=store, clock=clock)
+
+        return cls(factory, **kwargs)
+
+    @property
+    def engine(self) -> Engine:
+        if self.app is None:
+            raise RuntimeError("the harness is not started (use `async with harness:`)")
+        return engine_of(self.app)
+
+    @property
+    def store(self) -> Store:
+        return self.engine.store
+
+    def phone(self, number: str, to: str = "+15550100000", channel: Channel = Channel.SMS) -> Phone:
+        """A person at ``number`` writing to our number ``to``."""
+        return Phone(self, number, to, channel)
+
+    async def __aenter__(self) -> Harness:
+        if self.db_path is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="switchboard-test-")
+            self.db_path = Path(self._tmp.name) / "test.db"
+        settings = Settings(auth_token=self.token, public_url=self.public_url)
+        self.app = self.factory(settings, store=SQLiteStore(self.db_path), clock=self.clock)
+        self.app.testing = True
+        if self.configure is not None:
+            self.configure(self.app)
+        self._app = self.app.test_app()
+        await self._app.startup()
+        self._client = self._app.test_client()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:  # fmt: skip
+        if self._app is not None:
+            await self._app.shutdown()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    async def post(
+        self,
+        path: str,
+        params: Iterable[tuple[str, str]],
+        *,
+        headers: dict[str, str] | None = None,
+        signed: bool = True,
+    ) -> Reply:
+        """POST ``params`` form-encoded to ``path``, signed for the public URL."""
+        if self._client is None:
+            raise RuntimeError("the harness is not started (use `async with harness:`)")
+        form = MultiDict(list(params))
+        all_headers = dict(headers or {})
+        if signed:
+            all_headers["X-Twilio-Signature"] = sign(self.public_url + path, form, self.token)
+        response = await self._client.post(path, form=form, headers=all_headers)
+        body = await response.get_data(as_text=True)
+        return Reply(response.status_code, body, response.content_type or "")

@@ -1,0 +1,68 @@
+"""pytest plugin (entry point ``pytest11: switchboard``): ``*.transcript`` files are tests.
+
+Each transcript is replayed through the app built by the factory named in the ini option
+``switchboard_app`` (default ``flows:build``), on a fresh SQLite database, with a fake clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.testing.harness import AppFactory
+from bot.testing.runner import Runner, TranscriptMismatch
+from bot.testing.transcript import TranscriptSyntaxError, parse
+
+__all__ = ["TranscriptFile", "TranscriptItem"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "switchboard_app",
+        "module:callable building the app for transcripts: f(settings, *, store, clock)",
+        default="flows:build",
+    )
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix == ".transcript":
+        return TranscriptFile.from_parent(parent, path=file_path)
+    return None
+
+
+def load_factory(spec: str) -> AppFactory:
+    """Import ``module:callable``."""
+    module, _, name = spec.partition(":")
+    if not module or not name:
+        raise pytest.UsageError(f"switchboard_app = {spec!r}: use module:callable")
+    factory: AppFactory = getattr(importlib.import_module(module), name)
+    return factory
+
+
+class TranscriptFile(pytest.File):
+    """One ``.transcript`` file: a single test."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        yield TranscriptItem.from_parent(self, name=self.path.stem)
+
+
+class TranscriptItem(pytest.Item):
+    """Replays one transcript; a mismatch prints the turn, the expected and the actual reply."""
+
+    def runtest(self) -> None:
+        transcript = parse(self.path.read_text(encoding="utf-8"), str(self.path))
+        factory = load_factory(str(self.config.getini("switchboard_app")))
+        asyncio.run(Runner(transcript, factory).run())
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, TranscriptMismatch | TranscriptSyntaxError):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"transcript {self.name}"

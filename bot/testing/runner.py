@@ -1,0 +1,145 @@
+"""Replay a transcript through the real app, in process, and report the first difference."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from bot.events import Channel
+from bot.routing import ConversationKey
+from bot.testing.clock import DEFAULT_START, FakeClock
+from bot.testing.harness import AppFactory, Harness, Phone, Reply
+from bot.testing.transcript import Advance, Check, Send, Transcript
+from bot.web import engine_of
+
+__all__ = ["CALLER_ACTIONS", "REPLY_LINES", "Runner", "TranscriptMismatch", "reply_lines"]
+
+CallerAction = Callable[["Runner", Send], Awaitable[Reply]]
+# Bracketed caller actions (``> [digits 1]``) by name; voice registers its own.
+CALLER_ACTIONS: dict[str, CallerAction] = {}
+# How each top-level TwiML verb reads in a transcript's ``<`` lines.
+REPLY_LINES: dict[str, Callable[[ET.Element], list[str]]] = {}
+
+
+class TranscriptMismatch(AssertionError):
+    """The app answered differently from the transcript; the message shows both."""
+
+
+def _message_lines(element: ET.Element) -> list[str]:
+    bodies = element.findall("Body")
+    return ["".join(b.text or "" for b in bodies) if bodies else element.text or ""]
+
+
+REPLY_LINES["Message"] = _message_lines
+
+
+def reply_lines(reply: Reply) -> list[tuple[str, list[str]]]:
+    """Each reply line (text) with its media URLs, as a transcript writes them."""
+    lines: list[tuple[str, list[str]]] = []
+    for element in reply.root:
+        describe = REPLY_LINES.get(element.tag)
+        texts = describe(element) if describe else [f"{element.tag.lower()}: {element.text or ''}"]
+        media = [m.text or "" for m in element.findall("Media")]
+        lines += [(text, media if i == 0 else []) for i, text in enumerate(texts)]
+    return lines
+
+
+def _show(lines: list[tuple[str, list[str]]]) -> str:
+    if not lines:
+        return "    < (no reply)"
+    out = []
+    for text, media in lines:
+        out.append(f"    < {text}")
+        out += [f"    <+ {url}" for url in media]
+    return "\n".join(out)
+
+
+class Runner:
+    """Plays one transcript against the app ``factory`` builds."""
+
+    def __init__(self, transcript: Transcript, factory: AppFactory) -> None:
+        self.transcript = transcript
+        self.factory = factory
+        header = transcript.header
+        self.channel = Channel(header.get("channel", "sms"))
+        self.caller = header.get("from", "+15550001111")
+        self.ours = header.get("to", "+15550100000")
+        start = header.get("start")
+        self.clock = FakeClock(
+            datetime.fromisoformat(start.replace("Z", "+00:00")) if start else DEFAULT_START
+        )
+        prefix = "whatsapp:" if self.channel is Channel.WHATSAPP else ""
+        self.key = ConversationKey(self.channel, prefix + self.ours, prefix + self.caller).id
+        self.harness: Harness | None = None
+        self.phone: Phone | None = None
+        self.turn = 0
+
+    def fail(self, step: Send | Check | Advance, why: str) -> TranscriptMismatch:
+        head = f"{self.transcript.path}:{step.line}"
+        if isinstance(step, Send):
+            head += f", turn {self.turn} ({'>'} {step.source})"
+        return TranscriptMismatch(f"{head}\n{why}")
+
+    async def run(self) -> None:
+        async with Harness(self.factory, clock=self.clock) as harness:
+            self.harness = harness
+            flow = self.transcript.header.get("flow")
+            if flow:
+                engine_of(harness.app).router.add(self.ours, flow, self.channel)  # type: ignore[arg-type]
+            self.phone = harness.phone(self.caller, self.ours, self.channel)
+            for step in self.transcript.steps:
+                await self.play(step)
+
+    async def play(self, step: Send | Check | Advance) -> None:
+        if isinstance(step, Advance):
+            if step.delta is not None:
+                self.clock.advance(step.delta)
+            elif step.to is not None:
+                self.clock.set(step.to)
+        elif isinstance(step, Check):
+            await self.check(step)
+        else:
+            self.turn += 1
+            await self.compare(step, await self.send(step))
+
+    async def send(self, step: Send) -> Reply:
+        assert self.phone is not None
+        if step.action is None:
+            return await self.phone.send(step.text, media=step.media)
+        action = CALLER_ACTIONS.get(step.action)
+        if action is None:
+            raise self.fail(
+                step, f"unknown caller action [{step.action}] (known: {sorted(CALLER_ACTIONS)})"
+            )
+        return await action(self, step)
+
+    async def compare(self, step: Send, reply: Reply) -> None:
+        if not 200 <= reply.status < 300:
+            raise self.fail(step, f"the app answered HTTP {reply.status}: {reply.body.strip()}")
+        actual = reply_lines(reply) if reply.body.strip() else []
+        expected = [(e.text, e.media) for e in step.expect]
+        same = len(actual) == len(step.expect) and all(
+            e.matches(text) and e.media == media
+            for e, (text, media) in zip(step.expect, actual, strict=True)
+        )
+        if not same:
+            raise self.fail(step, f"  expected:\n{_show(expected)}\n  actual:\n{_show(actual)}")
+
+    async def check(self, step: Check) -> None:
+        assert self.harness is not None
+        stored = await self.harness.store.conversation(self.key)
+        if stored is None:
+            raise self.fail(step, f"no conversation is stored under {self.key}")
+        if step.what == "state" and stored.state != step.value:
+            raise self.fail(step, f"  expected state {step.value!r}, actual {stored.state!r}")
+        if step.what == "closed" and not stored.closed:
+            raise self.fail(step, f"  expected the conversation closed; it is in {stored.state!r}")
+        if step.what == "data":
+            name, _, raw = step.value.partition(" ")
+            want = json.loads(raw)
+            if stored.data.get(name) != want:
+                raise self.fail(
+                    step, f"  expected data[{name!r}] = {want!r}, actual {stored.data.get(name)!r}"
+                )

@@ -1,0 +1,121 @@
+"""The store interface: a handful of async methods every backend implements.
+
+A turn costs the store two round trips: :meth:`Store.load` (the idempotency records asked
+for and the conversation, in one hop) and :meth:`Store.commit` (conversation, message log and
+idempotency record in **one transaction**, guarded by the conversation's version).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "Conversation",
+    "Direction",
+    "Loaded",
+    "LogEntry",
+    "Store",
+    "TurnWrite",
+]
+
+Direction = str  # "in" or "out"
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A conversation as stored. ``version`` counts committed turns (0 = never stored)."""
+
+    key: str
+    flow: str
+    state: str
+    data: dict[str, Any]
+    version: int
+    channel: str
+    ours: str
+    theirs: str
+    closed: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One message (or call event) in a conversation's log."""
+
+    conversation: str
+    direction: Direction
+    kind: str
+    body: str
+    at: datetime
+    sid: str | None = None
+    channel: str = ""
+    media: tuple[str, ...] = ()
+    state_before: str | None = None
+    state_after: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What :meth:`Store.load` found: a stored response for a duplicate, or the conversation."""
+
+    response: str | None
+    conversation: Conversation | None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnWrite:
+    """Everything one turn writes, committed together or not at all.
+
+    ``conversation.version`` is the new version; the write succeeds only if the stored
+    version is still ``conversation.version - 1``. With ``save_state=False`` (a step that
+    was rolled back) only the log and the idempotency records are written.
+    """
+
+    conversation: Conversation
+    log: Sequence[LogEntry]
+    idempotency_keys: Sequence[str]
+    response: str
+    at: datetime
+    save_state: bool = True
+
+
+class Store(ABC):
+    """A conversation store. Backends: ``storage.sqlite``, ``storage.postgres``."""
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect and check (or, where configured, upgrade) the schema."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections; safe to call twice."""
+
+    @abstractmethod
+    async def ping(self) -> bool:
+        """Whether the database answers a trivial query."""
+
+    @abstractmethod
+    async def load(self, key: str, idempotency_keys: Sequence[str]) -> Loaded:
+        """The stored response for any of ``idempotency_keys``, else the conversation."""
+
+    @abstractmethod
+    async def commit(self, write: TurnWrite) -> str | None:
+        """Write a turn atomically.
+
+        Returns ``None`` when written, or the response stored earlier when one of the
+        idempotency keys was already recorded (nothing is written then). Raises
+        :class:`~bot.errors.ConflictError` when the conversation's version moved on.
+        """
+
+    @abstractmethod
+    async def conversation(self, key: str) -> Conversation | None:
+        """The stored conversation, or ``None``."""
+
+    @abstractmethod
+    async def log(self, key: str) -> list[LogEntry]:
+        """The conversation's message log, oldest first."""
