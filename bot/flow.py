@@ -61,9 +61,9 @@ class Flow:
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
-    if isinstance(value, str) or callable(value):
-        return [value]
-    return list(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return list(value)
+    return [value]
 
 
 @dataclass(frozen=True)
