@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from quart import Quart
 from quart.typing import TestAppProtocol, TestClientProtocol
-from werkzeug.datastructures import MultiDict
 
 from bot.clock import Clock
 from bot.engine import Engine
@@ -196,10 +196,14 @@ class Harness:
         """POST ``params`` form-encoded to ``path``, signed for the public URL."""
         if self._client is None:
             raise RuntimeError("the harness is not started (use `async with harness:`)")
-        form = MultiDict(list(params))
-        all_headers = dict(headers or {})
+        pairs = list(params)
+        all_headers = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
         if signed:
-            all_headers["X-Twilio-Signature"] = sign(self.public_url + path, form, self.token)
-        response = await self._client.post(path, form=form, headers=all_headers)
+            all_headers["X-Twilio-Signature"] = sign(self.public_url + path, pairs, self.token)
+        # Encoded here, not by the test client, so repeated keys reach the app as Twilio sends them.
+        body = urlencode(pairs).encode("ascii")
+        response = await self._client.post(
+            path, data=body, headers=all_headers, scope_base={"client": ("127.0.0.1", 40000)}
+        )
         body = await response.get_data(as_text=True)
         return Reply(response.status_code, body, response.content_type or "")

@@ -10,13 +10,16 @@ import asyncio
 import importlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from bot.testing.harness import AppFactory
-from bot.testing.runner import Runner, TranscriptMismatch
-from bot.testing.transcript import TranscriptSyntaxError, parse
+if TYPE_CHECKING:
+    from bot.testing.harness import AppFactory
+
+# The framework is imported lazily, inside the hooks: a pytest11 plugin is imported before
+# assertion rewriting is set up, and importing the app's modules here would make pytest warn
+# that it cannot rewrite them.
 
 __all__ = ["TranscriptFile", "TranscriptItem"]
 
@@ -55,11 +58,17 @@ class TranscriptItem(pytest.Item):
     """Replays one transcript; a mismatch prints the turn, the expected and the actual reply."""
 
     def runtest(self) -> None:
+        from bot.testing.runner import Runner
+        from bot.testing.transcript import parse
+
         transcript = parse(self.path.read_text(encoding="utf-8"), str(self.path))
         factory = load_factory(str(self.config.getini("switchboard_app")))
         asyncio.run(Runner(transcript, factory).run())
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        from bot.testing.runner import TranscriptMismatch
+        from bot.testing.transcript import TranscriptSyntaxError
+
         if isinstance(excinfo.value, TranscriptMismatch | TranscriptSyntaxError):
             return str(excinfo.value)
         return str(super().repr_failure(excinfo))

@@ -1,0 +1,209 @@
+"""The webhook's answers to bad input: a clear 4xx, never a 500, never a half-written turn."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import Router, Settings
+from bot.testing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, Harness, sign
+from flows import EXAMPLE_FLOWS, build
+
+KEY = "sms:+15550100000:+15550001111"
+
+
+async def raw_post(
+    h: Harness, body: bytes, content_type: str = "application/x-www-form-urlencoded", **headers: str
+) -> tuple[int, str]:
+    client = h.app.test_client()  # type: ignore[union-attr]
+    response = await client.post(
+        "/twilio", data=body, headers={"Content-Type": content_type, **headers}
+    )
+    return response.status_code, await response.get_data(as_text=True)
+
+
+async def assert_nothing_stored(h: Harness) -> None:
+    assert await h.store.conversation(KEY) is None
+    assert await h.store.log(KEY) == []
+
+
+async def test_a_signed_message_is_answered_with_twiml(harness: Harness) -> None:
+    reply = await harness.phone("+15550001111").send("hi")
+    assert reply.status == 200
+    assert reply.content_type == "text/xml; charset=utf-8"
+    assert reply.body.startswith('<?xml version="1.0" encoding="UTF-8"?><Response>')
+
+
+@pytest.mark.parametrize("missing", ["From", "To", "MessageSid"])
+async def test_missing_required_parameters_are_400(harness: Harness, missing: str) -> None:
+    params = [(k, v) for k, v in harness.phone("+15550001111").message_params("hi") if k != missing]
+    if missing == "MessageSid":
+        params = [(k, v) for k, v in params if k not in {"SmsSid", "SmsMessageSid"}]
+    reply = await harness.post("/twilio", params)
+    assert reply.status == 400 and missing in reply.body
+    await assert_nothing_stored(harness)
+
+
+async def test_a_missing_signature_is_403(harness: Harness) -> None:
+    reply = await harness.post(
+        "/twilio", harness.phone("+15550001111").message_params("hi"), signed=False
+    )
+    assert reply.status == 403
+    await assert_nothing_stored(harness)
+
+
+async def test_a_wrong_signature_is_403_and_the_token_is_not_logged(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    params = harness.phone("+15550001111").message_params("hi")
+    bad = sign(TEST_PUBLIC_URL + "/twilio", params, token="some-other-token")
+    reply = await harness.post("/twilio", params, headers={"X-Twilio-Signature": bad}, signed=False)
+    assert reply.status == 403
+    assert TEST_AUTH_TOKEN not in caplog.text and TEST_AUTH_TOKEN not in reply.body
+    await assert_nothing_stored(harness)
+
+
+async def test_a_tampered_body_is_403(harness: Harness) -> None:
+    params = harness.phone("+15550001111").message_params("hi")
+    signature = sign(TEST_PUBLIC_URL + "/twilio", params)
+    tampered = [(k, "evil" if k == "Body" else v) for k, v in params]
+    reply = await harness.post(
+        "/twilio", tampered, headers={"X-Twilio-Signature": signature}, signed=False
+    )
+    assert reply.status == 403
+
+
+async def test_the_query_string_is_signed_exactly_as_sent(harness: Harness) -> None:
+    from werkzeug.datastructures import MultiDict
+
+    params = MultiDict(harness.phone("+15550001111").message_params("hi"))
+    client = harness.app.test_client()  # type: ignore[union-attr]
+    good = sign(TEST_PUBLIC_URL + "/twilio?note=a%20b", params)
+    response = await client.post(
+        "/twilio?note=a%20b", form=params, headers={"X-Twilio-Signature": good}
+    )
+    assert response.status_code == 200
+    respelled = sign(TEST_PUBLIC_URL + "/twilio?note=a+b", params)
+    response = await client.post(
+        "/twilio?note=a%20b", form=params, headers={"X-Twilio-Signature": respelled}
+    )
+    assert response.status_code == 403
+
+
+async def test_wrong_content_type_is_415(harness: Harness) -> None:
+    status, body = await raw_post(harness, b'{"Body": "hi"}', "application/json")
+    assert status == 415 and "application/x-www-form-urlencoded" in body
+    await assert_nothing_stored(harness)
+
+
+async def test_an_oversized_body_is_413(harness: Harness) -> None:
+    status, _ = await raw_post(harness, b"Body=" + b"x" * (65 * 1024))
+    assert status == 413
+    await assert_nothing_stored(harness)
+
+
+@pytest.mark.parametrize("body", [b"Body=\xff\xfe&From=%2B1", b"Body=%FF%FE&From=%2B1"])
+async def test_invalid_utf8_is_400(harness: Harness, body: bytes) -> None:
+    status, text = await raw_post(harness, body)
+    assert status == 400 and "UTF-8" in text
+    await assert_nothing_stored(harness)
+
+
+async def test_too_many_fields_is_400(harness: Harness) -> None:
+    status, _ = await raw_post(harness, "&".join(f"f{i}=1" for i in range(1500)).encode())
+    assert status == 400
+
+
+async def test_unknown_parameters_are_kept_and_signed(harness: Harness) -> None:
+    phone = harness.phone("+15550001111")
+    reply = await phone.send("hi", extra=[("SomethingNew", "yes"), ("Tag", "a"), ("Tag", "b")])
+    assert reply.status == 200
+
+
+async def test_mismatched_channels_are_400(harness: Harness) -> None:
+    params = [
+        (k, "whatsapp:+15550100000" if k == "To" else v)
+        for k, v in harness.phone("+15550001111").message_params("hi")
+    ]
+    reply = await harness.post("/twilio", params)
+    assert reply.status == 400
+
+
+async def test_bad_num_media_is_400(harness: Harness) -> None:
+    params = [
+        (k, "lots" if k == "NumMedia" else v)
+        for k, v in harness.phone("+15550001111").message_params("hi")
+    ]
+    assert (await harness.post("/twilio", params)).status == 400
+
+
+async def test_an_unrouted_number_is_404_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    router = Router()
+    router.add("+15550100000", "support")
+    async with Harness.of(EXAMPLE_FLOWS, router) as h:
+        assert (await h.phone("+15550001111", to="+15550100000").send("hi")).status == 200
+        reply = await h.phone("+15550001111", to="+15559999999").send("hi")
+        assert reply.status == 404 and "+15559999999" in reply.body
+        assert "no flow is routed" in caplog.text
+
+
+async def test_healthz_reports_the_store(harness: Harness) -> None:
+    client = harness.app.test_client()  # type: ignore[union-attr]
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert (await response.get_json())["store"] == "reachable"
+    await harness.store.close()
+    response = await client.get("/healthz")
+    assert response.status_code == 503
+
+
+async def test_trusted_proxy_headers_rebuild_the_public_url() -> None:
+    import ipaddress
+
+    settings_kwargs = {"trusted_proxies": (ipaddress.ip_network("127.0.0.0/8"),)}
+
+    def factory(settings: Settings, **kw):  # type: ignore[no-untyped-def]
+        settings = Settings(auth_token=settings.auth_token, public_url=None, **settings_kwargs)
+        return build(settings, **kw)
+
+    async with Harness(factory, public_url="https://hooks.example.com") as h:
+        from werkzeug.datastructures import MultiDict
+
+        params = MultiDict(h.phone("+15550001111").message_params("hi"))
+        signature = sign("https://hooks.example.com/twilio", params)
+        client = h.app.test_client()  # type: ignore[union-attr]
+        headers = {
+            "X-Twilio-Signature": signature,
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "hooks.example.com",
+        }
+        response = await client.post(
+            "/twilio", form=params, headers=headers, scope_base={"client": ("127.0.0.1", 1)}
+        )
+        assert response.status_code == 200
+
+
+async def test_forwarded_headers_from_untrusted_clients_are_ignored() -> None:
+    import ipaddress
+
+    def factory(settings: Settings, **kw):  # type: ignore[no-untyped-def]
+        trusted = (ipaddress.ip_network("10.0.0.0/8"),)
+        return build(
+            Settings(auth_token=settings.auth_token, public_url=None, trusted_proxies=trusted),
+            **kw,
+        )
+
+    async with Harness(factory) as h:
+        from werkzeug.datastructures import MultiDict
+
+        params = MultiDict(h.phone("+15550001111").message_params("hi"))
+        signature = sign("https://hooks.example.com/twilio", params)
+        client = h.app.test_client()  # type: ignore[union-attr]
+        headers = {
+            "X-Twilio-Signature": signature,
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "hooks.example.com",
+        }
+        response = await client.post(
+            "/twilio", form=params, headers=headers, scope_base={"client": ("203.0.113.9", 1)}
+        )
+        assert response.status_code == 403
