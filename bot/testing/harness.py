@@ -201,9 +201,9 @@ class Harness:
         if signed:
             all_headers["X-Twilio-Signature"] = sign(self.public_url + path, pairs, self.token)
         # Encoded here, not by the test client, so repeated keys reach the app as Twilio sends them.
-        body = urlencode(pairs).encode("ascii")
+        encoded = urlencode(pairs).encode("ascii")
         response = await self._client.post(
-            path, data=body, headers=all_headers, scope_base={"client": ("127.0.0.1", 40000)}
+            path, data=encoded, headers=all_headers, scope_base={"client": ("127.0.0.1", 40000)}
         )
         body = await response.get_data(as_text=True)
         return Reply(response.status_code, body, response.content_type or "")
