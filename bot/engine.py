@@ -61,7 +61,9 @@ class Engine:
                 try:
                     earlier = await self.store.commit(write)
                 except ConflictError:
-                    continue  # another process advanced it: load again and redo the step
+                    # Another process advanced it: load again and redo the step on that state.
+                    log.info("version conflict on %s; redoing the step", key.id)
+                    continue
                 return write.response if earlier is None else earlier
         raise StoreError(f"conversation {key.id!r} kept changing under us; giving up")
 
