@@ -7,8 +7,10 @@ data, version, message log and idempotency records in one transaction → render
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,7 +31,8 @@ __all__ = ["DEFAULT_APOLOGY", "Engine"]
 log = logging.getLogger("switchboard.engine")
 
 DEFAULT_APOLOGY = "Sorry, something went wrong on our side. Please try again in a moment."
-_MAX_CONFLICTS = 5
+_MAX_CONFLICTS = 12
+_BACKOFF_CAP_S = 0.05
 
 
 @dataclass
@@ -53,7 +56,7 @@ class Engine:
         key = key_for(event)
         idem = [k for k in (event.dedupe_key, token and f"token:{token}") if k]
         async with self.locks.hold(key.id):
-            for _ in range(_MAX_CONFLICTS):
+            for attempt in range(_MAX_CONFLICTS):
                 loaded = await self.store.load(key.id, idem)
                 if loaded.response is not None:
                     return loaded.response
@@ -63,6 +66,9 @@ class Engine:
                 except ConflictError:
                     # Another process advanced it: load again and redo the step on that state.
                     log.info("version conflict on %s; redoing the step", key.id)
+                    # Jittered backoff, so two processes racing on one conversation stop
+                    # colliding in lockstep.
+                    await asyncio.sleep(random.uniform(0, min(_BACKOFF_CAP_S, 0.001 * 2**attempt)))
                     continue
                 return write.response if earlier is None else earlier
         raise StoreError(f"conversation {key.id!r} kept changing under us; giving up")
