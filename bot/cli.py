@@ -7,6 +7,7 @@ options are passed to the app through the same environment variables it reads in
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import logging
 import os
@@ -67,11 +68,35 @@ def serve(args: argparse.Namespace) -> int:
     return run(config)
 
 
+def _diagram_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    diagram = commands.add_parser("diagram", help="print a flow as a Mermaid state diagram")
+    diagram.add_argument("flow", help="the flow's name")
+    diagram.add_argument(
+        "--flows", default="flows:EXAMPLE_FLOWS", help="module:attribute listing the flow classes"
+    )
+
+
+def diagram(args: argparse.Namespace) -> int:
+    """Print the named flow's Mermaid diagram."""
+    from bot.diagram import mermaid
+
+    module, _, attr = args.flows.partition(":")
+    flows = getattr(importlib.import_module(module), attr)
+    found = [flow for flow in flows if flow.name == args.flow]
+    if not found:
+        names = ", ".join(sorted(flow.name for flow in flows))
+        print(f"switchboard: no flow named {args.flow!r} (known: {names})", file=sys.stderr)
+        return 2
+    print(mermaid(found[0]))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``switchboard`` command."""
     parser = argparse.ArgumentParser(prog="switchboard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     _serve_parser(commands)
+    _diagram_parser(commands)
     return parser
 
 
@@ -79,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``switchboard`` console script."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
-    handlers = {"serve": serve}
+    handlers = {"serve": serve, "diagram": diagram}
     return handlers[args.command](args)
 
 
