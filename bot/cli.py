@@ -91,12 +91,44 @@ def diagram(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    export = commands.add_parser("export", help="print a stored conversation as a transcript")
+    export.add_argument("key", help="conversation key, e.g. sms:+15550100000:+15550001111")
+    export.add_argument("--database", default=None, help="database URL (default: from env)")
+
+
+def export(args: argparse.Namespace) -> int:
+    """Print the stored conversation ``args.key`` as a transcript."""
+    import asyncio
+
+    from bot.testing.export import to_transcript
+    from storage.url import open_store
+
+    url = args.database or os.environ.get("SWITCHBOARD_DATABASE_URL", "sqlite:///switchboard.db")
+
+    async def run() -> int:
+        store = open_store(url, auto_migrate=False)
+        await store.open()
+        try:
+            conversation = await store.conversation(args.key)
+            if conversation is None:
+                print(f"switchboard: no conversation {args.key!r} in {url}", file=sys.stderr)
+                return 2
+            print(to_transcript(conversation, await store.log(args.key)), end="")
+            return 0
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``switchboard`` command."""
     parser = argparse.ArgumentParser(prog="switchboard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     _serve_parser(commands)
     _diagram_parser(commands)
+    _export_parser(commands)
     return parser
 
 
@@ -104,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``switchboard`` console script."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
-    handlers = {"serve": serve, "diagram": diagram}
+    handlers = {"serve": serve, "diagram": diagram, "export": export}
     return handlers[args.command](args)
 
 
