@@ -1,8 +1,11 @@
 """The engine: one inbound event → one step of its conversation, stored, rendered.
 
 Order of work (see docs/architecture.md): route → take the conversation's lock → load (one
-hop: a stored response for a duplicate, else the conversation) → run the flow → commit state,
-data, version, message log and idempotency records in one transaction → render TwiML.
+hop: a stored response for a duplicate, else the conversation) → global transitions (consent
+keywords, WhatsApp window: ``bot.consent``) → run the flow → pass every reply through the
+outbound gate (``bot.gate``; refused replies are logged, not sent) → commit state, data,
+version, message log, idempotency records, consent changes and window in one transaction →
+render TwiML.
 """
 
 from __future__ import annotations
@@ -12,19 +15,22 @@ import json
 import logging
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.actions import Action, Message
 from bot.clock import Clock, SystemClock
+from bot.compliance import Compliance
+from bot.consent import Inbound, before_flow
 from bot.errors import ConflictError, StoreError
-from bot.events import Channel, Event
+from bot.events import Channel, Event, InboundMessage
 from bot.flow import CompiledFlow
+from bot.gate import Admission, Gate
 from bot.locks import KeyedLocks
 from bot.routing import ConversationKey, Router, key_for
 from bot.turn import Turn
 from bot.twiml import render
-from storage.base import Conversation, LogEntry, Store, TurnWrite
+from storage.base import Contact, Conversation, LogEntry, Store, TurnWrite
 
 __all__ = ["DEFAULT_APOLOGY", "Engine"]
 
@@ -45,6 +51,11 @@ class Engine:
     clock: Clock = field(default_factory=SystemClock)
     apology: str = DEFAULT_APOLOGY
     locks: KeyedLocks = field(default_factory=KeyedLocks)
+    compliance: Compliance = field(default_factory=Compliance)
+    gate: Gate = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.gate = Gate(self.store, self.compliance)
 
     def flow_for(self, event: Event) -> CompiledFlow:
         """The compiled flow routed for the event's channel and number."""
@@ -82,14 +93,17 @@ class Engine:
         idem: Sequence[str],
     ) -> TurnWrite:
         """Run the flow for one event and describe what to write (nothing is written here)."""
-        fresh = stored is None or stored.closed or stored.flow != flow.name
+        now = self.clock.now()
+        inbound = await self._before_flow(flow, key, event, now)
+        fresh = inbound.restart or stored is None or stored.closed or stored.flow != flow.name
         state = flow.initial if fresh or stored is None else stored.state
         data = {} if fresh or stored is None else stored.data
         turn = Turn(event, key, flow.name, state, data, self.clock)
+        run = inbound.run_flow or inbound.restart
         try:
-            new_state = await self._run(flow, turn, fresh)
+            new_state = await self._run(flow, turn, fresh) if run else state
             json.dumps(turn.data)  # refuse data that cannot be stored, as a flow error
-            saved = True
+            saved = run
         except Exception:
             log.exception(
                 "flow %r raised in state %r; step rolled back (conversation %s, sid %s)",
@@ -100,16 +114,50 @@ class Engine:
             )
             turn.actions[:] = self.apologise(event.channel)
             new_state, saved = state, False
-        now = self.clock.now()
+        actions, refused = await self._screen(flow, turn, inbound, new_state if saved else None)
         version = (stored.version if stored else 0) + 1
         conversation = Conversation(
             key=key.id, flow=flow.name, state=new_state, data=turn.data, version=version,
             channel=key.channel.value, ours=key.ours, theirs=key.their,
             closed=flow.is_final(new_state),
         )  # fmt: skip
-        response = render(action.node() for action in turn.actions)
-        entries = self._log(key, event, turn.actions, state, new_state, now)
-        return TurnWrite(conversation, entries, idem, response, now, save_state=saved)
+        response = render(action.node() for action in actions)
+        entries = self._log(key, event, actions, state, new_state, now)
+        entries[0] = replace(entries[0], meta=inbound.meta)
+        entries += [_refused_entry(key, r, now) for r in refused]
+        touch = key.channel is Channel.WHATSAPP and isinstance(event, InboundMessage)
+        return TurnWrite(
+            conversation, entries, idem, response, now, save_state=saved,
+            consent=inbound.changes, touch_window=touch,
+        )  # fmt: skip
+
+    async def _before_flow(
+        self, flow: CompiledFlow, key: ConversationKey, event: Event, now: datetime
+    ) -> Inbound:
+        """The global transitions: consent keywords and window bookkeeping (``bot.consent``)."""
+        if isinstance(event, InboundMessage):
+            return await before_flow(self.gate, event, key, now, flow.cls.on_opt_in)
+        if key.channel is Channel.VOICE:
+            return Inbound(Contact())
+        return Inbound(await self.gate.contact(key.channel, key.ours, key.their))
+
+    async def _screen(
+        self, flow: CompiledFlow, turn: Turn, inbound: Inbound, state: str | None
+    ) -> tuple[list[Action], list[Admission]]:
+        """Every reply through the gate; a refusal for a closed window fires ``window_closed``."""
+        now, key = self.clock.now(), turn.key
+        answers, refused = await self.gate.screen(
+            inbound.replies, key, inbound.contact, now, "consent"
+        )
+        kept, more = await self.gate.screen(turn.actions, key, inbound.contact, now)
+        refused += more
+        closed = any(r.reason == "window_closed" for r in more)
+        if closed and state is not None and flow.handles("window_closed", state):
+            turn.actions[:] = []
+            await flow.fire("window_closed", state, turn)
+            extra, more = await self.gate.screen(turn.actions, key, inbound.contact, now)
+            kept, refused = kept + extra, refused + more
+        return answers + kept, refused
 
     async def _run(self, flow: CompiledFlow, turn: Turn, fresh: bool) -> str:
         if fresh:
@@ -163,3 +211,12 @@ class Engine:
                 )
             )
         return entries
+
+
+def _refused_entry(key: ConversationKey, refused: Admission, now: datetime) -> LogEntry:
+    out = refused.outgoing
+    return LogEntry(
+        conversation=key.id, direction="out", kind="refused", body=out.body, at=now,
+        channel=key.channel.value, media=out.media,
+        meta={"reason": refused.reason or "", "to": out.theirs, "purpose": out.purpose},
+    )  # fmt: skip

@@ -6,6 +6,9 @@ The tree::
     ├── ConfigError            settings are missing or contradict each other
     ├── FlowDefinitionError    a flow class is wrong; raised when it is registered
     ├── RoutingError           no flow answers for this number and channel
+    ├── OutboundRefused        the outbound gate refused a message (``reason`` says why)
+    │   ├── OptedOut           the person opted out of messages from this number/service
+    │   └── WindowClosed       WhatsApp free-form outside the 24 h window, no template fits
     ├── BadRequest             the webhook request is malformed (answered with a 4xx)
     │   └── SignatureError     X-Twilio-Signature is missing or wrong (answered with 403)
     └── StoreError             the store failed or refused a write
@@ -22,11 +25,14 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "FlowDefinitionError",
+    "OptedOut",
+    "OutboundRefused",
     "RoutingError",
     "SchemaError",
     "SignatureError",
     "StoreError",
     "SwitchboardError",
+    "WindowClosed",
 ]
 
 
@@ -44,6 +50,28 @@ class FlowDefinitionError(SwitchboardError):
 
 class RoutingError(SwitchboardError):
     """No flow is configured for the number and channel of a request."""
+
+
+class OutboundRefused(SwitchboardError):
+    """The outbound gate (``bot.gate``) refused a message; ``reason`` is a short code."""
+
+    reason = "refused"
+
+
+class OptedOut(OutboundRefused):
+    """The person opted out of messages from this number or messaging service."""
+
+    reason = "opted_out"
+
+
+class WindowClosed(OutboundRefused):
+    """A free-form WhatsApp message outside the 24-hour window, and no template for its kind.
+
+    Configure an approved template for the message's kind (``Compliance`` templates), send a
+    ``content_sid`` yourself, or wait until the person writes again.
+    """
+
+    reason = "window_closed"
 
 
 class BadRequest(SwitchboardError):

@@ -44,6 +44,10 @@ class Flow:
     """Base class of every flow. Subclasses set the class attributes below.
 
     ``final_states`` close the conversation: the person's next message starts the flow anew.
+    ``on_opt_in`` is what happens when an opted-out person sends START: ``"resume"`` (keep
+    the state and data; their next message continues there) or ``"restart"`` (enter the
+    initial state afresh). A flow may handle the global trigger ``window_closed``, fired when
+    a reply could not go out because the WhatsApp window is closed (see docs/compliance.md).
     """
 
     name: ClassVar[str]
@@ -51,6 +55,7 @@ class Flow:
     states: ClassVar[Sequence[str]]
     transitions: ClassVar[Sequence[Mapping[str, Any]]] = ()
     final_states: ClassVar[Sequence[str]] = ()
+    on_opt_in: ClassVar[str] = "resume"
 
     __slots__ = ("state",)
 
@@ -207,6 +212,8 @@ def compile_flow(cls: type[Flow]) -> CompiledFlow:
     if not isinstance(getattr(cls, "name", None), str) or not cls.name:
         raise check.fail("needs a `name` (the name routes and the store use)")
     states = check.states()
+    if cls.on_opt_in not in ("resume", "restart"):
+        raise check.fail(f"on_opt_in must be 'resume' or 'restart', not {cls.on_opt_in!r}")
     specs = [dict(spec) for spec in cls.transitions]
     for index, spec in enumerate(specs):
         check.transition(index, spec, set(states))

@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from bot.clock import Clock
+from bot.compliance import Compliance
 from bot.engine import Engine
 from bot.errors import BadRequest, ConfigError, RoutingError, SignatureError, StoreError
 from bot.events import Params, parse_inbound
@@ -108,11 +109,14 @@ def create_app(
     *,
     store: Store | None = None,
     clock: Clock | None = None,
+    compliance: Compliance | None = None,
 ) -> Quart:
     """A Quart app serving ``flows`` as routed by ``router``.
 
     Flows are compiled and validated here, so a broken flow stops the app before it serves.
     ``store`` defaults to the one ``settings.database_url`` names; it is opened at startup.
+    ``compliance`` holds consent keywords, texts and WhatsApp templates (defaults work as
+    they are; see docs/compliance.md).
     """
     compiled = {flow.name: compile_flow(flow) for flow in flows}
     missing = router.flow_names() - compiled.keys()
@@ -121,8 +125,9 @@ def create_app(
     app = Quart("switchboard")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     engine = Engine(
-        store or open_store(settings.database_url), compiled, router, apology=settings.apology
-    )
+        store or open_store(settings.database_url), compiled, router, apology=settings.apology,
+        compliance=compliance or Compliance(),
+    )  # fmt: skip
     if clock is not None:
         engine.clock = clock
     app.extensions["switchboard"] = engine

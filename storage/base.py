@@ -2,7 +2,10 @@
 
 A turn costs the store two round trips: :meth:`Store.load` (the idempotency records asked
 for and the conversation, in one hop) and :meth:`Store.commit` (conversation, message log and
-idempotency record in **one transaction**, guarded by the conversation's version).
+idempotency record in **one transaction**, guarded by the conversation's version), plus one
+for messaging turns: :meth:`Store.contact` (consent and WhatsApp window, for ``bot.gate``).
+
+The consent ledger is append-only: a person's status in a scope is their latest change.
 """
 
 from __future__ import annotations
@@ -14,6 +17,10 @@ from datetime import datetime
 from typing import Any
 
 __all__ = [
+    "OPTED_IN",
+    "OPTED_OUT",
+    "ConsentChange",
+    "Contact",
     "Conversation",
     "Direction",
     "Loaded",
@@ -23,6 +30,8 @@ __all__ = [
 ]
 
 Direction = str  # "in" or "out"
+OPTED_OUT = "opted_out"
+OPTED_IN = "opted_in"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +69,37 @@ class LogEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsentChange:
+    """One entry of the consent ledger.
+
+    ``person`` is the address without channel prefix (``+1…``); ``scope`` is our number or
+    Messaging Service SID; ``status`` is :data:`OPTED_OUT` or :data:`OPTED_IN`; ``source`` is
+    ``keyword``, ``carrier`` (error 21610), ``operator``, ``api`` or ``import``; ``detail``
+    says more (the keyword sent, the failed message's SID, who changed it).
+    """
+
+    person: str
+    scope: str
+    status: str
+    source: str
+    at: datetime
+    channel: str = ""
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in (OPTED_OUT, OPTED_IN):
+            raise ValueError(f"consent status must be {OPTED_OUT!r} or {OPTED_IN!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """What the outbound gate needs to know about a person before sending."""
+
+    opted_out: bool = False
+    last_inbound: datetime | None = None  # their last message on a WhatsApp conversation
+
+
+@dataclass(frozen=True, slots=True)
 class Loaded:
     """What :meth:`Store.load` found: a stored response for a duplicate, or the conversation."""
 
@@ -73,7 +113,9 @@ class TurnWrite:
 
     ``conversation.version`` is the new version; the write succeeds only if the stored
     version is still ``conversation.version - 1``. With ``save_state=False`` (a step that
-    was rolled back) only the log and the idempotency records are written.
+    was rolled back) only the log, the idempotency records, ``consent`` and the window are
+    written. ``consent`` entries join the ledger; ``touch_window`` records ``at`` as the
+    person's last inbound message on this (WhatsApp) conversation.
     """
 
     conversation: Conversation
@@ -82,6 +124,8 @@ class TurnWrite:
     response: str
     at: datetime
     save_state: bool = True
+    consent: Sequence[ConsentChange] = ()
+    touch_window: bool = False
 
 
 class Store(ABC):
@@ -119,3 +163,21 @@ class Store(ABC):
     @abstractmethod
     async def log(self, key: str) -> list[LogEntry]:
         """The conversation's message log, oldest first."""
+
+    @abstractmethod
+    async def contact(self, scope: str, person: str, window: str | None) -> Contact:
+        """``person``'s consent in ``scope`` and, when ``window`` (a WhatsApp conversation key)
+        is given, the time of their last inbound message there."""
+
+    @abstractmethod
+    async def record_consent(self, change: ConsentChange) -> None:
+        """Append ``change`` to the consent ledger (outside a turn: carrier, operator, import)."""
+
+    @abstractmethod
+    async def consent_history(self, person: str) -> list[ConsentChange]:
+        """Every consent change of ``person`` in every scope, oldest first."""
+
+    @abstractmethod
+    async def close_window(self, window: str, at: datetime) -> bool:
+        """Mark the WhatsApp window of conversation ``window`` closed, unless the person wrote
+        after ``at``; returns whether it was open before."""

@@ -19,7 +19,16 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from bot.errors import ConflictError, SchemaError, StoreError
-from storage.base import Conversation, Loaded, LogEntry, Store, TurnWrite
+from storage.base import (
+    OPTED_OUT,
+    ConsentChange,
+    Contact,
+    Conversation,
+    Loaded,
+    LogEntry,
+    Store,
+    TurnWrite,
+)
 from storage.migrations import migrations
 
 __all__ = ["SQLiteStore"]
@@ -32,6 +41,7 @@ _CONVERSATION_COLUMNS = (
 _LOG_COLUMNS = (
     "conversation, direction, kind, body, at, sid, channel, media, state_before, state_after, meta"
 )
+_CONSENT_COLUMNS = "person, scope, status, source, at, channel, detail"
 
 
 def _dumps(value: Any) -> str:
@@ -167,7 +177,7 @@ class SQLiteStore(Store):
 
     async def check_schema(self) -> None:
         """:class:`SchemaError` unless the database is at this code's schema version."""
-        want, have = len(migrations("sqlite")), await self.schema_version()
+        want, have = max(m.version for m in migrations("sqlite")), await self.schema_version()
         if have != want:
             raise SchemaError(
                 f"{self.path} is at schema version {have}, this code needs {want}: "
@@ -218,6 +228,14 @@ class SQLiteStore(Store):
             f"INSERT INTO message_log ({_LOG_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             [_log_row(entry) for entry in write.log],
         )
+        for change in write.consent:
+            _insert_consent(conn, change)
+        if write.touch_window:
+            conn.execute(
+                "INSERT INTO whatsapp_windows (conversation, last_inbound) VALUES (?, ?) "
+                "ON CONFLICT (conversation) DO UPDATE SET last_inbound = excluded.last_inbound",
+                (c.key, at),
+            )
 
     @staticmethod
     def _save(conn: sqlite3.Connection, c: Conversation, at: str) -> None:
@@ -250,6 +268,69 @@ class SQLiteStore(Store):
             return [_log_entry(row) for row in rows]
 
         return await self._run(read)
+
+    # -- consent and the WhatsApp window ------------------------------------------------
+
+    async def contact(self, scope: str, person: str, window: str | None) -> Contact:
+        def read(conn: sqlite3.Connection) -> Contact:
+            row = conn.execute(
+                "SELECT status FROM consent_ledger WHERE person = ? AND scope = ? "
+                "ORDER BY id DESC LIMIT 1",
+                (person, scope),
+            ).fetchone()
+            last = None
+            if window is not None:
+                found = conn.execute(
+                    "SELECT last_inbound FROM whatsapp_windows WHERE conversation = ?", (window,)
+                ).fetchone()
+                last = found[0] if found else None
+            return Contact(
+                opted_out=row is not None and row[0] == OPTED_OUT,
+                last_inbound=datetime.fromisoformat(last) if last else None,
+            )
+
+        return await self._run(read)
+
+    async def record_consent(self, change: ConsentChange) -> None:
+        await self._run(transaction, lambda conn: _insert_consent(conn, change))
+
+    async def consent_history(self, person: str) -> list[ConsentChange]:
+        def read(conn: sqlite3.Connection) -> list[ConsentChange]:
+            rows = conn.execute(
+                f"SELECT {_CONSENT_COLUMNS} FROM consent_ledger WHERE person = ? ORDER BY id",
+                (person,),
+            ).fetchall()
+            return [
+                ConsentChange(p, sc, st, so, datetime.fromisoformat(at), ch, de)
+                for p, sc, st, so, at, ch, de in rows
+            ]
+
+        return await self._run(read)
+
+    async def close_window(self, window: str, at: datetime) -> bool:
+        def close(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT last_inbound FROM whatsapp_windows WHERE conversation = ?", (window,)
+            ).fetchone()
+            if row is not None and row[0] and datetime.fromisoformat(row[0]) > at:
+                return False  # they wrote after the failed send: the window is open again
+            conn.execute(
+                "INSERT INTO whatsapp_windows (conversation, last_inbound, closed_at) "
+                "VALUES (?, NULL, ?) ON CONFLICT (conversation) DO UPDATE SET "
+                "last_inbound = NULL, closed_at = excluded.closed_at",
+                (window, at.isoformat()),
+            )
+            return row is not None and row[0] is not None
+
+        return await self._run(transaction, close)
+
+
+def _insert_consent(conn: sqlite3.Connection, change: ConsentChange) -> None:
+    conn.execute(
+        f"INSERT INTO consent_ledger ({_CONSENT_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+        (change.person, change.scope, change.status, change.source, change.at.isoformat(),
+         change.channel, change.detail),
+    )  # fmt: skip
 
 
 class _Duplicate(Exception):

@@ -21,6 +21,7 @@ from quart import Quart
 from quart.typing import TestAppProtocol, TestClientProtocol
 
 from bot.clock import Clock
+from bot.compliance import Compliance
 from bot.engine import Engine
 from bot.events import Channel
 from bot.flow import Flow
@@ -139,12 +140,20 @@ class Harness:
     app: Quart | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def of(cls, flows: Iterable[type[Flow]], router: Router, **kwargs: Any) -> Harness:
+    def of(
+        cls,
+        flows: Iterable[type[Flow]],
+        router: Router,
+        compliance: Compliance | None = None,
+        **kwargs: Any,
+    ) -> Harness:
         """A harness for an app built from ``flows`` and ``router`` with ``create_app``."""
         flow_list = list(flows)
 
         def factory(settings: Settings, *, store: Store, clock: Clock) -> Quart:
-            return create_app(flow_list, router, settings, store=store, clock=clock)
+            return create_app(
+                flow_list, router, settings, store=store, clock=clock, compliance=compliance
+            )
 
         return cls(factory, **kwargs)
 

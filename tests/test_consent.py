@@ -1,0 +1,236 @@
+"""Consent keywords as global transitions in the engine, through the real app."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot import Channel, Flow, Router, T, Turn
+from bot.compliance import SPANISH, Compliance, Keywords, NumberPolicy, Texts, normalise
+from bot.consent import Keyword, keyword_of
+from bot.testing import Harness
+from flows import EXAMPLE_FLOWS, example_router
+from flows.support import MENU
+
+KEY = "sms:+15550100000:+15550001111"
+TEXTS = Texts()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("STOP", Keyword.OPT_OUT),
+        ("stop", Keyword.OPT_OUT),
+        (" Stop ", Keyword.OPT_OUT),
+        ("\tSTOP\n", Keyword.OPT_OUT),
+        ("STOP.", Keyword.OPT_OUT),
+        ("stop!!", Keyword.OPT_OUT),
+        ("ＳＴＯＰ", Keyword.OPT_OUT),  # full-width letters (NFKC)
+        ("StopAll", Keyword.OPT_OUT),
+        ("unsubscribe", Keyword.OPT_OUT),
+        ("cancel", Keyword.OPT_OUT),
+        ("END", Keyword.OPT_OUT),
+        ("quit", Keyword.OPT_OUT),
+        ("revoke", Keyword.OPT_OUT),
+        ("optout", Keyword.OPT_OUT),
+        ("start", Keyword.OPT_IN),
+        ("Yes", Keyword.OPT_IN),
+        ("UNSTOP", Keyword.OPT_IN),
+        ("help", Keyword.HELP),
+        ("INFO?", Keyword.HELP),
+        ("stop please", None),
+        ("please stop", None),
+        ("s.t.o.p", None),
+        ("stopp", None),
+        ("", None),
+        ("...", None),
+    ],
+)
+def test_keywords_are_whole_messages(text: str, expected: Keyword | None) -> None:
+    assert keyword_of(text, Keywords()) is expected
+
+
+def test_keyword_sets_take_extra_languages_and_refuse_overlaps() -> None:
+    both = Keywords().plus(SPANISH)
+    assert keyword_of("¡ALTO!", both) is Keyword.OPT_OUT
+    assert keyword_of("Ayuda", both) is Keyword.HELP
+    assert keyword_of("alto", Keywords()) is None
+    assert normalise("  ¿Ayuda?  ") == "ayuda"
+    from bot.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="more than one set"):
+        Keywords(opt_out=frozenset({"stop"}), opt_in=frozenset({"STOP"}))
+    with pytest.raises(ConfigError, match="list of words"):
+        Keywords(opt_out="stop")  # type: ignore[arg-type]
+
+
+def support(**kwargs: object) -> Harness:
+    return Harness.of(EXAMPLE_FLOWS, example_router(), **kwargs)  # type: ignore[arg-type]
+
+
+async def test_stop_mid_flow_then_silence_then_start_resumes() -> None:
+    async with support() as h:
+        phone = h.phone("+15550001111")
+        assert (await phone.send("hi")).messages == [MENU]
+        await phone.send("2")
+        assert (await phone.send("STOP")).messages == [TEXTS.opted_out]
+        assert (await phone.send("A1001")).messages == []  # logged, not answered
+        assert (await phone.send("menu")).messages == []
+        assert (await phone.send("help")).messages == [TEXTS.help]
+        stored = await h.store.conversation(KEY)
+        assert stored is not None and stored.state == "order_lookup"
+        assert (await phone.send("start")).messages == [TEXTS.opted_in]
+        assert (await phone.send("A1001")).messages == ["Order A1001 is shipped on Monday.", MENU]
+        log = await h.store.log(KEY)
+        inbound = [(e.body, e.meta) for e in log if e.direction == "in"]
+        assert inbound[2:7] == [
+            ("STOP", {"keyword": "opt_out"}),
+            ("A1001", {"suppressed": "opted_out"}),
+            ("menu", {"suppressed": "opted_out"}),
+            ("help", {"keyword": "help"}),
+            ("start", {"keyword": "opt_in"}),
+        ]
+        history = await h.store.consent_history("+15550001111")
+        assert [(c.status, c.source, c.scope) for c in history] == [
+            ("opted_out", "keyword", "+15550100000"),
+            ("opted_in", "keyword", "+15550100000"),
+        ]
+        assert history[0].detail.startswith("'STOP', SM")
+
+
+async def test_yes_from_a_subscribed_person_is_plain_text_for_the_flow() -> None:
+    async with support() as h:
+        phone = h.phone("+15550001111")
+        await phone.send("hi")
+        await phone.send("1")
+        reply = await phone.send("yes")
+        assert reply.messages[0].startswith("Thanks! Your question is ticket #1")
+        assert await h.store.consent_history("+15550001111") == []
+
+
+async def test_a_repeated_stop_is_answered_but_recorded_once() -> None:
+    async with support() as h:
+        phone = h.phone("+15550001111")
+        assert (await phone.send("stop")).messages == [TEXTS.opted_out]
+        assert (await phone.send("STOP")).messages == [TEXTS.opted_out]
+        assert len(await h.store.consent_history("+15550001111")) == 1
+        # STOP as a first message creates no conversation
+        assert await h.store.conversation(KEY) is None
+
+
+async def test_advanced_opt_out_already_answered() -> None:
+    async with support() as h:
+        phone = h.phone("+15550001111")
+        await phone.send("hi")
+        reply = await phone.send("ARRET", extra=[("OptOutType", "STOP")])
+        assert reply.messages == []
+        assert (await phone.send("hello")).messages == []
+        assert (await phone.send("help", extra=[("OptOutType", "HELP")])).messages == []
+        assert (await phone.send("start", extra=[("OptOutType", "START")])).messages == []
+        history = await h.store.consent_history("+15550001111")
+        assert [c.status for c in history] == ["opted_out", "opted_in"]
+        assert "Advanced Opt-Out" in history[0].detail
+
+
+class Restarting(Flow):
+    name = "restarting"
+    initial = "one"
+    states = ["one", "two"]
+    on_opt_in = "restart"
+    transitions = [T("message", "one", "two")]
+
+    def on_enter_one(self, turn: Turn) -> None:
+        turn.data["visits"] = turn.data.get("visits", 0) + 1
+        turn.say("welcome")
+
+    def on_enter_two(self, turn: Turn) -> None:
+        turn.say("step two")
+
+
+async def test_start_restarts_a_flow_that_asks_for_it() -> None:
+    async with Harness.of([Restarting], Router(default="restarting")) as h:
+        phone = h.phone("+15550001111")
+        await phone.send("hi")
+        await phone.send("go")
+        await phone.send("stop")
+        assert (await phone.send("start")).messages == [TEXTS.opted_in, "welcome"]
+        stored = await h.store.conversation(KEY)
+        assert stored is not None and (stored.state, stored.data) == ("one", {"visits": 1})
+
+
+def test_on_opt_in_is_validated() -> None:
+    from bot.errors import FlowDefinitionError
+    from bot.flow import compile_flow
+
+    bad = type("Bad", (Restarting,), {"on_opt_in": "rewind"})
+    with pytest.raises(FlowDefinitionError, match="on_opt_in"):
+        compile_flow(bad)
+
+
+async def test_keywords_and_texts_per_number() -> None:
+    spanish = NumberPolicy(
+        keywords=Keywords().plus(SPANISH),
+        texts=Texts(opted_out="Baja confirmada.", opted_in="Alta.", help="Ayuda: ..."),
+    )
+    compliance = Compliance(numbers={"+15550100009": spanish})
+    async with support(compliance=compliance) as h:
+        es = h.phone("+15550001111", to="+15550100009")
+        en = h.phone("+15550001111")
+        assert (await es.send("Ayuda")).messages == ["Ayuda: ..."]
+        assert (await es.send("ALTO")).messages == ["Baja confirmada."]
+        assert (await en.send("alto")).messages == [MENU]  # not a keyword there
+        # the opt-out was from the other number's scope: this one still answers
+        assert (await en.send("hi")).messages == ["Sorry, I didn't get that.", MENU]
+        assert (await es.send("hola")).messages == []
+
+
+class Notifier(Flow):
+    """Replies, and tells someone else on request (a <Message to=...>)."""
+
+    name = "notifier"
+    initial = "idle"
+    states = ["idle"]
+    transitions = [
+        T("message", "idle", None, after="answer"),
+        T("window_closed", "idle", None, after="closed"),
+    ]
+
+    def answer(self, turn: Turn) -> None:
+        from bot.actions import Message
+
+        if turn.text.startswith("tell "):
+            turn.reply(Message("news for you", to=turn.text.removeprefix("tell ")))
+        turn.say("ok")
+
+    def closed(self, turn: Turn) -> None:
+        turn.say("they have not written in 24 hours; I could not tell them")
+
+
+async def test_replies_to_someone_else_pass_the_gate_too() -> None:
+    async with Harness.of([Notifier], Router(default="notifier")) as h:
+        alice, bob = h.phone("+15550001111"), h.phone("+15550002222")
+        await bob.send("stop")
+        await alice.send("hi")  # the first message only enters the flow
+        reply = await alice.send("tell +15550002222")
+        assert reply.messages == ["ok"]  # the message to Bob was refused
+        log = await h.store.log(KEY)
+        refused = [e for e in log if e.kind == "refused"]
+        assert [(e.body, e.meta["reason"], e.meta["to"]) for e in refused] == [
+            ("news for you", "opted_out", "+15550002222")
+        ]
+        carol = "+15550003333"
+        reply = await alice.send(f"tell {carol}")
+        assert reply.messages == ["news for you", "ok"]
+
+
+async def test_window_closed_is_a_global_event_a_flow_may_handle() -> None:
+    async with Harness.of([Notifier], Router(default="notifier")) as h:
+        alice = h.phone("+15550001111", channel=Channel.WHATSAPP)
+        bob = h.phone("+15550002222", channel=Channel.WHATSAPP)
+        await bob.send("hi")
+        await alice.send("hi")
+        assert (await alice.send("tell whatsapp:+15550002222")).messages == ["news for you", "ok"]
+        h.clock.advance(timedelta(hours=25))
+        reply = await alice.send("tell whatsapp:+15550002222")
+        assert reply.messages == ["ok", "they have not written in 24 hours; I could not tell them"]
