@@ -234,3 +234,28 @@ async def test_window_closed_is_a_global_event_a_flow_may_handle() -> None:
         h.clock.advance(timedelta(hours=25))
         reply = await alice.send("tell whatsapp:+15550002222")
         assert reply.messages == ["ok", "they have not written in 24 hours; I could not tell them"]
+
+
+def test_the_documented_configuration_loads(tmp_path: object) -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "compliance.md").read_text()
+    raw = json.loads(re.search(r"```json\n(.*?)```", doc, re.DOTALL).group(1))  # type: ignore[union-attr]
+    loaded = Compliance.from_dict(raw)
+    spanish = loaded.policy("whatsapp:+15550100009")
+    assert keyword_of("alto", spanish.keywords) is Keyword.OPT_OUT
+    assert keyword_of("yes", spanish.keywords) is None  # opt_in replaced
+    assert spanish.texts.help.startswith("Acme Support")  # inherited from default
+    assert set(spanish.templates) == {"reminder"}
+    assert loaded.scope("+15550100009") == "MG0123456789abcdef0123456789abcdef"
+    assert loaded.scope("+15550100000") == "+15550100000"
+    from bot.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="ContentSid"):
+        Compliance.from_dict({"default": {"templates": {"x": {"content_sid": "nope"}}}})
+    with pytest.raises(ConfigError, match="language"):
+        Compliance.from_dict({"default": {"keywords": {"languages": ["xx"]}}})
+    with pytest.raises(ConfigError, match="malformed"):
+        Compliance.from_dict({"default": {"texts": {"nonsense": "x"}}})
