@@ -259,3 +259,40 @@ def test_the_documented_configuration_loads(tmp_path: object) -> None:
         Compliance.from_dict({"default": {"keywords": {"languages": ["xx"]}}})
     with pytest.raises(ConfigError, match="malformed"):
         Compliance.from_dict({"default": {"texts": {"nonsense": "x"}}})
+
+
+async def test_a_retried_stop_webhook_is_recorded_once() -> None:
+    async with support() as h:
+        phone = h.phone("+15550001111")
+        first = await phone.send("STOP", sid="SM" + "9" * 32)
+        again = await phone.send("STOP", sid="SM" + "9" * 32)
+        assert first.body == again.body and first.messages == [TEXTS.opted_out]
+        assert len(await h.store.consent_history("+15550001111")) == 1
+        assert len(await h.store.log(KEY)) == 2  # one inbound, one answer
+
+
+async def test_an_exported_consent_conversation_replays_and_shows_refusals() -> None:
+    from bot.testing.export import to_transcript
+    from bot.testing.runner import Runner
+    from bot.testing.transcript import parse
+    from flows import build
+
+    async with Harness(build) as h:
+        phone = h.phone("+15550001111")
+        for text in ("hi", "2", "STOP", "A1001", "HELP", "START", "A1001"):
+            await phone.send(text)
+        stored = await h.store.conversation(KEY)
+        assert stored is not None
+        text = to_transcript(stored, await h.store.log(KEY))
+    assert "> A1001\n< (no reply)\n> HELP" in text
+    await Runner(parse(text, "exported"), build).run()
+
+    async with Harness.of([Notifier], Router(default="notifier")) as h:
+        await h.phone("+15550002222").send("stop")
+        alice = h.phone("+15550001111")
+        await alice.send("hi")
+        await alice.send("tell +15550002222")
+        stored = await h.store.conversation(KEY)
+        assert stored is not None
+        text = to_transcript(stored, await h.store.log(KEY))
+    assert "< ok\n# not sent (opted_out, to +15550002222): news for you\n" in text

@@ -15,6 +15,7 @@ MODULES = [
     "bot.status", "bot.turn", "bot.twiml", "bot.web", "bot.testing", "storage",
     "storage.base", "storage.sqlite", "bot.testing.transcript", "bot.testing.runner",
     "bot.compliance", "bot.consent", "bot.gate", "bot.window", "bot.testing.consent",
+    "bot.consent_cli",
 ]  # fmt: skip
 
 
