@@ -296,3 +296,45 @@ async def test_an_exported_consent_conversation_replays_and_shows_refusals() -> 
         assert stored is not None
         text = to_transcript(stored, await h.store.log(KEY))
     assert "< ok\n# not sent (opted_out, to +15550002222): news for you\n" in text
+
+
+class Escalating(Flow):
+    """Moves to `stuck` when a reply to someone else cannot go out; or raises doing so."""
+
+    name = "escalating"
+    initial = "idle"
+    states = ["idle", "stuck"]
+    transitions = [
+        T("message", "idle", None, after="relay"),
+        T("window_closed", "idle", "stuck", before="note"),
+        T("message", "stuck", None, after="still_stuck"),
+    ]
+
+    def relay(self, turn: Turn) -> None:
+        from bot.actions import Message
+
+        turn.reply(Message(turn.text, to="whatsapp:+15550002222"))
+
+    def note(self, turn: Turn) -> None:
+        turn.data["undelivered"] = turn.data.get("undelivered", 0) + 1
+        if turn.text == "explode":
+            raise RuntimeError("window_closed handler failed")
+        turn.say("could not relay; an agent will follow up")
+
+    def still_stuck(self, turn: Turn) -> None:
+        turn.say("still stuck")
+
+
+async def test_window_closed_may_change_state_and_its_errors_roll_back() -> None:
+    async with Harness.of([Escalating], Router(default="escalating")) as h:
+        alice = h.phone("+15550001111", channel=Channel.WHATSAPP)
+        await alice.send("hi")
+        assert (await alice.send("explode")).messages == []  # handler raised: dropped
+        wa_key = "whatsapp:+15550100000:+15550001111"
+        stored = await h.store.conversation(wa_key)
+        assert stored is not None and (stored.state, stored.data) == ("idle", {})
+        reply = await alice.send("please relay")
+        assert reply.messages == ["could not relay; an agent will follow up"]
+        stored = await h.store.conversation(wa_key)
+        assert stored is not None and (stored.state, stored.data) == ("stuck", {"undelivered": 1})
+        assert (await alice.send("hello?")).messages == ["still stuck"]
