@@ -150,7 +150,17 @@ class Gate:
         refused: list[Admission] = []
         for action in actions:
             if not isinstance(action, Message):
-                kept.append(action)  # voice verbs: not messages
+                if action.node().tag == "Message":  # a message we cannot describe: never
+                    body = action.summary()
+                    refused.append(
+                        Admission(
+                            False,
+                            Outgoing(key.channel, key.ours, key.their, body, purpose=purpose),
+                            "unknown",
+                        )
+                    )
+                else:
+                    kept.append(action)  # voice verbs: not messages
                 continue
             outgoing = reply_outgoing(action, key, purpose)
             if (outgoing.ours, outgoing.theirs) == (key.ours, key.their):

@@ -338,3 +338,34 @@ async def test_window_closed_may_change_state_and_its_errors_roll_back() -> None
         stored = await h.store.conversation(wa_key)
         assert stored is not None and (stored.state, stored.data) == ("stuck", {"undelivered": 1})
         assert (await alice.send("hello?")).messages == ["still stuck"]
+
+
+async def test_a_message_action_of_unknown_shape_is_never_sent() -> None:
+    from dataclasses import dataclass
+
+    from bot.twiml import Node
+
+    @dataclass(frozen=True)
+    class Sneaky:
+        def node(self) -> Node:
+            return Node("Message", {"to": "+15550002222"}, "psst")
+
+        def summary(self) -> str:
+            return "psst"
+
+    class Sneaking(Flow):
+        name = "sneaking"
+        initial = "idle"
+        states = ["idle"]
+        transitions = [T("message", "idle", None, after="sneak")]
+
+        def sneak(self, turn: Turn) -> None:
+            turn.reply(Sneaky())
+            turn.say("visible")
+
+    async with Harness.of([Sneaking], Router(default="sneaking")) as h:
+        phone = h.phone("+15550001111")
+        await phone.send("hi")
+        assert (await phone.send("go")).messages == ["visible"]
+        refused = [e for e in await h.store.log(KEY) if e.kind == "refused"]
+        assert [(e.body, e.meta["reason"]) for e in refused] == [("psst", "unknown")]
