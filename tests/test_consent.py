@@ -369,3 +369,24 @@ async def test_a_message_action_of_unknown_shape_is_never_sent() -> None:
         assert (await phone.send("go")).messages == ["visible"]
         refused = [e for e in await h.store.log(KEY) if e.kind == "refused"]
         assert [(e.body, e.meta["reason"]) for e in refused] == [("psst", "unknown")]
+
+
+async def test_the_app_reads_a_compliance_file_named_in_the_environment(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from bot import Settings
+    from bot.errors import ConfigError
+    from bot.web import create_app, engine_of
+    from storage.sqlite import SQLiteStore
+
+    assert isinstance(tmp_path, Path)
+    path = tmp_path / "compliance.json"
+    path.write_text('{"default": {"texts": {"help": "Acme: 555-0100"}}}')
+    settings = Settings.from_env(
+        {"TWILIO_AUTH_TOKEN": "t", "SWITCHBOARD_COMPLIANCE_FILE": str(path)}
+    )
+    app = create_app(EXAMPLE_FLOWS, example_router(), settings, store=SQLiteStore(":memory:"))
+    assert engine_of(app).gate.compliance.default.texts.help == "Acme: 555-0100"
+    missing = Settings(auth_token="t", compliance_file=str(tmp_path / "nope.json"))
+    with pytest.raises(ConfigError, match=r"nope\.json"):
+        create_app(EXAMPLE_FLOWS, example_router(), missing)
