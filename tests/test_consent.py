@@ -109,11 +109,11 @@ async def test_yes_from_a_subscribed_person_is_plain_text_for_the_flow() -> None
         assert await h.store.consent_history("+15550001111") == []
 
 
-async def test_a_repeated_stop_is_answered_but_recorded_once() -> None:
+async def test_a_repeated_stop_is_neither_answered_nor_recorded_again() -> None:
     async with support() as h:
         phone = h.phone("+15550001111")
         assert (await phone.send("stop")).messages == [TEXTS.opted_out]
-        assert (await phone.send("STOP")).messages == [TEXTS.opted_out]
+        assert (await phone.send("STOP")).messages == []
         assert len(await h.store.consent_history("+15550001111")) == 1
         # STOP as a first message creates no conversation
         assert await h.store.conversation(KEY) is None

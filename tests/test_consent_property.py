@@ -126,8 +126,14 @@ async def play(steps: list[tuple[object, ...]]) -> None:
                 channel, text = step[3], step[4]
                 assert isinstance(channel, Channel) and isinstance(text, str)
                 reply = await h.phone(person, number, channel).send(text)
+                was_out = model.opted_out(number, person)
                 model.inbound(number, person, channel, text, now)
                 check_reply(model, reply, number, person, channel, now)
+                word = keyword_of(text, Keywords())
+                if was_out and word is not Keyword.HELP and word is not Keyword.OPT_IN:
+                    assert reply.messages == [], (text, reply.messages)  # heard, not answered
+                if TEXTS.opted_out in reply.messages:
+                    assert word is Keyword.OPT_OUT and not was_out
             elif kind == "send":
                 channel, kind_ = step[3], step[4]
                 assert isinstance(channel, Channel)
