@@ -14,6 +14,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from bot import consent_cli
+
 __all__ = ["main"]
 
 
@@ -129,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     _serve_parser(commands)
     _diagram_parser(commands)
     _export_parser(commands)
+    consent_cli.add_parser(commands)
     return parser
 
 
@@ -136,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``switchboard`` console script."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
-    handlers = {"serve": serve, "diagram": diagram, "export": export}
+    handlers = {"serve": serve, "diagram": diagram, "export": export, "consent": consent_cli.run}
     return handlers[args.command](args)
 
 

@@ -6,7 +6,7 @@ the turn. For the message's number (keywords per ``bot.compliance``):
 
 - **opt-out keyword** (STOP, ...): ledger entry, the opt-out confirmation, the flow does not
   run and its state is kept. Every later message to the person from that scope is refused by
-  ``bot.gate``.
+  ``bot.gate``. A STOP from someone already opted out is logged and not answered.
 - **help keyword** (HELP, INFO): the help text; state untouched; the flow does not run.
 - **opt-in keyword** (START, ...) **from an opted-out person**: ledger entry, the opt-in
   confirmation, then the flow resumes where it was, or restarts when the flow class says
@@ -117,9 +117,10 @@ async def before_flow(
         return [] if advanced else [Message(text)]
 
     if keyword is Keyword.OPT_OUT:
-        changes = [] if contact.opted_out else change(OPTED_OUT)
+        if contact.opted_out:  # already out: only opt-in and help keywords are answered
+            return Inbound(contact, keyword, run_flow=False)
         out = replace(contact, opted_out=True)
-        return Inbound(out, keyword, changes, say(texts.opted_out), run_flow=False)
+        return Inbound(out, keyword, change(OPTED_OUT), say(texts.opted_out), run_flow=False)
     if keyword is Keyword.HELP:
         return Inbound(contact, keyword, [], say(texts.help), run_flow=False)
     if keyword is Keyword.OPT_IN and (contact.opted_out or advanced):

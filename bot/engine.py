@@ -114,7 +114,7 @@ class Engine:
             )
             turn.actions[:] = self.apologise(event.channel)
             new_state, saved = state, False
-        actions, refused = await self._screen(flow, turn, inbound, new_state if saved else None)
+        actions, refused, new_state = await self._screen(flow, turn, inbound, new_state, saved)
         version = (stored.version if stored else 0) + 1
         conversation = Conversation(
             key=key.id, flow=flow.name, state=new_state, data=turn.data, version=version,
@@ -142,22 +142,31 @@ class Engine:
         return Inbound(await self.gate.contact(key.channel, key.ours, key.their))
 
     async def _screen(
-        self, flow: CompiledFlow, turn: Turn, inbound: Inbound, state: str | None
-    ) -> tuple[list[Action], list[Admission]]:
-        """Every reply through the gate; a refusal for a closed window fires ``window_closed``."""
-        now, key = self.clock.now(), turn.key
-        answers, refused = await self.gate.screen(
-            inbound.replies, key, inbound.contact, now, "consent"
-        )
-        kept, more = await self.gate.screen(turn.actions, key, inbound.contact, now)
+        self, flow: CompiledFlow, turn: Turn, inbound: Inbound, state: str, ran: bool
+    ) -> tuple[list[Action], list[Admission], str]:
+        """Every reply through the gate: (sent, refused, state after any ``window_closed``).
+
+        A reply refused for a closed WhatsApp window fires the flow's ``window_closed``
+        trigger, when the step ran and the flow handles it in ``state``; what that answers
+        is screened too. If its callback raises, its changes are dropped and logged.
+        """
+        now, key, contact = turn.now, turn.key, inbound.contact
+        answers, refused = await self.gate.screen(inbound.replies, key, contact, now, "consent")
+        kept, more = await self.gate.screen(turn.actions, key, contact, now)
         refused += more
-        closed = any(r.reason == "window_closed" for r in more)
-        if closed and state is not None and flow.handles("window_closed", state):
-            turn.actions[:] = []
-            await flow.fire("window_closed", state, turn)
-            extra, more = await self.gate.screen(turn.actions, key, inbound.contact, now)
-            kept, refused = kept + extra, refused + more
-        return answers + kept, refused
+        if not (ran and any(r.reason == "window_closed" for r in more)):
+            return answers + kept, refused, state
+        if not flow.handles("window_closed", state):
+            return answers + kept, refused, state
+        before, turn.actions[:] = json.dumps(turn.data), []
+        try:
+            _, state = await flow.fire("window_closed", state, turn)
+            json.dumps(turn.data)
+        except Exception:
+            log.exception("flow %r raised on window_closed in state %r", flow.name, state)
+            turn.data, turn.actions[:] = json.loads(before), []
+        extra, more = await self.gate.screen(turn.actions, key, contact, now)
+        return answers + kept + extra, refused + more, state
 
     async def _run(self, flow: CompiledFlow, turn: Turn, fresh: bool) -> str:
         if fresh:

@@ -149,20 +149,31 @@ class Gate:
         kept: list[Action] = []
         refused: list[Admission] = []
         for action in actions:
-            if not isinstance(action, Message):
-                kept.append(action)  # voice verbs: not messages
-                continue
-            outgoing = reply_outgoing(action, key, purpose)
-            if (outgoing.ours, outgoing.theirs) == (key.ours, key.their):
-                verdict = self.decide(outgoing, contact, now)
-            else:
-                verdict = await self.admit(outgoing, now)
-            if verdict.allowed and verdict.outgoing == outgoing:
+            refusal = await self._refusal(action, key, contact, now, purpose)
+            if refusal is None:
                 kept.append(action)
-            else:  # refused, or allowed only as a template, which TwiML cannot send
-                reason = "window_closed" if verdict.allowed else verdict.reason
-                refused.append(Admission(False, outgoing, reason))
+            else:
+                refused.append(refusal)
         return kept, refused
+
+    async def _refusal(
+        self, action: Action, key: ConversationKey, contact: Contact, now: datetime, purpose: str
+    ) -> Admission | None:
+        """Why ``action`` may not be sent as TwiML, or None when it may."""
+        if not isinstance(action, Message):
+            if action.node().tag != "Message":
+                return None  # voice verbs: not messages
+            unknown = Outgoing(key.channel, key.ours, key.their, action.summary(), purpose=purpose)
+            return Admission(False, unknown, "unknown")  # a message we cannot describe: never
+        outgoing = reply_outgoing(action, key, purpose)
+        if (outgoing.ours, outgoing.theirs) == (key.ours, key.their):
+            verdict = self.decide(outgoing, contact, now)
+        else:
+            verdict = await self.admit(outgoing, now)
+        if verdict.allowed and verdict.outgoing == outgoing:
+            return None
+        # refused, or allowed only as a template, which TwiML cannot send
+        return Admission(False, outgoing, "window_closed" if verdict.allowed else verdict.reason)
 
     async def carrier_opt_out(
         self, ours: str, theirs: str, at: datetime, message_sid: str = ""

@@ -37,6 +37,7 @@ class Settings:
     trusted_proxies: tuple[Network, ...] = ()
     max_body_bytes: int = 64 * 1024
     apology: str = DEFAULT_APOLOGY
+    compliance_file: str | None = None  # JSON for bot.compliance.Compliance.from_file
 
     def __post_init__(self) -> None:
         if not self.auth_token and not self.dev:
@@ -75,4 +76,5 @@ class Settings:
             trusted_proxies=_networks(env.get("SWITCHBOARD_TRUSTED_PROXIES", "")),
             max_body_bytes=max_body,
             apology=env.get("SWITCHBOARD_APOLOGY") or DEFAULT_APOLOGY,
+            compliance_file=env.get("SWITCHBOARD_COMPLIANCE_FILE") or None,
         )

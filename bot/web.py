@@ -98,6 +98,12 @@ async def verified_params(req: Request, settings: Settings) -> Params:
     return params
 
 
+def _compliance(settings: Settings) -> Compliance:
+    if settings.compliance_file:
+        return Compliance.from_file(settings.compliance_file)
+    return Compliance()
+
+
 def _text(message: str, status: int) -> Response:
     return Response(message + "\n", status=status, content_type="text/plain; charset=utf-8")
 
@@ -116,7 +122,7 @@ def create_app(
     Flows are compiled and validated here, so a broken flow stops the app before it serves.
     ``store`` defaults to the one ``settings.database_url`` names; it is opened at startup.
     ``compliance`` holds consent keywords, texts and WhatsApp templates (defaults work as
-    they are; see docs/compliance.md).
+    they are; see docs/compliance.md); without it, ``settings.compliance_file`` is read.
     """
     compiled = {flow.name: compile_flow(flow) for flow in flows}
     missing = router.flow_names() - compiled.keys()
@@ -126,7 +132,7 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     engine = Engine(
         store or open_store(settings.database_url), compiled, router, apology=settings.apology,
-        compliance=compliance or Compliance(),
+        compliance=compliance or _compliance(settings),
     )  # fmt: skip
     if clock is not None:
         engine.clock = clock

@@ -109,11 +109,11 @@ async def test_yes_from_a_subscribed_person_is_plain_text_for_the_flow() -> None
         assert await h.store.consent_history("+15550001111") == []
 
 
-async def test_a_repeated_stop_is_answered_but_recorded_once() -> None:
+async def test_a_repeated_stop_is_neither_answered_nor_recorded_again() -> None:
     async with support() as h:
         phone = h.phone("+15550001111")
         assert (await phone.send("stop")).messages == [TEXTS.opted_out]
-        assert (await phone.send("STOP")).messages == [TEXTS.opted_out]
+        assert (await phone.send("STOP")).messages == []
         assert len(await h.store.consent_history("+15550001111")) == 1
         # STOP as a first message creates no conversation
         assert await h.store.conversation(KEY) is None
@@ -234,3 +234,159 @@ async def test_window_closed_is_a_global_event_a_flow_may_handle() -> None:
         h.clock.advance(timedelta(hours=25))
         reply = await alice.send("tell whatsapp:+15550002222")
         assert reply.messages == ["ok", "they have not written in 24 hours; I could not tell them"]
+
+
+def test_the_documented_configuration_loads(tmp_path: object) -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "compliance.md").read_text()
+    raw = json.loads(re.search(r"```json\n(.*?)```", doc, re.DOTALL).group(1))  # type: ignore[union-attr]
+    loaded = Compliance.from_dict(raw)
+    spanish = loaded.policy("whatsapp:+15550100009")
+    assert keyword_of("alto", spanish.keywords) is Keyword.OPT_OUT
+    assert keyword_of("yes", spanish.keywords) is None  # opt_in replaced
+    assert spanish.texts.help.startswith("Acme Support")  # inherited from default
+    assert set(spanish.templates) == {"reminder"}
+    assert loaded.scope("+15550100009") == "MG0123456789abcdef0123456789abcdef"
+    assert loaded.scope("+15550100000") == "+15550100000"
+    from bot.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="ContentSid"):
+        Compliance.from_dict({"default": {"templates": {"x": {"content_sid": "nope"}}}})
+    with pytest.raises(ConfigError, match="language"):
+        Compliance.from_dict({"default": {"keywords": {"languages": ["xx"]}}})
+    with pytest.raises(ConfigError, match="malformed"):
+        Compliance.from_dict({"default": {"texts": {"nonsense": "x"}}})
+
+
+async def test_a_retried_stop_webhook_is_recorded_once() -> None:
+    async with support() as h:
+        phone = h.phone("+15550001111")
+        first = await phone.send("STOP", sid="SM" + "9" * 32)
+        again = await phone.send("STOP", sid="SM" + "9" * 32)
+        assert first.body == again.body and first.messages == [TEXTS.opted_out]
+        assert len(await h.store.consent_history("+15550001111")) == 1
+        assert len(await h.store.log(KEY)) == 2  # one inbound, one answer
+
+
+async def test_an_exported_consent_conversation_replays_and_shows_refusals() -> None:
+    from bot.testing.export import to_transcript
+    from bot.testing.runner import Runner
+    from bot.testing.transcript import parse
+    from flows import build
+
+    async with Harness(build) as h:
+        phone = h.phone("+15550001111")
+        for text in ("hi", "2", "STOP", "A1001", "HELP", "START", "A1001"):
+            await phone.send(text)
+        stored = await h.store.conversation(KEY)
+        assert stored is not None
+        text = to_transcript(stored, await h.store.log(KEY))
+    assert "> A1001\n< (no reply)\n> HELP" in text
+    await Runner(parse(text, "exported"), build).run()
+
+    async with Harness.of([Notifier], Router(default="notifier")) as h:
+        await h.phone("+15550002222").send("stop")
+        alice = h.phone("+15550001111")
+        await alice.send("hi")
+        await alice.send("tell +15550002222")
+        stored = await h.store.conversation(KEY)
+        assert stored is not None
+        text = to_transcript(stored, await h.store.log(KEY))
+    assert "< ok\n# not sent (opted_out, to +15550002222): news for you\n" in text
+
+
+class Escalating(Flow):
+    """Moves to `stuck` when a reply to someone else cannot go out; or raises doing so."""
+
+    name = "escalating"
+    initial = "idle"
+    states = ["idle", "stuck"]
+    transitions = [
+        T("message", "idle", None, after="relay"),
+        T("window_closed", "idle", "stuck", before="note"),
+        T("message", "stuck", None, after="still_stuck"),
+    ]
+
+    def relay(self, turn: Turn) -> None:
+        from bot.actions import Message
+
+        turn.reply(Message(turn.text, to="whatsapp:+15550002222"))
+
+    def note(self, turn: Turn) -> None:
+        turn.data["undelivered"] = turn.data.get("undelivered", 0) + 1
+        if turn.text == "explode":
+            raise RuntimeError("window_closed handler failed")
+        turn.say("could not relay; an agent will follow up")
+
+    def still_stuck(self, turn: Turn) -> None:
+        turn.say("still stuck")
+
+
+async def test_window_closed_may_change_state_and_its_errors_roll_back() -> None:
+    async with Harness.of([Escalating], Router(default="escalating")) as h:
+        alice = h.phone("+15550001111", channel=Channel.WHATSAPP)
+        await alice.send("hi")
+        assert (await alice.send("explode")).messages == []  # handler raised: dropped
+        wa_key = "whatsapp:+15550100000:+15550001111"
+        stored = await h.store.conversation(wa_key)
+        assert stored is not None and (stored.state, stored.data) == ("idle", {})
+        reply = await alice.send("please relay")
+        assert reply.messages == ["could not relay; an agent will follow up"]
+        stored = await h.store.conversation(wa_key)
+        assert stored is not None and (stored.state, stored.data) == ("stuck", {"undelivered": 1})
+        assert (await alice.send("hello?")).messages == ["still stuck"]
+
+
+async def test_a_message_action_of_unknown_shape_is_never_sent() -> None:
+    from dataclasses import dataclass
+
+    from bot.twiml import Node
+
+    @dataclass(frozen=True)
+    class Sneaky:
+        def node(self) -> Node:
+            return Node("Message", {"to": "+15550002222"}, "psst")
+
+        def summary(self) -> str:
+            return "psst"
+
+    class Sneaking(Flow):
+        name = "sneaking"
+        initial = "idle"
+        states = ["idle"]
+        transitions = [T("message", "idle", None, after="sneak")]
+
+        def sneak(self, turn: Turn) -> None:
+            turn.reply(Sneaky())
+            turn.say("visible")
+
+    async with Harness.of([Sneaking], Router(default="sneaking")) as h:
+        phone = h.phone("+15550001111")
+        await phone.send("hi")
+        assert (await phone.send("go")).messages == ["visible"]
+        refused = [e for e in await h.store.log(KEY) if e.kind == "refused"]
+        assert [(e.body, e.meta["reason"]) for e in refused] == [("psst", "unknown")]
+
+
+async def test_the_app_reads_a_compliance_file_named_in_the_environment(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from bot import Settings
+    from bot.errors import ConfigError
+    from bot.web import create_app, engine_of
+    from storage.sqlite import SQLiteStore
+
+    assert isinstance(tmp_path, Path)
+    path = tmp_path / "compliance.json"
+    path.write_text('{"default": {"texts": {"help": "Acme: 555-0100"}}}')
+    settings = Settings.from_env(
+        {"TWILIO_AUTH_TOKEN": "t", "SWITCHBOARD_COMPLIANCE_FILE": str(path)}
+    )
+    app = create_app(EXAMPLE_FLOWS, example_router(), settings, store=SQLiteStore(":memory:"))
+    assert engine_of(app).gate.compliance.default.texts.help == "Acme: 555-0100"
+    missing = Settings(auth_token="t", compliance_file=str(tmp_path / "nope.json"))
+    with pytest.raises(ConfigError, match=r"nope\.json"):
+        create_app(EXAMPLE_FLOWS, example_router(), missing)

@@ -1,7 +1,7 @@
 """Property: over random interleavings, nothing reaches an opted-out person and no free-form
 WhatsApp message goes outside the 24-hour window.
 
-Each example runs the real app (signed webhooks, SQLite, fake clock) and the real gate, and
+Each example runs the real app (signed webhooks, SQLite, fake clock; two flows) and the gate, and
 keeps an independent model of who is opted out in which scope and when each WhatsApp window
 was last opened. Every TwiML reply and every gated REST-style send is checked against it.
 """
@@ -23,6 +23,7 @@ from bot.gate import Outgoing
 from bot.testing import Harness
 from bot.testing.harness import Reply
 from bot.window import window_key
+from flows.support import SupportFlow
 
 PEOPLE = ["+15550001111", "+15550002222", "+15550003333"]
 SERVICE = "MG" + "5" * 32
@@ -35,7 +36,8 @@ COMPLIANCE = Compliance(
 )
 TEXTS = COMPLIANCE.default.texts
 WORDS = ["hi", "hello", "STOP", "stop.", " Stop ", "stop please", "START", "yes", "HELP",
-         "info", "unsubscribe", "UNSTOP", "tell 0", "tell 1", "tell 2"]  # fmt: skip
+         "info", "unsubscribe", "UNSTOP", "tell 0", "tell 1", "tell 2", "1", "2",
+         "menu"]  # fmt: skip
 
 
 class Chatty(Flow):
@@ -109,7 +111,9 @@ def check_reply(model: Model, reply: Reply, number: str, sender: str, channel: C
 
 async def play(steps: list[tuple[object, ...]]) -> None:
     model = Model()
-    async with Harness.of([Chatty], Router(default="chatty"), COMPLIANCE) as h:
+    router = Router(default="chatty")
+    router.add(NUMBERS[2], "support")  # a second flow, with states, on one number
+    async with Harness.of([Chatty, SupportFlow], router, COMPLIANCE) as h:
         gate = h.engine.gate
         for step in steps:
             now = h.clock.now()
@@ -122,8 +126,14 @@ async def play(steps: list[tuple[object, ...]]) -> None:
                 channel, text = step[3], step[4]
                 assert isinstance(channel, Channel) and isinstance(text, str)
                 reply = await h.phone(person, number, channel).send(text)
+                was_out = model.opted_out(number, person)
                 model.inbound(number, person, channel, text, now)
                 check_reply(model, reply, number, person, channel, now)
+                word = keyword_of(text, Keywords())
+                if was_out and word is not Keyword.HELP and word is not Keyword.OPT_IN:
+                    assert reply.messages == [], (text, reply.messages)  # heard, not answered
+                if TEXTS.opted_out in reply.messages:
+                    assert word is Keyword.OPT_OUT and not was_out
             elif kind == "send":
                 channel, kind_ = step[3], step[4]
                 assert isinstance(channel, Channel)

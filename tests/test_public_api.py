@@ -14,7 +14,8 @@ MODULES = [
     "bot.events", "bot.flow", "bot.locks", "bot.routing", "bot.settings", "bot.signature",
     "bot.status", "bot.turn", "bot.twiml", "bot.web", "bot.testing", "storage",
     "storage.base", "storage.sqlite", "bot.testing.transcript", "bot.testing.runner",
-    "bot.compliance", "bot.consent", "bot.gate", "bot.window",
+    "bot.compliance", "bot.consent", "bot.gate", "bot.window", "bot.testing.consent",
+    "bot.consent_cli",
 ]  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bot.testing.consent  # noqa: F401  (registers the [text] and [proactive] actions)
 from bot.testing.clock import FakeClock
 from bot.testing.harness import AppFactory, Harness, Phone, Reply
 from bot.testing.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, sign

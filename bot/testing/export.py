@@ -43,6 +43,9 @@ def to_transcript(conversation: Conversation, log: Sequence[LogEntry]) -> str:
             last_at, answered = entry.at, False
             lines.append(f"> {entry.body}".rstrip())
             lines += [f">+ {url}" for url in entry.media]
+        elif entry.kind == "refused":  # the outbound gate stopped it: it was never sent
+            reason = entry.meta.get("reason", "refused")
+            lines.append(f"# not sent ({reason}, to {entry.meta.get('to', '?')}): {entry.body}")
         else:
             lines.append(f"< {entry.body}".rstrip())
             lines += [f"<+ {url}" for url in entry.media]

@@ -6,7 +6,9 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 
+from bot.compliance import Compliance
 from bot.events import Channel
 from bot.routing import ConversationKey
 from bot.testing.clock import DEFAULT_START, FakeClock
@@ -88,9 +90,18 @@ class Runner:
             flow = self.transcript.header.get("flow")
             if flow:
                 engine_of(harness.app).router.add(self.ours, flow, self.channel)  # type: ignore[arg-type]
+            if "compliance" in self.transcript.header:
+                self.use_compliance(self.transcript.header["compliance"])
             self.phone = harness.phone(self.caller, self.ours, self.channel)
             for step in self.transcript.steps:
                 await self.play(step)
+
+    def use_compliance(self, name: str) -> None:
+        """Header ``compliance: file.json`` (next to the transcript) replaces the app's."""
+        assert self.harness is not None and self.harness.app is not None
+        loaded = Compliance.from_file(Path(self.transcript.path).parent / name)
+        engine = engine_of(self.harness.app)
+        engine.compliance = engine.gate.compliance = loaded
 
     async def play(self, step: Send | Check | Advance) -> None:
         if isinstance(step, Advance):

@@ -33,7 +33,7 @@ __all__ = [
 
 _DURATION = re.compile(r"(\d+)([dhms])")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
-_HEADER_KEYS = {"flow", "channel", "from", "to", "start", "name"}
+_HEADER_KEYS = {"flow", "channel", "from", "to", "start", "name", "compliance"}
 
 
 class TranscriptSyntaxError(ValueError):
