@@ -50,6 +50,10 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"switchboard: {exc}", file=sys.stderr)
         return 2
+    from bot.cli_db import check_schema
+
+    if not check_schema(settings.database_url):  # once, before any worker starts
+        return 2
     host = args.host or ("127.0.0.1" if args.dev else "0.0.0.0")
     if args.dev and host not in {"127.0.0.1", "localhost", "::1"}:
         print("switchboard: --dev only binds to 127.0.0.1 (or localhost)", file=sys.stderr)
@@ -124,6 +128,19 @@ def export(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _db_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db = commands.add_parser("db", help="show or upgrade the database schema")
+    verbs = db.add_subparsers(dest="verb", required=True)
+    for verb, text in [
+        ("upgrade", "apply the migrations the database lacks (safe from several hosts at once)"),
+        ("status", "show the schema version; exit 1 unless it is this code's"),
+    ]:
+        sub = verbs.add_parser(verb, help=text)
+        sub.add_argument(
+            "--database", default=None, help="database URL (default SWITCHBOARD_DATABASE_URL)"
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``switchboard`` command."""
     parser = argparse.ArgumentParser(prog="switchboard", description=__doc__)
@@ -132,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     _diagram_parser(commands)
     _export_parser(commands)
     consent_cli.add_parser(commands)
+    _db_parser(commands)
     return parser
 
 
@@ -139,6 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``switchboard`` console script."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
+    if args.command == "db":
+        from bot.cli_db import db
+
+        return db(args)
     handlers = {"serve": serve, "diagram": diagram, "export": export, "consent": consent_cli.run}
     return handlers[args.command](args)
 

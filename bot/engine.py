@@ -66,7 +66,7 @@ class Engine:
         flow = self.flow_for(event)
         key = key_for(event)
         idem = [k for k in (event.dedupe_key, token and f"token:{token}") if k]
-        async with self.locks.hold(key.id):
+        async with self.locks.hold(key.id), self.store.hold(key.id):
             for attempt in range(_MAX_CONFLICTS):
                 loaded = await self.store.load(key.id, idem)
                 if loaded.response is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -142,6 +143,16 @@ class Store(ABC):
     @abstractmethod
     async def ping(self) -> bool:
         """Whether the database answers a trivial query."""
+
+    def hold(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Keep other processes off conversation ``key`` for one turn (load, step, commit).
+
+        The engine already runs one turn per key at a time within a process; this default
+        holds nothing more, and a turn raced by another process fails the version guard of
+        :meth:`commit` and is redone. PostgreSQL overrides it with an advisory lock, so a
+        step is never run twice.
+        """
+        return nullcontext()
 
     @abstractmethod
     async def load(self, key: str, idempotency_keys: Sequence[str]) -> Loaded:

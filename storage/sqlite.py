@@ -13,6 +13,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,7 +30,7 @@ from storage.base import (
     Store,
     TurnWrite,
 )
-from storage.migrations import migrations
+from storage.migrations import Migration, migrations, schema_problem
 
 __all__ = ["SQLiteStore"]
 
@@ -114,11 +115,16 @@ class SQLiteStore(Store):
             raise StoreError(f"SQLite error on {self.path}: {exc}") from exc
         return result
 
+    async def connect(self) -> None:
+        """Open the file without touching the schema (``open`` also migrates or checks it)."""
+        if self._db is None:
+            self._db = await aiosqlite.connect(self.path, isolation_level=None)
+            await self._run(self._configure)
+
     async def open(self) -> None:
         if self._db is not None:
             return
-        self._db = await aiosqlite.connect(self.path, isolation_level=None)
-        await self._run(self._configure)
+        await self.connect()
         if self.auto_migrate:
             await self.migrate()
         else:
@@ -144,14 +150,17 @@ class SQLiteStore(Store):
     # -- schema -------------------------------------------------------------------------
 
     @staticmethod
-    def _version(conn: sqlite3.Connection) -> int:
+    def _applied(conn: sqlite3.Connection) -> set[int]:
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-        return int(row[0] or 0)
+        return {row[0] for row in conn.execute("SELECT version FROM schema_version")}
+
+    async def applied_versions(self) -> set[int]:
+        """The migrations this database has had applied."""
+        return await self._run(self._applied)
 
     async def schema_version(self) -> int:
-        """The schema version the database is at."""
-        return await self._run(self._version)
+        """The highest migration applied (0 for none)."""
+        return max(await self.applied_versions(), default=0)
 
     async def migrate(self) -> list[int]:
         """Apply every migration the database lacks; returns the versions applied."""
@@ -159,30 +168,29 @@ class SQLiteStore(Store):
         def upgrade(conn: sqlite3.Connection) -> list[int]:
             applied = []
             for step in migrations("sqlite"):
-                if step.version > self._version(conn):
-                    conn.execute("BEGIN IMMEDIATE")
-                    try:
-                        for statement in step.sql.split(";\n"):
-                            if statement.strip():
-                                conn.execute(statement)
-                        conn.execute("INSERT INTO schema_version VALUES (?)", (step.version,))
-                    except BaseException:
-                        conn.execute("ROLLBACK")
-                        raise
-                    conn.execute("COMMIT")
+                # The version is read inside the write lock: processes sharing the file
+                # may start (and migrate) at the same moment.
+                if transaction(conn, partial(self._apply, step=step)):
                     applied.append(step.version)
             return applied
 
         return await self._run(upgrade)
 
+    @classmethod
+    def _apply(cls, conn: sqlite3.Connection, step: Migration) -> bool:
+        if step.version in cls._applied(conn):
+            return False
+        for statement in step.sql.split(";\n"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute("INSERT INTO schema_version VALUES (?)", (step.version,))
+        return True
+
     async def check_schema(self) -> None:
         """:class:`SchemaError` unless the database is at this code's schema version."""
-        want, have = max(m.version for m in migrations("sqlite")), await self.schema_version()
-        if have != want:
-            raise SchemaError(
-                f"{self.path} is at schema version {have}, this code needs {want}: "
-                "run `switchboard db upgrade`"
-            )
+        problem = schema_problem(f"SQLite {self.path}", await self.applied_versions(), "sqlite")
+        if problem:
+            raise SchemaError(problem)
 
     # -- turns --------------------------------------------------------------------------
 

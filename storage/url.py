@@ -1,31 +1,104 @@
-"""Pick a store backend from a database URL."""
+"""Pick a store backend from a database URL (``SWITCHBOARD_DATABASE_URL``).
+
+``sqlite:///relative.db``, ``sqlite:////absolute/path.db``, ``sqlite://:memory:``
+    ``?synchronous=full`` makes every commit survive power loss, not only a process crash.
+``postgresql://user:password@host:5432/database``
+    ``?schema=name`` keeps the tables in that schema; ``pool_min``/``pool_max`` size the
+    connection pool (default 1/10); ``lock_timeout`` is how many seconds a turn waits for a
+    conversation another process is stepping (default 10). Other query parameters are passed
+    to the server as settings (e.g. ``application_name``), as libpq would.
+Both take ``?migrate=auto`` (apply missing migrations at start) or ``?migrate=check``
+(refuse to start until ``switchboard db upgrade`` ran). SQLite defaults to ``auto``: one
+file, usually one process, nothing to operate. PostgreSQL defaults to ``check``: schema
+changes on a shared database are an operator's deliberate step.
+"""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bot.errors import ConfigError
 from storage.base import Store
-from storage.sqlite import SQLiteStore
 
-__all__ = ["open_store"]
+__all__ = ["open_store", "redact"]
+
+_MIGRATE = {"auto": True, "check": False}
 
 
-def open_store(url: str, *, auto_migrate: bool = True) -> Store:
-    """A (not yet opened) store for ``url``.
-
-    ``sqlite:///relative.db``, ``sqlite:////absolute/path.db``, ``sqlite://:memory:``;
-    ``?synchronous=full`` makes every commit survive power loss, not only a process crash.
-    """
+def redact(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (for logs and errors)."""
     parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        path = parts.netloc if parts.netloc == ":memory:" else parts.path.removeprefix("/")
-        if not path:
-            raise ConfigError(f"database URL {url!r} names no file: use sqlite:///switchboard.db")
-        sync = parse_qs(parts.query).get("synchronous", ["normal"])[0].upper()
-        if sync not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
-            raise ConfigError(f"synchronous={sync!r} in {url!r}: use normal or full")
-        return SQLiteStore(path, auto_migrate=auto_migrate, synchronous=sync)
-    if parts.scheme in {"postgres", "postgresql"}:
-        raise ConfigError("the PostgreSQL backend is not available in this build")
-    raise ConfigError(f"database URL {url!r}: use sqlite:///file.db or postgresql://…")
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _number(url: str, name: str, raw: str, kind: type[int] | type[float]) -> float:
+    try:
+        value = kind(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} in {redact(url)!r} must be a number") from exc
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r} in {redact(url)!r} must be positive")
+    return value
+
+
+def _migrate(url: str, options: dict[str, str], default: bool) -> bool:
+    raw = options.pop("migrate", None)
+    if raw is None:
+        return default
+    if raw not in _MIGRATE:
+        raise ConfigError(f"migrate={raw!r} in {redact(url)!r}: use auto or check")
+    return _MIGRATE[raw]
+
+
+def _sqlite(url: str, auto_migrate: bool | None) -> Store:
+    # Imported here: storage.sqlite -> bot.errors -> bot -> bot.web -> storage.url would
+    # otherwise be a cycle for a program that imports `storage` before `bot`.
+    from storage.sqlite import SQLiteStore
+
+    parts = urlsplit(url)
+    options = dict(parse_qsl(parts.query))
+    path = parts.netloc if parts.netloc == ":memory:" else parts.path.removeprefix("/")
+    if not path:
+        raise ConfigError(f"database URL {url!r} names no file: use sqlite:///switchboard.db")
+    sync = options.pop("synchronous", "normal").upper()
+    if sync not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        raise ConfigError(f"synchronous={sync!r} in {url!r}: use normal or full")
+    migrate = _migrate(url, options, True) if auto_migrate is None else auto_migrate
+    if options:
+        raise ConfigError(f"unknown option(s) {sorted(options)} in {url!r}")
+    return SQLiteStore(path, auto_migrate=migrate, synchronous=sync)
+
+
+def _postgres(url: str, auto_migrate: bool | None) -> Store:
+    from storage.postgres import PostgresStore  # asyncpg is the optional `postgres` extra
+
+    parts = urlsplit(url)
+    options = dict(parse_qsl(parts.query))
+    migrate = _migrate(url, options, False) if auto_migrate is None else auto_migrate
+    schema = options.pop("schema", None)
+    pool_min = int(_number(url, "pool_min", options.pop("pool_min", "1"), int))
+    pool_max = int(_number(url, "pool_max", options.pop("pool_max", "10"), int))
+    lock_timeout = _number(url, "lock_timeout", options.pop("lock_timeout", "10"), float)
+    dsn = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(options)))
+    return PostgresStore(
+        dsn, schema=schema, auto_migrate=migrate, pool_min=pool_min, pool_max=pool_max,
+        lock_timeout_s=lock_timeout,
+    )  # fmt: skip
+
+
+def open_store(url: str, *, auto_migrate: bool | None = None) -> Store:
+    """A (not yet opened) store for ``url``; ``auto_migrate`` overrides the URL's choice."""
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        return _sqlite(url, auto_migrate)
+    if scheme in {"postgres", "postgresql"}:
+        try:
+            return _postgres(url, auto_migrate)
+        except ImportError as exc:
+            raise ConfigError(
+                "PostgreSQL needs asyncpg: pip install 'switchboard[postgres]'"
+            ) from exc
+    raise ConfigError(f"database URL {redact(url)!r}: use sqlite:///file.db or postgresql://…")

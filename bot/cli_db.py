@@ -1,0 +1,67 @@
+"""``switchboard db upgrade`` / ``db status``, and the schema check ``serve`` runs first."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from bot.errors import SwitchboardError
+from storage.admin import schema_status, upgrade
+from storage.url import open_store, redact
+
+__all__ = ["check_schema", "db"]
+
+_DEFAULT_URL = "sqlite:///switchboard.db"
+
+
+def _fail(message: str) -> int:
+    print(f"switchboard: {message}", file=sys.stderr)
+    return 2
+
+
+def _upgrade(url: str) -> int:
+    applied = asyncio.run(upgrade(url))
+    status = asyncio.run(schema_status(url))
+    if applied:
+        print(f"{redact(url)}: applied {', '.join(map(str, applied))}; now at {status.version}")
+    else:
+        print(f"{redact(url)}: already at schema version {status.version}")
+    return 0
+
+
+def _status(url: str) -> int:
+    status = asyncio.run(schema_status(url))
+    print(f"{redact(url)} ({status.backend}): schema version {status.version}, "
+          f"this code's is {status.latest}")  # fmt: skip
+    for step in status.pending:
+        print(f"  pending: {step.version:04d}_{step.name}")
+    if status.unknown:
+        print(f"  applied by a newer Switchboard: {status.unknown}")
+    return 0 if status.current else 1
+
+
+def db(args: argparse.Namespace) -> int:
+    """Run ``switchboard db <verb>``; exit 2 with one line on a configuration or store error."""
+    url = args.database or os.environ.get("SWITCHBOARD_DATABASE_URL") or _DEFAULT_URL
+    try:
+        return _upgrade(url) if args.verb == "upgrade" else _status(url)
+    except SwitchboardError as exc:
+        return _fail(str(exc))
+
+
+async def _open_and_close(url: str) -> None:
+    store = open_store(url)
+    await store.open()
+    await store.close()
+
+
+def check_schema(url: str) -> bool:
+    """Open the store as the app will (migrating SQLite, checking PostgreSQL); print why not."""
+    try:
+        asyncio.run(_open_and_close(url))
+    except SwitchboardError as exc:
+        _fail(str(exc))
+        return False
+    return True
