@@ -40,7 +40,7 @@ WHATSAPP_WINDOW = timedelta(hours=24)
 
 def normalise(text: str) -> str:
     """How a message is compared with keywords: NFKC, casefolded, trimmed of space/punctuation."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = _visible(unicodedata.normalize("NFKC", text)).casefold()
     start, end = 0, len(folded)
     while start < end and _ignorable(folded[start]):
         start += 1
@@ -51,6 +51,12 @@ def normalise(text: str) -> str:
 
 def _ignorable(char: str) -> bool:
     return char.isspace() or unicodedata.category(char).startswith("P")
+
+
+def _visible(text: str) -> str:
+    # Format characters (zero-width space, BOM, direction marks, soft hyphen) are invisible:
+    # "STOP" with one of them inside or around it is still STOP to the person who sent it.
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
 
 
 def _words(words: Iterable[str], what: str) -> frozenset[str]:

@@ -160,8 +160,9 @@ class Engine:
             return answers + kept, refused, state
         before, turn.actions[:] = json.dumps(turn.data), []
         try:
-            _, state = await flow.fire("window_closed", state, turn)
+            _, moved = await flow.fire("window_closed", state, turn)
             json.dumps(turn.data)
+            state = moved  # only once its data proved storable: a failure keeps the old state
         except Exception:
             log.exception("flow %r raised on window_closed in state %r", flow.name, state)
             turn.data, turn.actions[:] = json.loads(before), []

@@ -117,8 +117,17 @@ class InboundMessage(Event):
 
 
 def channel_of(address: str) -> Channel:
-    """The messaging channel an address belongs to (``whatsapp:+1…`` or a phone number)."""
-    return Channel.WHATSAPP if address.startswith("whatsapp:") else Channel.SMS
+    """The messaging channel of an address: ``whatsapp:+1…``, or a number / short code / sender ID.
+
+    Other channel prefixes (``messenger:``, ``rcs:`` …) are refused with :class:`BadRequest`
+    rather than being mistaken for SMS, which would also strip them from keys and the ledger.
+    """
+    if address.startswith("whatsapp:"):
+        return Channel.WHATSAPP
+    prefix, sep, _ = address.partition(":")
+    if sep and prefix.isalpha():
+        raise BadRequest(f"address {address!r} is on a channel Switchboard does not handle")
+    return Channel.SMS
 
 
 def strip_channel(address: str) -> str:
@@ -136,7 +145,7 @@ def _required(params: Params, name: str) -> str:
 
 def _media(params: Params) -> tuple[Media, ...]:
     raw = params.get("NumMedia", "0") or "0"
-    if not raw.isdigit() or int(raw) > 10:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > 10:
         raise BadRequest(f"NumMedia must be a whole number from 0 to 10, got {raw!r}")
     items = []
     for i in range(int(raw)):
@@ -182,5 +191,5 @@ def parse_message(params: Params) -> InboundMessage:
 def parse_inbound(params: Params) -> Event:
     """The typed event for any inbound webhook posted to ``/twilio``."""
     if "CallSid" in params and "MessageSid" not in params:
-        raise BadRequest("voice requests are not handled by this server yet", 501)
+        raise BadRequest("voice requests are not handled by this server yet")
     return parse_message(params)

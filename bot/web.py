@@ -47,8 +47,7 @@ async def read_form(req: Request) -> Params:
     """The form as a multi-dict: 415 unless form-encoded, 400 unless valid UTF-8."""
     if req.mimetype != _FORM:
         raise BadRequest(f"Content-Type must be {_FORM}, got {req.mimetype or 'none'!r}", 415)
-    body = await req.get_data(cache=True)
-    assert isinstance(body, bytes)  # get_data(as_text=False) always returns bytes
+    body = await req.get_data(cache=True, as_text=False, parse_form_data=False)
     try:
         pairs = parse_qsl(
             body.decode("utf-8"), keep_blank_values=True, errors="strict",
@@ -80,7 +79,7 @@ def signed_url(req: Request, settings: Settings) -> str:
         return settings.public_url.rstrip("/") + target
     scheme, host = req.scheme, req.host
     if _trusted(req, settings):
-        scheme = req.headers.get("X-Forwarded-Proto", scheme).split(",")[0].strip()
+        scheme = req.headers.get("X-Forwarded-Proto", scheme).split(",")[0].strip().lower()
         host = req.headers.get("X-Forwarded-Host", host).split(",")[0].strip()
     return f"{scheme}://{host}{target}"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
@@ -132,9 +133,26 @@ class SQLiteStore(Store):
 
     def _configure(self, conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        self._wal(conn)
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         conn.execute("PRAGMA foreign_keys = ON")
+
+    def _wal(self, conn: sqlite3.Connection) -> None:
+        # Switching to WAL takes an exclusive lock that the busy handler does not wait for:
+        # several workers opening a new file at once get "database is locked". The mode is
+        # persistent, so only switch when needed, and retry briefly when another opener wins.
+        if self.path == ":memory:":
+            return
+        for attempt in range(50):
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                    return
+                conn.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                time.sleep(0.01 + 0.002 * attempt)
+        raise StoreError(f"could not switch {self.path} to WAL: it stays locked")
 
     async def close(self) -> None:
         if self._db is not None:

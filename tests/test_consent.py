@@ -390,3 +390,13 @@ async def test_the_app_reads_a_compliance_file_named_in_the_environment(tmp_path
     missing = Settings(auth_token="t", compliance_file=str(tmp_path / "nope.json"))
     with pytest.raises(ConfigError, match=r"nope\.json"):
         create_app(EXAMPLE_FLOWS, example_router(), missing)
+
+
+@pytest.mark.parametrize(
+    "text", ["STOP\u200b", "\ufeffSTOP", "STOP\u200f", "\u200eSTOP", "S\u00adTOP"]
+)
+def test_invisible_format_characters_do_not_hide_a_keyword(text: str) -> None:
+    from bot.compliance import Keywords
+    from bot.consent import keyword_of
+
+    assert keyword_of(text, Keywords()) is not None

@@ -207,3 +207,21 @@ async def test_forwarded_headers_from_untrusted_clients_are_ignored() -> None:
             "/twilio", form=params, headers=headers, scope_base={"client": ("203.0.113.9", 1)}
         )
         assert response.status_code == 403
+
+
+async def test_unicode_digits_in_num_media_are_400_not_500(harness: Harness) -> None:
+    for odd in ("²", "١"):
+        params = [
+            (k, odd if k == "NumMedia" else v)
+            for k, v in harness.phone("+15550001111").message_params("hi")
+        ]
+        assert (await harness.post("/twilio", params)).status == 400
+
+
+async def test_other_channel_prefixes_are_400_not_sms(harness: Harness) -> None:
+    params = [
+        (k, {"From": "messenger:123", "To": "messenger:456"}.get(k, v))
+        for k, v in harness.phone("+15550001111").message_params("hi")
+    ]
+    reply = await harness.post("/twilio", params)
+    assert reply.status == 400 and "messenger:123" in reply.body
