@@ -192,3 +192,11 @@ class Store(ABC):
     async def close_window(self, window: str, at: datetime) -> bool:
         """Mark the WhatsApp window of conversation ``window`` closed, unless the person wrote
         after ``at``; returns whether it was open before."""
+
+    async def history(
+        self, theirs: str, *, exclude: str = "", limit: int = 5
+    ) -> list[Conversation]:
+        """The latest conversations with the address ``theirs`` (newest first), except
+        ``exclude``: a new call uses what earlier ones stored. Backends that cannot answer
+        raise :class:`NotImplementedError` and calls start without history."""
+        raise NotImplementedError(f"{type(self).__name__} does not keep conversation history")
