@@ -152,6 +152,7 @@ def create_app(
 
     @app.after_serving
     async def shutdown() -> None:
+        await voice.drain()
         await engine.store.close()
 
     @app.post("/twilio")

@@ -4,7 +4,9 @@ Each voice step runs as its own task. When it is not done within ``budget`` seco
 caller hears ``hold_prompt`` and a short pause, and Twilio is redirected back to the same
 action URL with ``&hold=K``; that request waits for the step again and returns its answer
 (from the task, or from the store's idempotency record when another process ran it). After
-``max_wait`` seconds of holding the caller gets the apology instead of dead air.
+``max_wait`` seconds of holding the caller gets the apology instead of dead air, and the step
+is cancelled so it does not commit behind the caller's back (a store transaction already
+under way still completes whole).
 
 Time to answer is measured for every request; answers over budget are logged.
 """
@@ -83,10 +85,24 @@ class CallAnswerer:
         held = event.hold + 1
         if held * (self.budget + self.hold_pause) > self.max_wait:
             log.error("call %s: step %s never finished; apologising", event.sid, event.step)
+            task = self.pending.get(event.answers_key)
+            if task is not None:
+                task.cancel()  # the caller heard the apology: the step must not commit later
             return self.engine.render_call(self.engine.apologise(event.channel))
         url = action_url(event.webhook, event.step, event.via, hold=held)
         prompt = [Say(self.hold_prompt)] if held == 1 else []
         return self.engine.render_call([*prompt, Pause(self.hold_pause), Redirect(url)])
+
+    async def drain(self, grace: float = 10.0) -> None:
+        """Let running steps finish (at shutdown, before the store closes); cancel stragglers."""
+        tasks = list(self.pending.values())
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=grace)
+        for task in late:
+            log.error("a voice step was still running at shutdown; cancelled it")
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
     def _measure(self, event: VoiceEvent, seconds: float) -> None:
         self.timings.append(seconds)
