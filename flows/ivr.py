@@ -12,9 +12,7 @@ A caller who called before is welcomed back (what the last call stored: their vo
 
 from __future__ import annotations
 
-from bot import Flow, T, Turn
-from bot.voice.conditions import dial_answered, has_recording, pressed
-from bot.voice.reprompt import reprompt
+from bot import Flow, T, Turn, dial_answered, has_recording, pressed, reprompt
 
 __all__ = ["SALES_NUMBER", "SUPPORT_NUMBER", "IvrFlow"]
 

@@ -10,9 +10,7 @@ menu twice; after that the caller is put through to the operator.
 
 from __future__ import annotations
 
-from bot import Flow, T, Turn
-from bot.voice.conditions import dial_answered, heard
-from bot.voice.reprompt import reprompt
+from bot import Flow, T, Turn, dial_answered, heard, reprompt
 
 __all__ = ["OPERATOR_NUMBER", "SPEECH_SUPPORT_NUMBER", "SpeechMenuFlow"]
 

@@ -8,3 +8,5 @@ prompt) and :mod:`~bot.voice.callbacks` (call, recording and transcription statu
 
 This package imports nothing heavy at import time, so core modules can use its verbs.
 """
+
+__all__: list[str] = []  # the flow-authoring names are exported by ``bot``
