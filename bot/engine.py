@@ -151,7 +151,7 @@ class Engine:
         )  # fmt: skip
         response = render(action.node() for action in actions)
         entries = self._log(key, event, actions, state, new_state, now)
-        entries[0] = replace(entries[0], meta=inbound.meta)
+        entries[0] = replace(entries[0], meta={**event.log_meta, **inbound.meta})
         entries += [_refused_entry(key, r, now) for r in refused]
         touch = key.channel is Channel.WHATSAPP and isinstance(event, InboundMessage)
         return TurnWrite(

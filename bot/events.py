@@ -101,6 +101,11 @@ class Event:
         """Whether the conversation is over after this event, whatever state it is in."""
         return False
 
+    @property
+    def log_meta(self) -> dict[str, str]:
+        """What the message log keeps about this event besides its text and media."""
+        return {}
+
 
 @dataclass(frozen=True, slots=True)
 class InboundMessage(Event):

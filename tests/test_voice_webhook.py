@@ -145,6 +145,17 @@ async def test_voicemail_callbacks_land_in_the_calls_log(harness: Harness) -> No
         ("hangup", call.sid, ""), ("recording_status", call.sid, ""),
         ("transcription", call.sid, "Please call me back."),
     ]  # fmt: skip
+    meta = {e.kind: e.meta for e in log if e.direction == "in"}
+    recording_url = f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}/Recordings/"
+    assert meta["recording"]["recording_url"] == recording_url + call.recording_sid
+    assert meta["recording"]["recording_duration"] == "21" and meta["recording"]["digits"] == "#"
+    assert meta["recording_status"]["recording_sid"] == call.recording_sid
+    assert meta["recording_status"]["recording_status"] == "completed"
+    assert meta["transcription"]["transcription_status"] == "completed"
+    assert meta["transcription"]["transcription_text"] == "Please call me back."
+    assert meta["transcription"]["recording_sid"] == call.recording_sid
+    assert meta["hangup"]["call_status"] == "completed" and meta["hangup"]["sequence"] == "0"
+    assert meta["gather"] == {"digits": "3", "step": "1", "call_status": "in-progress"}
     stored = await harness.store.conversation(key)
     assert stored is not None and stored.closed and stored.state == "saved"
     assert stored.data["voicemail"]["seconds"] == 21

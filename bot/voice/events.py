@@ -101,6 +101,27 @@ class VoiceEvent(Event):
         return self.trigger == "hangup"
 
     @property
+    def log_meta(self) -> dict[str, str]:
+        """The call's facts for the message log: what was pressed or said and how sure
+        Twilio was, how a dial ended, the recording and its transcription, the call status."""
+        fields = {
+            "digits": self.digits, "speech": self.speech, "dial_status": self.dial_status,
+            "recording_url": self.recording_url, "recording_sid": self.recording_sid,
+            "recording_status": self.recording_status,
+            "transcription_sid": self.transcription_sid,
+            "transcription_status": self.transcription_status,
+            "transcription_text": self.transcription_text, "call_status": self.call_status,
+        }  # fmt: skip
+        numbers = {
+            "confidence": self.confidence, "dial_duration": self.dial_duration,
+            "recording_duration": self.recording_duration, "sequence": self.sequence,
+            "step": self.step,
+        }  # fmt: skip
+        meta = {name: value for name, value in fields.items() if value}
+        meta.update({name: str(value) for name, value in numbers.items() if value is not None})
+        return meta
+
+    @property
     def dedupe_key(self) -> str | None:
         if self.hold:
             return None

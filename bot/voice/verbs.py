@@ -144,7 +144,8 @@ class Gather:
         return "speech" in self.input
 
     def summary(self) -> str:
-        return " ".join(p.summary() for p in self.prompts if not isinstance(p, Pause))
+        """The prompts, one per line, as transcripts read them (``say: Press 1``)."""
+        return "\n".join(f"{p.node().tag.lower()}: {p.summary()}" for p in self.prompts)
 
     def node(self) -> Node:
         attrs: dict[str, str | int | bool | None] = {
