@@ -206,7 +206,11 @@ class Engine:
         return state
 
     async def _history(self, key: ConversationKey) -> list[Conversation]:
-        """The caller's most recent earlier conversations (a new call starts knowing them)."""
+        """The caller's most recent earlier conversations (a new call starts knowing them).
+
+        Only for real numbers: a withheld caller ID (``anonymous``) is not one person."""
+        if not key.their.startswith("+"):
+            return []
         try:
             return await self.store.history(key.their, exclude=key.id)
         except NotImplementedError:

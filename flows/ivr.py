@@ -44,7 +44,7 @@ class IvrFlow(Flow):
         T("recording", "voicemail", "saved", conditions=has_recording, before="keep_recording"),
         T("recording", "voicemail", "goodbye", before="nothing_recorded"),
         T("recording_status", ["voicemail", "saved"], None, before="recording_stored"),
-        T("transcription", ["voicemail", "saved"], None, before="file_transcription"),
+        T("transcription", "saved", None, before="file_transcription"),
     ]
 
     def on_enter_menu(self, turn: Turn) -> None:
