@@ -3,24 +3,16 @@ answered once, callbacks land in the call's log, and a failing flow never leaves
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from bot import Channel, Flow, Router, T, Turn
 from bot.testing import Call, Harness
 from bot.testing.harness import Reply
+from bot.testing.runner import reply_lines
 from bot.voice.conditions import pressed
-from flows import build
 
 OURS = "+15550100000"
 CALLER = "+15550001111"
-
-
-@pytest.fixture
-async def harness() -> AsyncIterator[Harness]:
-    async with Harness(build) as h:
-        yield h
 
 
 def _base(call_sid: str | None = "CA" + "a" * 32) -> list[tuple[str, str]]:
@@ -211,3 +203,59 @@ async def test_a_call_knows_the_callers_earlier_calls(harness: Harness) -> None:
     _, reply = await _started(harness)
     assert reply.root.find("Gather/Say") is not None
     assert "Welcome back" in (reply.root.find("Gather/Say").text or "")  # type: ignore[union-attr]
+
+
+class Lobby(Flow):
+    name = "lobby"
+    initial = "start"
+    states = ["start", "music", "menu"]
+    transitions = [
+        T("redirect", "start", "music"),
+        T("redirect", "music", "menu"),
+    ]
+
+    def on_enter_start(self, turn: Turn) -> None:
+        if turn.caller == "anonymous":
+            turn.reject("busy")
+            return
+        turn.say("Welcome.", voice="Polly.Amy", language="en-GB")
+        turn.redirect()
+
+    def on_enter_music(self, turn: Turn) -> None:
+        turn.play("https://cdn.example.com/hold.mp3", loop=2)
+        turn.pause(2)
+        turn.redirect()
+
+    def on_enter_menu(self, turn: Turn) -> None:
+        turn.gather("Press any key.", input="dtmf", finish_on_key="", timeout=3)
+
+
+async def test_redirect_play_pause_and_reject_from_a_flow() -> None:
+    router = Router()
+    router.set_default("lobby", Channel.VOICE)
+    async with Harness.of([Lobby], router) as harness:
+        call = harness.call(CALLER)
+        lines = [t for t, _ in reply_lines(await call.start())]
+        assert lines == ["say: Welcome.", "play: https://cdn.example.com/hold.mp3", "pause: 2s",
+                         "say: Press any key."]  # fmt: skip
+        log = await harness.store.log(f"voice:{call.sid}")
+        assert [e.kind for e in log if e.direction == "in"] == ["call", "redirect", "redirect"]
+        assert call.waiting is not None and call.waiting.tag == "Gather"
+        blocked = harness.call("anonymous")
+        reply = await blocked.start()
+        assert [(e.tag, e.get("reason")) for e in reply.root] == [("Reject", "busy")]
+        assert blocked.ended
+
+
+async def test_voice_verbs_refuse_a_messaging_turn() -> None:
+    class Texty(Flow):
+        name = "texty"
+        initial = "start"
+        states = ["start"]
+
+        def on_enter_start(self, turn: Turn) -> None:
+            turn.gather("Press 1")
+
+    async with Harness.of([Texty], Router(default="texty")) as harness:
+        reply = await harness.phone(CALLER).send("hi")
+        assert reply.messages == [harness.engine.apology]
