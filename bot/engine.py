@@ -211,10 +211,7 @@ class Engine:
         Only for real numbers: a withheld caller ID (``anonymous``) is not one person."""
         if not key.their.startswith("+"):
             return []
-        try:
-            return await self.store.history(key.their, exclude=key.id)
-        except NotImplementedError:
-            return []
+        return await self.store.history(key.their, exclude=key.id)
 
     def render_call(self, actions: Sequence[Action]) -> str:
         """TwiML for a call outside a flow step (the holding prompt, the apology after it).

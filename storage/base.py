@@ -193,10 +193,9 @@ class Store(ABC):
         """Mark the WhatsApp window of conversation ``window`` closed, unless the person wrote
         after ``at``; returns whether it was open before."""
 
+    @abstractmethod
     async def history(
         self, theirs: str, *, exclude: str = "", limit: int = 5
     ) -> list[Conversation]:
         """The latest conversations with the address ``theirs`` (newest first), except
-        ``exclude``: a new call uses what earlier ones stored. Backends that cannot answer
-        raise :class:`NotImplementedError` and calls start without history."""
-        raise NotImplementedError(f"{type(self).__name__} does not keep conversation history")
+        ``exclude``: a new call starts knowing what earlier ones stored."""
