@@ -6,7 +6,8 @@ action URL with ``&hold=K``; that request waits for the step again and returns i
 (from the task, or from the store's idempotency record when another process ran it). After
 ``max_wait`` seconds of holding the caller gets the apology instead of dead air, and the step
 is cancelled so it does not commit behind the caller's back (a store transaction already
-under way still completes whole).
+under way commits or rolls back whole: SQLite finishes it on its thread, PostgreSQL rolls it
+back).
 
 Time to answer is measured for every request; answers over budget are logged.
 """
