@@ -26,6 +26,16 @@ from bot.flow import CompiledFlow, Flow, T, compile_flow
 from bot.routing import ConversationKey, Router
 from bot.settings import Settings
 from bot.turn import Turn
+from bot.voice.conditions import (
+    dial_answered,
+    dial_status_is,
+    has_recording,
+    heard,
+    pressed,
+    said,
+)
+from bot.voice.events import VoiceEvent
+from bot.voice.reprompt import reprompt
 from bot.web import create_app
 
 __all__ = [
@@ -55,9 +65,17 @@ __all__ = [
     "SystemClock",
     "T",
     "Turn",
+    "VoiceEvent",
     "compile_flow",
     "create_app",
+    "dial_answered",
+    "dial_status_is",
     "has_media",
+    "has_recording",
+    "heard",
+    "pressed",
+    "reprompt",
+    "said",
     "text_is",
     "text_matches",
 ]

@@ -29,7 +29,8 @@ from bot.gate import Admission, Gate
 from bot.locks import KeyedLocks
 from bot.routing import ConversationKey, Router, key_for
 from bot.turn import Turn
-from bot.twiml import render
+from bot.twiml import EMPTY, render
+from bot.voice.verbs import Hangup, Say
 from storage.base import Contact, Conversation, LogEntry, Store, TurnWrite
 
 __all__ = ["DEFAULT_APOLOGY", "Engine"]
@@ -61,9 +62,21 @@ class Engine:
         """The compiled flow routed for the event's channel and number."""
         return self.flows[self.router.resolve(event.channel, event.to)]
 
+    def _flow_of(self, event: Event, stored: Conversation | None) -> CompiledFlow | None:
+        """The routed flow; for an event that cannot start a conversation, the stored one."""
+        if event.can_start:
+            return self.flow_for(event)
+        flow = self.flows.get(stored.flow) if stored is not None else None
+        if flow is None:
+            log.info("ignored %s for unknown conversation (sid %s)", event.kind, event.sid)
+        return flow
+
     async def handle(self, event: Event, token: str | None = None) -> str:
-        """Apply ``event`` once and return the TwiML answer (the stored one for a duplicate)."""
-        flow = self.flow_for(event)
+        """Apply ``event`` once and return the TwiML answer (the stored one for a duplicate).
+
+        An event that cannot start a conversation (a status callback) for one we never had
+        changes nothing and gets an empty answer.
+        """
         key = key_for(event)
         idem = [k for k in (event.dedupe_key, token and f"token:{token}") if k]
         async with self.locks.hold(key.id), self.store.hold(key.id):
@@ -71,7 +84,13 @@ class Engine:
                 loaded = await self.store.load(key.id, idem)
                 if loaded.response is not None:
                     return loaded.response
-                write = await self.step(flow, key, event, loaded.conversation, idem)
+                stored = loaded.conversation
+                flow = self._flow_of(event, stored)
+                if flow is None:
+                    return EMPTY
+                if stored is not None and not key.ours:  # callbacks without From/To
+                    key = replace(key, ours=stored.ours, their=stored.theirs)
+                write = await self.step(flow, key, event, stored, idem)
                 try:
                     earlier = await self.store.commit(write)
                 except ConflictError:
@@ -95,12 +114,18 @@ class Engine:
         """Run the flow for one event and describe what to write (nothing is written here)."""
         now = self.clock.now()
         inbound = await self._before_flow(flow, key, event, now)
-        fresh = inbound.restart or stored is None or stored.closed or stored.flow != flow.name
+        reopen = stored is not None and stored.closed and event.can_start
+        fresh = inbound.restart or stored is None or reopen or stored.flow != flow.name
         state = flow.initial if fresh or stored is None else stored.state
         data = {} if fresh or stored is None else stored.data
-        turn = Turn(event, key, flow.name, state, data, self.clock)
+        version = (stored.version if stored else 0) + 1
+        turn = Turn(event, key, flow.name, state, data, self.clock, step=version)
         run = inbound.run_flow or inbound.restart
+        # A call that ended is closed even when its flow raises: keep the data it had.
+        before = json.dumps(data) if event.ends_conversation else None
         try:
+            if run and fresh and key.thread:
+                turn.history = await self._history(key)
             new_state = await self._run(flow, turn, fresh) if run else state
             json.dumps(turn.data)  # refuse data that cannot be stored, as a flow error
             saved = run
@@ -114,16 +139,19 @@ class Engine:
             )
             turn.actions[:] = self.apologise(event.channel)
             new_state, saved = state, False
+            if before is not None:
+                turn.data, saved = json.loads(before), True
         actions, refused, new_state = await self._screen(flow, turn, inbound, new_state, saved)
-        version = (stored.version if stored else 0) + 1
+        closed = flow.is_final(new_state) or event.ends_conversation
+        if stored is not None and stored.closed and not fresh:
+            closed = True  # a late callback about a call that is over does not reopen it
         conversation = Conversation(
             key=key.id, flow=flow.name, state=new_state, data=turn.data, version=version,
-            channel=key.channel.value, ours=key.ours, theirs=key.their,
-            closed=flow.is_final(new_state),
+            channel=key.channel.value, ours=key.ours, theirs=key.their, closed=closed,
         )  # fmt: skip
         response = render(action.node() for action in actions)
         entries = self._log(key, event, actions, state, new_state, now)
-        entries[0] = replace(entries[0], meta=inbound.meta)
+        entries[0] = replace(entries[0], meta={**event.log_meta, **inbound.meta})
         entries += [_refused_entry(key, r, now) for r in refused]
         touch = key.channel is Channel.WHATSAPP and isinstance(event, InboundMessage)
         return TurnWrite(
@@ -174,12 +202,31 @@ class Engine:
             await flow.enter(turn)
             return flow.initial
         done, state = await flow.fire(turn.event.kind, turn.state, turn)
-        if not done:
+        if not done and turn.event.is_input:
             _, state = await flow.fire("invalid", turn.state, turn)
         return state
 
+    async def _history(self, key: ConversationKey) -> list[Conversation]:
+        """The caller's most recent earlier conversations (a new call starts knowing them).
+
+        Only for real numbers: a withheld caller ID (``anonymous``) is not one person."""
+        if not key.their.startswith("+"):
+            return []
+        return await self.store.history(key.their, exclude=key.id)
+
+    def render_call(self, actions: Sequence[Action]) -> str:
+        """TwiML for a call outside a flow step (the holding prompt, the apology after it).
+
+        Voice verbs only: the gate passes them unchanged, and a message must go through a step.
+        """
+        if any(isinstance(action, Message) for action in actions):
+            raise TypeError("render_call takes voice verbs only; messages go through a step")
+        return render(action.node() for action in actions)
+
     def apologise(self, channel: Channel) -> list[Action]:
-        """What the caller gets when a flow callback raises."""
+        """What the caller gets when a flow callback raises (said, then hung up on a call)."""
+        if channel is Channel.VOICE:
+            return [Say(self.apology), Hangup()]
         return [Message(self.apology)]
 
     @staticmethod

@@ -6,6 +6,7 @@ the typed fields are conveniences over it, never a filter.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -83,6 +84,27 @@ class Event:
     def text(self) -> str:
         """The text the person sent or said; ``""`` when the event carries none."""
         return ""
+
+    @property
+    def is_input(self) -> bool:
+        """Whether this is something the person said or pressed, so that input no transition
+        takes becomes the ``invalid`` trigger (a status callback is not)."""
+        return True
+
+    @property
+    def can_start(self) -> bool:
+        """Whether this event may start a conversation (a late status callback may not)."""
+        return True
+
+    @property
+    def ends_conversation(self) -> bool:
+        """Whether the conversation is over after this event, whatever state it is in."""
+        return False
+
+    @property
+    def log_meta(self) -> dict[str, str]:
+        """What the message log keeps about this event besides its text and media."""
+        return {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +210,19 @@ def parse_message(params: Params) -> InboundMessage:
     )
 
 
-def parse_inbound(params: Params) -> Event:
-    """The typed event for any inbound webhook posted to ``/twilio``."""
-    if "CallSid" in params and "MessageSid" not in params:
-        raise BadRequest("voice requests are not handled by this server yet")
+def parse_inbound(
+    params: Params, query: Mapping[str, str] | None = None, webhook: str = ""
+) -> Event:
+    """The typed event for any inbound webhook posted to ``/twilio``.
+
+    ``query`` is the request's query string and ``webhook`` the public URL of the endpoint
+    (voice action URLs carry their step in the query and point back to ``webhook``).
+    """
+    query = query or {}
+    if "MessageSid" in params or "SmsMessageSid" in params or "SmsSid" in params:
+        return parse_message(params)
+    if "CallSid" in params or "CallStatus" in params or "on" in query:
+        from bot.voice.events import parse_voice  # voice builds on this module
+
+        return parse_voice(params, query, webhook)
     return parse_message(params)

@@ -38,6 +38,8 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     apology: str = DEFAULT_APOLOGY
     compliance_file: str | None = None  # JSON for bot.compliance.Compliance.from_file
+    voice_budget: float = 3.0
+    voice_hold_prompt: str = "Please hold on a moment."
 
     def __post_init__(self) -> None:
         if not self.auth_token and not self.dev:
@@ -52,6 +54,12 @@ class Settings:
                     f"SWITCHBOARD_PUBLIC_URL {self.public_url!r} must look like "
                     "https://hooks.example.com (scheme and host, optional path prefix)"
                 )
+        if not 0.01 <= self.voice_budget <= 12:
+            raise ConfigError(
+                "SWITCHBOARD_VOICE_BUDGET must be from 0.01 to 12 seconds (Twilio hangs up at 15)"
+            )
+        if not self.voice_hold_prompt.strip():
+            raise ConfigError("SWITCHBOARD_VOICE_HOLD_PROMPT must not be empty")
         if self.max_body_bytes < 1024:
             raise ConfigError("SWITCHBOARD_MAX_BODY_BYTES must be at least 1024")
 
@@ -68,6 +76,10 @@ class Settings:
             max_body = int(env.get("SWITCHBOARD_MAX_BODY_BYTES", str(64 * 1024)))
         except ValueError as exc:
             raise ConfigError("SWITCHBOARD_MAX_BODY_BYTES must be a whole number") from exc
+        try:
+            budget = float(env.get("SWITCHBOARD_VOICE_BUDGET", "3"))
+        except ValueError as exc:
+            raise ConfigError("SWITCHBOARD_VOICE_BUDGET must be a number of seconds") from exc
         return cls(
             auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
             public_url=env.get("SWITCHBOARD_PUBLIC_URL") or None,
@@ -77,4 +89,7 @@ class Settings:
             max_body_bytes=max_body,
             apology=env.get("SWITCHBOARD_APOLOGY") or DEFAULT_APOLOGY,
             compliance_file=env.get("SWITCHBOARD_COMPLIANCE_FILE") or None,
+            voice_budget=budget,
+            voice_hold_prompt=env.get("SWITCHBOARD_VOICE_HOLD_PROMPT")
+            or "Please hold on a moment.",
         )

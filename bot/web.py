@@ -16,6 +16,7 @@ from quart import Quart, Request, Response, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
+import bot.voice.callbacks  # noqa: F401  (registers the voice status handlers)
 from bot.clock import Clock
 from bot.compliance import Compliance
 from bot.engine import Engine
@@ -27,6 +28,8 @@ from bot.settings import Settings
 from bot.signature import valid_signature
 from bot.status import dispatch_status
 from bot.twiml import CONTENT_TYPE
+from bot.voice.answer import CallAnswerer
+from bot.voice.events import VoiceEvent
 from storage.base import Store
 from storage.url import open_store
 
@@ -136,6 +139,8 @@ def create_app(
     if clock is not None:
         engine.clock = clock
     app.extensions["switchboard"] = engine
+    voice = CallAnswerer(engine, settings.voice_budget, settings.voice_hold_prompt)
+    app.extensions["switchboard.voice"] = voice
     app.extensions["switchboard.settings"] = settings
 
     @app.before_serving
@@ -146,14 +151,19 @@ def create_app(
 
     @app.after_serving
     async def shutdown() -> None:
+        await voice.drain()
         await engine.store.close()
 
     @app.post("/twilio")
     async def inbound() -> Response:
         params = await verified_params(request, settings)
-        event = parse_inbound(params)
+        webhook = signed_url(request, settings).partition("?")[0]
+        event = parse_inbound(params, request.args, webhook)
         token = request.headers.get("I-Twilio-Idempotency-Token")
-        twiml = await engine.handle(event, token)
+        if isinstance(event, VoiceEvent):
+            twiml = await voice.answer(event, token)
+        else:
+            twiml = await engine.handle(event, token)
         return Response(twiml, content_type=CONTENT_TYPE)
 
     @app.post("/twilio/status")

@@ -1,21 +1,39 @@
-"""The example flows that ship with the app, and ``build``, the app factory for them."""
+"""The example flows that ship with the app, and ``build``, the app factory for them.
+
+Numbers: messages to any number get the support menu; calls to any number get the IVR,
+except calls to :data:`SPEECH_MENU_NUMBER`, which get the speech menu.
+"""
 
 from __future__ import annotations
 
 from quart import Quart
 
-from bot import Clock, Flow, Router, Settings, create_app
+from bot import Channel, Clock, Flow, Router, Settings, create_app
+from flows.ivr import IvrFlow
+from flows.speech_menu import SpeechMenuFlow
 from flows.support import SupportFlow
 from storage import Store
 
-__all__ = ["EXAMPLE_FLOWS", "SupportFlow", "build", "example_router"]
+__all__ = [
+    "EXAMPLE_FLOWS",
+    "SPEECH_MENU_NUMBER",
+    "IvrFlow",
+    "SpeechMenuFlow",
+    "SupportFlow",
+    "build",
+    "example_router",
+]
 
-EXAMPLE_FLOWS: list[type[Flow]] = [SupportFlow]
+EXAMPLE_FLOWS: list[type[Flow]] = [SupportFlow, IvrFlow, SpeechMenuFlow]
+SPEECH_MENU_NUMBER = "+15550100200"
 
 
 def example_router() -> Router:
-    """Every number answers with the example flows: the support menu for messages."""
-    return Router(default="support")
+    """Messages → the support menu; calls → the IVR, or the speech menu on its own number."""
+    router = Router(default="support")
+    router.set_default("ivr", Channel.VOICE)
+    router.add(SPEECH_MENU_NUMBER, "speech_menu", Channel.VOICE)
+    return router
 
 
 def build(settings: Settings, *, store: Store | None = None, clock: Clock | None = None) -> Quart:

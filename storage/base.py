@@ -192,3 +192,10 @@ class Store(ABC):
     async def close_window(self, window: str, at: datetime) -> bool:
         """Mark the WhatsApp window of conversation ``window`` closed, unless the person wrote
         after ``at``; returns whether it was open before."""
+
+    @abstractmethod
+    async def history(
+        self, theirs: str, *, exclude: str = "", limit: int = 5
+    ) -> list[Conversation]:
+        """The latest conversations with the address ``theirs`` (newest first), except
+        ``exclude``: a new call starts knowing what earlier ones stored."""

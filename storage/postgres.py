@@ -334,6 +334,17 @@ class PostgresStore(Store):
     async def conversation(self, key: str) -> Conversation | None:
         return (await self.load(key, ())).conversation
 
+    async def history(
+        self, theirs: str, *, exclude: str = "", limit: int = 5
+    ) -> list[Conversation]:
+        async with self._connection() as conn:
+            rows = await self._query(conn.fetch(
+                f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE theirs = $1 "
+                "AND key <> $2 ORDER BY updated_at DESC, version DESC LIMIT $3",
+                theirs, exclude, limit,
+            ))  # fmt: skip
+        return [_conversation(row) for row in rows]
+
     async def log(self, key: str) -> list[LogEntry]:
         async with self._connection() as conn:
             rows = await self._query(conn.fetch(

@@ -285,6 +285,19 @@ class SQLiteStore(Store):
     async def conversation(self, key: str) -> Conversation | None:
         return (await self.load(key, ())).conversation
 
+    async def history(
+        self, theirs: str, *, exclude: str = "", limit: int = 5
+    ) -> list[Conversation]:
+        def read(conn: sqlite3.Connection) -> list[Conversation]:
+            rows = conn.execute(
+                f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE theirs = ? AND key != ? "
+                "ORDER BY updated_at DESC, version DESC LIMIT ?",
+                (theirs, exclude, limit),
+            ).fetchall()
+            return [_conversation(row) for row in rows]
+
+        return await self._run(read)
+
     async def log(self, key: str) -> list[LogEntry]:
         def read(conn: sqlite3.Connection) -> list[LogEntry]:
             rows = conn.execute(

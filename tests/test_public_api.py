@@ -15,7 +15,9 @@ MODULES = [
     "bot.status", "bot.turn", "bot.twiml", "bot.web", "bot.testing", "storage",
     "storage.base", "storage.sqlite", "bot.testing.transcript", "bot.testing.runner",
     "bot.compliance", "bot.consent", "bot.gate", "bot.window", "bot.testing.consent",
-    "bot.consent_cli",
+    "bot.consent_cli", "bot.voice", "bot.voice.answer", "bot.voice.callbacks",
+    "bot.voice.conditions", "bot.voice.events", "bot.voice.replies", "bot.voice.reprompt",
+    "bot.voice.urls", "bot.voice.verbs", "bot.testing.call", "bot.testing.voice",
 ]  # fmt: skip
 
 
@@ -28,7 +30,8 @@ def test_every_module_declares_all_and_exports_exist(name: str) -> None:
 
 
 def test_the_flow_authoring_api_is_at_the_top() -> None:
-    for name in ("Flow", "T", "Turn", "Router", "Settings", "create_app", "text_is", "Channel"):
+    for name in ("Flow", "T", "Turn", "Router", "Settings", "create_app", "text_is", "Channel",
+                 "pressed", "heard", "reprompt", "VoiceEvent"):  # fmt: skip
         assert name in bot.__all__
     assert {"Store", "SQLiteStore", "open_store"} <= set(storage.__all__)
 

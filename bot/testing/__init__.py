@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import bot.testing.consent  # noqa: F401  (registers the [text] and [proactive] actions)
+from bot.testing import voice  # noqa: F401  (registers voice caller actions and reply lines)
+from bot.testing.call import Call, CallError
 from bot.testing.clock import FakeClock
 from bot.testing.harness import AppFactory, Harness, Phone, Reply
 from bot.testing.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, sign
@@ -11,6 +13,8 @@ __all__ = [
     "TEST_AUTH_TOKEN",
     "TEST_PUBLIC_URL",
     "AppFactory",
+    "Call",
+    "CallError",
     "FakeClock",
     "Harness",
     "Phone",

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.events import strip_channel
+from bot.testing.voice_export import voice_transcript_lines
 from storage.base import Conversation, LogEntry
 
 __all__ = ["to_transcript"]
@@ -22,7 +23,7 @@ def _gap(delta: timedelta) -> str:
 
 
 def to_transcript(conversation: Conversation, log: Sequence[LogEntry]) -> str:
-    """A transcript replaying ``log`` (messages only), with clock jumps between turns."""
+    """A transcript replaying ``log`` (messages, with clock jumps between turns; or a call)."""
     lines = [
         f"# Exported from conversation {conversation.key}",
         f"flow: {conversation.flow}",
@@ -33,6 +34,8 @@ def to_transcript(conversation: Conversation, log: Sequence[LogEntry]) -> str:
     if log:
         lines.append(f"start: {log[0].at.isoformat()}")
     lines.append("")
+    if conversation.channel == "voice":
+        return "\n".join(lines + voice_transcript_lines(conversation, log)) + "\n"
     last_at, answered = None, True
     for entry in log:
         if entry.direction == "in":

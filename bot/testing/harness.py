@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
 from quart import Quart
@@ -32,6 +32,9 @@ from bot.testing.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, sign
 from bot.web import create_app, engine_of
 from storage.base import Store
 from storage.sqlite import SQLiteStore
+
+if TYPE_CHECKING:
+    from bot.testing.call import Call
 
 __all__ = ["AppFactory", "Harness", "Phone", "Reply"]
 
@@ -170,6 +173,12 @@ class Harness:
     def phone(self, number: str, to: str = "+15550100000", channel: Channel = Channel.SMS) -> Phone:
         """A person at ``number`` writing to our number ``to``."""
         return Phone(self, number, to, channel)
+
+    def call(self, number: str, to: str = "+15550100000") -> Call:
+        """A call from ``number`` to our number ``to``; ``await call.start()`` rings."""
+        from bot.testing.call import Call  # the call driver builds on this module
+
+        return Call(self, number, to)
 
     async def __aenter__(self) -> Harness:
         if self.db_path is None:

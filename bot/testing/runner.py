@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bot.compliance import Compliance
 from bot.events import Channel
@@ -77,6 +78,7 @@ class Runner:
         self.harness: Harness | None = None
         self.phone: Phone | None = None
         self.turn = 0
+        self.session: dict[str, Any] = {}  # what caller actions keep (voice: the call)
 
     def fail(self, step: Send | Check | Advance, why: str) -> TranscriptMismatch:
         head = f"{self.transcript.path}:{step.line}"

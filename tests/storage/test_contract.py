@@ -357,3 +357,29 @@ async def test_closing_a_window(store: Store) -> None:
     assert await store.close_window(WA_KEY, T0 + timedelta(minutes=1)) is True
     assert (await store.contact(SCOPE, PERSON, WA_KEY)).last_inbound is None
     assert await store.close_window(WA_KEY, T0 + timedelta(minutes=2)) is False  # already shut
+
+
+# -- history: the caller's earlier conversations, which a new call starts knowing ------------
+
+PERSON = "+15550001111"
+
+
+async def _history_write(
+    store: Store, key: str, at: datetime, theirs: str = PERSON, v: int = 1
+) -> None:
+    c = conv(key, v, flow="ivr", data={"n": key}, channel=key.partition(":")[0], theirs=theirs)
+    assert await store.commit(write(c, at=at)) is None
+
+
+async def test_history_is_a_callers_latest_conversations_newest_first(store: Store) -> None:
+    sms = "sms:+15550100000:+15550001111"
+    await _history_write(store, "voice:CA1", T0)
+    await _history_write(store, "voice:CA2", T0 + timedelta(minutes=5))
+    await _history_write(store, sms, T0 + timedelta(minutes=1))
+    await _history_write(store, "voice:CA3", T0 + timedelta(minutes=9), theirs="+15550002222")
+    await _history_write(store, "voice:CA1", T0 + timedelta(minutes=7), v=2)  # CA1 again, later
+    found = await store.history(PERSON, exclude="voice:CA2")
+    assert [c.key for c in found] == ["voice:CA1", sms]
+    assert found[0].data == {"n": "voice:CA1"} and found[0].version == 2
+    assert [c.key for c in await store.history(PERSON, limit=1)] == ["voice:CA1"]
+    assert await store.history("+15559999999") == []

@@ -1,0 +1,111 @@
+"""Answer a call in time: Twilio hangs up on a voice webhook after 15 seconds.
+
+Each voice step runs as its own task. When it is not done within ``budget`` seconds, the
+caller hears ``hold_prompt`` and a short pause, and Twilio is redirected back to the same
+action URL with ``&hold=K``; that request waits for the step again and returns its answer
+(from the task, or from the store's idempotency record when another process ran it). After
+``max_wait`` seconds of holding the caller gets the apology instead of dead air, and the step
+is cancelled so it does not commit behind the caller's back (a store transaction already
+under way commits or rolls back whole: SQLite finishes it on its thread, PostgreSQL rolls it
+back).
+
+Time to answer is measured for every request; answers over budget are logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from bot.engine import Engine
+from bot.routing import key_for
+from bot.voice.events import VoiceEvent
+from bot.voice.urls import action_url
+from bot.voice.verbs import Pause, Redirect, Say
+
+__all__ = ["DEFAULT_BUDGET", "DEFAULT_HOLD_PROMPT", "CallAnswerer"]
+
+log = logging.getLogger("switchboard.voice")
+
+DEFAULT_BUDGET = 3.0
+DEFAULT_HOLD_PROMPT = "Please hold on a moment."
+
+
+@dataclass
+class CallAnswerer:
+    """Runs voice steps for the web layer within a time budget (one per app)."""
+
+    engine: Engine
+    budget: float = DEFAULT_BUDGET
+    hold_prompt: str = DEFAULT_HOLD_PROMPT
+    hold_pause: int = 2
+    max_wait: float = 60.0
+    pending: dict[str, asyncio.Task[str]] = field(default_factory=dict)
+    timings: list[float] = field(default_factory=list)  # seconds to answer, most recent last
+
+    async def answer(self, event: VoiceEvent, token: str | None = None) -> str:
+        """The TwiML for ``event``: the step's answer, or a holding prompt within budget."""
+        started = time.perf_counter()
+        try:
+            if event.hold:
+                return await self._resume(event)
+            return await self._wait(event, self._task(event, token))
+        finally:
+            self._measure(event, time.perf_counter() - started)
+
+    def _task(self, event: VoiceEvent, token: str | None) -> asyncio.Task[str]:
+        key = event.answers_key
+        task = self.pending.get(key)
+        if task is None:  # a retry of a step still running joins it
+            task = asyncio.get_running_loop().create_task(self.engine.handle(event, token))
+            self.pending[key] = task
+            task.add_done_callback(lambda _: self.pending.pop(key, None))
+        return task
+
+    async def _wait(self, event: VoiceEvent, task: asyncio.Task[str]) -> str:
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), self.budget)
+        except TimeoutError:
+            log.warning("call %s: %s took over %.1fs; the caller holds", event.sid, event.kind,
+                        self.budget)  # fmt: skip
+            return self._hold(event)
+
+    async def _resume(self, event: VoiceEvent) -> str:
+        key = event.answers_key
+        task = self.pending.get(key)
+        if task is not None:
+            return await self._wait(event, task)
+        loaded = await self.engine.store.load(key_for(event).id, [key])
+        if loaded.response is not None:
+            return loaded.response
+        return self._hold(event)  # still running elsewhere, or lost: hold, then give up
+
+    def _hold(self, event: VoiceEvent) -> str:
+        held = event.hold + 1
+        if held * (self.budget + self.hold_pause) > self.max_wait:
+            log.error("call %s: step %s never finished; apologising", event.sid, event.step)
+            task = self.pending.get(event.answers_key)
+            if task is not None:
+                task.cancel()  # the caller heard the apology: the step must not commit later
+            return self.engine.render_call(self.engine.apologise(event.channel))
+        url = action_url(event.webhook, event.step, event.via, hold=held)
+        prompt = [Say(self.hold_prompt)] if held == 1 else []
+        return self.engine.render_call([*prompt, Pause(self.hold_pause), Redirect(url)])
+
+    async def drain(self, grace: float = 10.0) -> None:
+        """Let running steps finish (at shutdown, before the store closes); cancel stragglers."""
+        tasks = list(self.pending.values())
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=grace)
+        for task in late:
+            log.error("a voice step was still running at shutdown; cancelled it")
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+
+    def _measure(self, event: VoiceEvent, seconds: float) -> None:
+        self.timings.append(seconds)
+        del self.timings[:-1000]
+        log.debug("call %s (%s) answered in %.3fs", event.sid, event.kind, seconds)
