@@ -32,6 +32,7 @@ from storage.base import (
     TurnWrite,
 )
 from storage.migrations import Migration, migrations, schema_problem
+from storage.sqlite_outbox import SQLiteOutbox, write_timers_and_outbox
 
 __all__ = ["SQLiteStore"]
 
@@ -88,8 +89,10 @@ def transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], R
     return result
 
 
-class SQLiteStore(Store):
+class SQLiteStore(SQLiteOutbox, Store):
     """The embedded default store. ``path`` is a file, or ``:memory:`` for a private one."""
+
+    _transaction = staticmethod(transaction)
 
     def __init__(
         self,
@@ -261,6 +264,10 @@ class SQLiteStore(Store):
                 "INSERT INTO whatsapp_windows (conversation, last_inbound) VALUES (?, ?) "
                 "ON CONFLICT (conversation) DO UPDATE SET last_inbound = excluded.last_inbound",
                 (c.key, at),
+            )
+        if write.save_state:
+            write_timers_and_outbox(
+                conn, c.key, c.state, c.closed, write.outbox, write.timers, write.fired
             )
 
     @staticmethod
