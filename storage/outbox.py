@@ -186,8 +186,13 @@ class OutboxStore(ABC):
         status: str,
         error_code: int | None,
         at: datetime,
+        retry_at: datetime | None = None,
     ) -> DeliveryUpdate | None:
-        """Apply a MessageStatus monotonically; ``None`` if no message has that id/sid."""
+        """Apply a MessageStatus monotonically; ``None`` if no message has that id/sid.
+
+        With ``retry_at``, a failure status that applies also puts the message back in the
+        outbox, due then (a transient delivery error such as 30003).
+        """
 
     @abstractmethod
     async def outbox_message(self, message_id: str) -> OutboundMessage | None:

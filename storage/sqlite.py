@@ -265,10 +265,7 @@ class SQLiteStore(SQLiteOutbox, Store):
                 "ON CONFLICT (conversation) DO UPDATE SET last_inbound = excluded.last_inbound",
                 (c.key, at),
             )
-        if write.save_state:
-            write_timers_and_outbox(
-                conn, c.key, c.state, c.closed, write.outbox, write.timers, write.fired
-            )
+        write_timers_and_outbox(conn, write)
 
     @staticmethod
     def _save(conn: sqlite3.Connection, c: Conversation, at: str) -> None:

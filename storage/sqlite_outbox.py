@@ -14,7 +14,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from storage.base import TurnWrite
 from storage.outbox import (
+    FAILED_DELIVERY,
     DeliveryCount,
     DeliveryUpdate,
     HistoryEntry,
@@ -107,29 +109,30 @@ def _enqueue(conn: sqlite3.Connection, messages: Sequence[OutboundMessage]) -> i
     return added
 
 
-def write_timers_and_outbox(
-    conn: sqlite3.Connection,
-    conversation: str,
-    state: str | None,
-    closed: bool,
-    outbox: Sequence[OutboundMessage],
-    timers: Sequence[Timer],
-    fired: Timer | None,
-) -> None:
-    """The outbound part of a turn's commit: messages, timers set, timers left behind."""
-    _enqueue(conn, outbox)
+def write_timers_and_outbox(conn: sqlite3.Connection, write: TurnWrite) -> None:
+    """The outbound part of a turn's commit: messages, timers set, timers left behind.
+
+    A fired timer is deleted even when its step was rolled back (it is not fired again);
+    everything else is written only with the state.
+    """
+    fired = write.fired
     if fired is not None:
         conn.execute(
             "DELETE FROM timers WHERE id = ? AND due_at = ?", (fired.id, _iso(fired.due_at))
         )
-    if closed:
+    if not write.save_state:
+        return
+    _enqueue(conn, write.outbox)
+    conversation, state = write.conversation.key, write.conversation.state
+    timers = write.timers
+    if write.conversation.closed:
         conn.execute("DELETE FROM timers WHERE conversation = ?", (conversation,))
         return
-    if state is not None:  # leaving a state cancels the timers bound to it
-        conn.execute(
-            "DELETE FROM timers WHERE conversation = ? AND state IS NOT NULL AND state <> ?",
-            (conversation, state),
-        )
+    # leaving a state cancels the timers bound to it
+    conn.execute(
+        "DELETE FROM timers WHERE conversation = ? AND state IS NOT NULL AND state <> ?",
+        (conversation, state),
+    )
     for t in timers:
         conn.execute(
             f"INSERT INTO timers ({_TIMER_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
@@ -181,13 +184,14 @@ class SQLiteOutbox(OutboxStore):
             cur = conn.execute(
                 "UPDATE outbox SET status = ?, due_at = COALESCE(?, due_at), "
                 "attempts = COALESCE(?, attempts), sid = COALESCE(?, sid), "
-                "delivery = COALESCE(?, delivery), error_code = ?, error = ?, "
+                "delivery = CASE WHEN ? IS NULL OR sid IS ? THEN delivery ELSE ? END, "
+                "error_code = ?, error = ?, "
                 "segments = COALESCE(?, segments), encoding = COALESCE(?, encoding), "
                 "cost = COALESCE(?, cost), body = COALESCE(?, body), lease_owner = NULL, "
                 "lease_until = NULL, updated_at = ? "
                 "WHERE id = ? AND status = 'claimed' AND lease_owner = ?",
-                (c.status, c.due_at and _iso(c.due_at), c.attempts, c.sid, c.delivery,
-                 c.error_code, c.error, c.segments, c.encoding, c.cost, c.body,
+                (c.status, c.due_at and _iso(c.due_at), c.attempts, c.sid, c.delivery, c.sid,
+                 c.delivery, c.error_code, c.error, c.segments, c.encoding, c.cost, c.body,
                  _iso(c.at), message_id, owner),
             )  # fmt: skip
             if cur.rowcount != 1:
@@ -200,7 +204,7 @@ class SQLiteOutbox(OutboxStore):
 
     async def apply_delivery(
         self, message_id: str | None, sid: str, status: str, error_code: int | None,
-        at: datetime,
+        at: datetime, retry_at: datetime | None = None,
     ) -> DeliveryUpdate | None:  # fmt: skip
         def apply(conn: sqlite3.Connection) -> DeliveryUpdate | None:
             where, key = ("id = ?", message_id) if message_id else ("sid = ?", sid)
@@ -209,18 +213,26 @@ class SQLiteOutbox(OutboxStore):
             if found is None:
                 return None
             message = _message(found)
-            current = message.delivery if message.sid in (sid, None) else None
-            if message.sid not in (sid, None) or not delivery_advances(current, status):
-                stale = message.sid not in (sid, None)
-                _history(conn, message.id, at, "status-stale" if stale else "status-ignored",
-                         status, sid, error_code)  # fmt: skip
+            same = message.sid == sid
+            # a callback for an attempt whose create answer we have not stored yet
+            newer = not same and (message.sid is None or message.status == "claimed")
+            current = message.delivery if same else None
+            if not (same or newer) or not delivery_advances(current, status):
+                event = "status-ignored" if same or newer else "status-stale"
+                _history(conn, message.id, at, event, status, sid, error_code)
                 return DeliveryUpdate(message, False)
+            retry = retry_at is not None and status in FAILED_DELIVERY
             conn.execute(
-                "UPDATE outbox SET delivery = ?, sid = COALESCE(sid, ?), "
-                "error_code = COALESCE(?, error_code), updated_at = ? WHERE id = ?",
-                (status, sid, error_code, _iso(at), message.id),
-            )
+                "UPDATE outbox SET delivery = ?, sid = ?, error_code = COALESCE(?, error_code), "
+                "status = CASE WHEN ? THEN 'pending' ELSE status END, "
+                "due_at = CASE WHEN ? THEN ? ELSE due_at END, updated_at = ? WHERE id = ?",
+                (status, sid, error_code, retry, retry, retry_at and _iso(retry_at), _iso(at),
+                 message.id),
+            )  # fmt: skip
             _history(conn, message.id, at, "status", status, sid, error_code)
+            if retry and retry_at is not None:
+                _history(conn, message.id, at, "retry", "pending", sid, error_code,
+                         {"due_at": _iso(retry_at)})  # fmt: skip
             after = conn.execute(
                 f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE id = ?", (message.id,)
             ).fetchone()
