@@ -51,7 +51,7 @@ def attach_outbound(app: Quart, engine: Engine, settings: Settings) -> Outbound:
     """Build the outbox and timer runner for ``engine`` and remember them on ``app``."""
     config = settings.outbound
     outbox = Outbox(
-        engine.store, config, engine.clock, gate=getattr(engine, "gate", None),
+        engine.store, config, engine.clock, gate=engine.gate,
         public_url=settings.public_url,
     )  # fmt: skip
     engine.outbox = outbox

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ from bot.errors import ConfigError, RestError
 __all__ = ["DEFAULT_API_URL", "Created", "Credentials", "TwilioRest"]
 
 DEFAULT_API_URL = "https://api.twilio.com"
+# The SDK logs every request and response at INFO; keep that out of an app's INFO logs.
+_http_log = logging.getLogger("switchboard.rest.http")
+_http_log.setLevel(logging.WARNING)
 _retry_after: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "switchboard_retry_after", default=None
 )
@@ -115,7 +119,7 @@ class TwilioRest:
     def _get_client(self) -> Client:
         if self._client is None:
             creds = self.credentials
-            self._http = _HttpClient()
+            self._http = _HttpClient(logger=_http_log)
             self._client = Client(
                 creds.username, creds.password, creds.account_sid, http_client=self._http,
                 environment={},

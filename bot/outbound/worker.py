@@ -27,12 +27,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import quote
 
 from bot.clock import Clock
 from bot.errors import RestError
 from bot.events import Channel
+from bot.gate import Gate, Outgoing
 from bot.outbound.config import OutboundSettings
 from bot.outbound.policy import Backoff, Consequence, consequence, is_transient
 from bot.outbound.ratelimit import RateLimits
@@ -59,7 +59,7 @@ class Outbox:
         settings: OutboundSettings,
         clock: Clock,
         *,
-        gate: Any = None,
+        gate: Gate | None = None,
         rest: TwilioRest | None = None,
         public_url: str | None = None,
         owner: str | None = None,
@@ -83,7 +83,9 @@ class Outbox:
             callback = public_url.rstrip("/") + "/twilio/status"
         self.status_callback = callback
         self.hooks: dict[Consequence, ConsequenceHook] = {
-            Consequence.UNDELIVERABLE: self._undeliverable
+            Consequence.UNDELIVERABLE: self._undeliverable,
+            Consequence.OPTED_OUT: self._opted_out,
+            Consequence.WINDOW_CLOSED: self._window_closed,
         }
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -195,8 +197,6 @@ class Outbox:
         """The message as the gate lets it go (maybe as a template), or None if blocked."""
         if self.gate is None:
             return message
-        from bot.gate import Outgoing  # the consent/window choke point
-
         variables = json.loads(message.content_variables) if message.content_variables else None
         outgoing = Outgoing(
             Channel(message.channel), message.ours, message.theirs, body=message.body,
@@ -285,3 +285,11 @@ class Outbox:
 
     async def _undeliverable(self, message: OutboundMessage, code: int, at: datetime) -> None:
         await self.store.mark_undeliverable(message.theirs, code, at)
+
+    async def _opted_out(self, message: OutboundMessage, code: int, at: datetime) -> None:
+        if self.gate is not None:
+            await self.gate.carrier_opt_out(message.ours, message.theirs, at, message.sid or "")
+
+    async def _window_closed(self, message: OutboundMessage, code: int, at: datetime) -> None:
+        if self.gate is not None:
+            await self.gate.window_error(message.ours, message.theirs, at)

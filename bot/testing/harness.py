@@ -149,7 +149,10 @@ class Harness:
     outbound_settings: OutboundSettings = field(
         default_factory=lambda: OutboundSettings(worker=False, default_rates=_FAST)
     )
-    twilio: FakeTwilio | None = field(default=None, init=False, repr=False)
+    # The fake Twilio REST API the app sends to; one is started when not given (pass one to
+    # share it between harnesses, e.g. across a restart).
+    twilio: FakeTwilio | None = field(default=None, repr=False)
+    _own_twilio: bool = field(default=False, init=False, repr=False)
     _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, init=False, repr=False)
     _app: TestAppProtocol | None = field(default=None, init=False, repr=False)
     _client: TestClientProtocol | None = field(default=None, init=False, repr=False)
@@ -214,8 +217,10 @@ class Harness:
         if self.db_path is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="switchboard-test-")
             self.db_path = Path(self._tmp.name) / "test.db"
-        self.twilio = FakeTwilio(auth_token=self.token, poster=self._callback)
-        await self.twilio.start()
+        if self.twilio is None:
+            self.twilio, self._own_twilio = FakeTwilio(auth_token=self.token), True
+            await self.twilio.start()
+        self.twilio.poster = self._callback
         credentials = Credentials(
             self.twilio.account_sid, self.twilio.account_sid, self.token, self.twilio.base_url
         )
@@ -236,7 +241,7 @@ class Harness:
     ) -> None:  # fmt: skip
         if self._app is not None:
             await self._app.shutdown()
-        if self.twilio is not None:
+        if self.twilio is not None and self._own_twilio:
             await self.twilio.close()
         if self._tmp is not None:
             self._tmp.cleanup()
