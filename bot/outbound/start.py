@@ -11,6 +11,7 @@ number is replaced); what its ``on_enter_<initial>`` says goes out through the o
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from bot.engine import Engine
@@ -19,7 +20,15 @@ from bot.events import Channel, Params, channel_of
 from bot.outbound.events import Started
 from bot.routing import ConversationKey
 
-__all__ = ["start_conversation"]
+__all__ = ["StartOutcome", "start_conversation"]
+
+
+@dataclass(frozen=True, slots=True)
+class StartOutcome:
+    """The conversation started (its key), or found already started with that ``start_id``."""
+
+    key: str
+    started: bool
 
 
 async def start_conversation(
@@ -30,8 +39,8 @@ async def start_conversation(
     from_: str,
     data: Mapping[str, Any] | None = None,
     start_id: str | None = None,
-) -> str:
-    """Start ``flow`` with ``to`` from our address ``from_``; returns the conversation key.
+) -> StartOutcome:
+    """Start ``flow`` with ``to`` from our address ``from_``.
 
     Use ``whatsapp:+1…`` addresses for WhatsApp (both ``to`` and ``from_``).
     """
@@ -44,5 +53,10 @@ async def start_conversation(
         channel=channel, from_=to, to=from_, params=Params(), flow=flow, start_id=start_id,
         seed=dict(data or {}),
     )  # fmt: skip
+    key = ConversationKey(Channel(channel), from_, to).id
+    if event.dedupe_key is not None:
+        earlier = await engine.store.load(key, [event.dedupe_key])
+        if earlier.response is not None:
+            return StartOutcome(key, started=False)
     await engine.handle(event)
-    return ConversationKey(Channel(channel), from_, to).id
+    return StartOutcome(key, started=True)

@@ -21,9 +21,11 @@ import binascii
 import itertools
 import random
 import re
+import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -43,6 +45,7 @@ __all__ = [
     "FakeTwilio",
     "Fault",
     "Poster",
+    "fake_twilio_thread",
     "rate",
 ]
 
@@ -422,6 +425,23 @@ class FakeTwilio:
         )  # fmt: skip
         self.calls[call.sid] = call
         return web.json_response(call.resource(self.account_sid), status=201)
+
+
+@contextmanager
+def fake_twilio_thread(**kwargs: Any) -> Iterator[FakeTwilio]:
+    """A fake Twilio served from its own thread and event loop (for blocking callers: CLI tests)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="fake-twilio", daemon=True)
+    thread.start()
+    fake = FakeTwilio(**kwargs)
+    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(timeout=10)
+    try:
+        yield fake
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.close(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
 
 
 def rate(messages: Sequence[FakeMessage]) -> float:

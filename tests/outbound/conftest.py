@@ -27,6 +27,7 @@ class Notify(Flow):
         T("message", "idle", "waiting", conditions=text_is("wait")),
         T("message", "idle", None, conditions=text_is("later"), after="later"),
         T("message", "idle", None, conditions=text_is("long"), after="long"),
+        T("message", "idle", None, conditions=text_is("quote"), after="quote"),
         T("beep", "idle", None, after="beep"),
         T("message", "waiting", "idle", after="got_reply"),
         T("nudge", "waiting", None, after="nudge"),
@@ -51,6 +52,9 @@ class Notify(Flow):
 
     def long(self, turn: Turn) -> None:
         turn.send("x" * 700)
+
+    def quote(self, turn: Turn) -> None:
+        turn.send("It’s “fine” — really")
 
     def beep(self, turn: Turn) -> None:
         turn.say("beep!")

@@ -52,15 +52,18 @@ async def test_a_drained_outbox_sends_nothing_twice(h: Harness) -> None:
 
 
 async def test_start_conversation_sends_the_first_message_through_the_outbox(h: Harness) -> None:
-    key = await start_conversation(
+    first = await start_conversation(
         h.engine, "notify", CALLER, from_=OURS, data={"greeting": "Your code is 1234."},
         start_id="campaign-1:1",
     )  # fmt: skip
-    await start_conversation(h.engine, "notify", CALLER, from_=OURS, start_id="campaign-1:1")
+    again = await start_conversation(
+        h.engine, "notify", CALLER, from_=OURS, start_id="campaign-1:1"
+    )
+    assert first.started and not again.started and first.key == again.key
     await h.drain()
     assert h.twilio is not None
     assert [m.body for m in h.twilio.sent(CALLER)] == ["Your code is 1234."]
-    stored = await h.store.conversation(key)
+    stored = await h.store.conversation(first.key)
     assert stored is not None and stored.state == "idle"
 
 
