@@ -158,16 +158,26 @@ class SQLiteOutbox(OutboxStore):
     async def claim_outbox(
         self, owner: str, now: datetime, lease_until: datetime, limit: int
     ) -> list[OutboundMessage]:
+        columns = ", ".join("o." + c.strip() for c in _OUTBOX_COLUMNS.split(","))
+        select = (
+            f"SELECT {columns}, u.code FROM outbox o "
+            "LEFT JOIN undeliverable u ON u.address = o.theirs "
+        )
+
         def claim(conn: sqlite3.Connection) -> list[OutboundMessage]:
             stamp = _iso(now)
+            # Two index range scans (outbox_due, outbox_lease) rather than one OR, which would
+            # sort the whole backlog; PostgreSQL runs each with FOR UPDATE SKIP LOCKED.
             rows = conn.execute(
-                f"SELECT {', '.join('o.' + c.strip() for c in _OUTBOX_COLUMNS.split(','))}, "
-                "u.code FROM outbox o LEFT JOIN undeliverable u ON u.address = o.theirs "
-                "WHERE (o.status = 'pending' AND o.due_at <= ?) "
-                "OR (o.status = 'claimed' AND o.lease_until <= ?) "
-                "ORDER BY o.due_at, o.id LIMIT ?",
-                (stamp, stamp, limit),
+                select + "WHERE o.status = 'pending' AND o.due_at <= ? ORDER BY o.due_at LIMIT ?",
+                (stamp, limit),
             ).fetchall()
+            if len(rows) < limit:
+                rows += conn.execute(
+                    select + "WHERE o.status = 'claimed' AND o.lease_until <= ? "
+                    "ORDER BY o.lease_until LIMIT ?",
+                    (stamp, limit - len(rows)),
+                ).fetchall()
             conn.executemany(
                 "UPDATE outbox SET status = 'claimed', lease_owner = ?, lease_until = ? "
                 "WHERE id = ?",

@@ -40,27 +40,48 @@ def number_type(sender: str) -> str:
 
 
 class TokenBucket:
-    """``rate`` tokens per second, at most ``burst`` saved up."""
+    """``rate`` tokens per second, at most ``burst`` saved up.
 
-    def __init__(self, rate: float, burst: int = 1) -> None:
-        if rate <= 0 or burst < 1:
+    Waiters are served in arrival order, one at a time, on a fixed cadence of slots
+    ``1 / rate`` apart (slightly more: ``margin`` keeps timing noise from ever measuring
+    above the rate). A grant that comes later than its slot by more than ``slack`` (a
+    stalled event loop) restarts the cadence from when it happened, so a stall delays sends
+    but never lets them catch up in a burst; within ``slack`` the cadence is kept, so the
+    loop's scheduling latency does not slow the sustained rate.
+    """
+
+    def __init__(
+        self, rate: float, burst: int = 1, margin: float = 0.01, slack: float = 0.05
+    ) -> None:
+        if rate <= 0 or burst < 1 or not 0 <= margin < 0.5:
             raise ValueError("a token bucket needs a positive rate and a burst of at least 1")
-        self.interval = 1.0 / rate
+        self.interval = (1.0 + margin) / rate
         self.burst = burst
+        self.slack = max(slack, self.interval)
         self._next = 0.0  # loop time at which the next token is free
+        self._lock = asyncio.Lock()
 
     def reserve(self, now: float) -> float:
-        """Take the next token; returns how long to wait before using it."""
+        """Take the next token at ``now``; returns how long to wait before using it."""
         earliest = now - (self.burst - 1) * self.interval
         slot = max(self._next, earliest)
         self._next = slot + self.interval
         return max(0.0, slot - now)
 
+    def granted(self, at: float) -> None:
+        """The token reserved last was used at ``at``; a late grant restarts the cadence."""
+        slot = self._next - self.interval
+        if at - slot > self.slack:
+            self._next = at + self.interval
+
     async def acquire(self) -> None:
         """Wait for a token."""
-        delay = self.reserve(asyncio.get_running_loop().time())
-        if delay > 0:
-            await asyncio.sleep(delay)
+        loop = asyncio.get_running_loop()
+        async with self._lock:
+            delay = self.reserve(loop.time())
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self.granted(loop.time())
 
 
 @dataclass

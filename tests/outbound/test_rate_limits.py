@@ -68,10 +68,20 @@ def test_default_rates_by_number_type_and_overrides() -> None:
 
 
 def test_bucket_slots_are_spaced_by_the_rate() -> None:
-    bucket = TokenBucket(10.0)
+    bucket = TokenBucket(10.0, margin=0)
     waits = [bucket.reserve(now=100.0) for _ in range(5)]
     assert waits == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
     assert bucket.reserve(now=101.0) == 0.0  # idle time is not saved up beyond the burst
     assert bucket.reserve(now=101.0) == pytest.approx(0.1)
     with pytest.raises(ValueError):
         TokenBucket(0)
+    assert TokenBucket(10.0).interval == pytest.approx(0.101)  # 1 % under the rate by default
+
+
+def test_a_stall_delays_sends_but_does_not_let_them_burst_afterwards() -> None:
+    bucket = TokenBucket(10.0, margin=0, slack=0.05)
+    assert bucket.reserve(now=0.0) == 0.0
+    bucket.granted(0.5)  # the loop stalled: the send happened 0.5 s after its slot
+    assert bucket.reserve(now=0.5) == pytest.approx(0.1)  # not at once: a full interval later
+    bucket.granted(0.6 + 0.03)  # late within the slack: the cadence is kept
+    assert bucket.reserve(now=0.63) == pytest.approx(0.07)
