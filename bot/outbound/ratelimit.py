@@ -57,7 +57,7 @@ class TokenBucket:
             raise ValueError("a token bucket needs a positive rate and a burst of at least 1")
         self.interval = (1.0 + margin) / rate
         self.burst = burst
-        self.slack = max(slack, self.interval)
+        self.slack = slack
         self._next = 0.0  # loop time at which the next token is free
         self._lock = asyncio.Lock()
 

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from bot.clock import Clock
-from bot.errors import RestError
+from bot.errors import ConfigError, RestError
 from bot.events import Channel
 from bot.gate import Gate, Outgoing
 from bot.outbound.config import OutboundSettings
@@ -132,6 +132,8 @@ class Outbox:
 
     async def run_once(self) -> int:
         """Claim one batch of due messages and process them all; returns how many."""
+        if self.rest is None:
+            return 0  # nothing can be sent: leave the messages unclaimed for a process that can
         now = self.clock.now()
         lease = now + timedelta(seconds=self.settings.lease_seconds)
         claimed = await self.store.claim_outbox(self.owner, now, lease, self.settings.batch)
@@ -151,6 +153,11 @@ class Outbox:
 
     # -- one message ----------------------------------------------------------------------
 
+    def _client(self) -> TwilioRest:
+        if self.rest is None:
+            raise ConfigError("no Twilio credentials: set TWILIO_ACCOUNT_SID and a token or key")
+        return self.rest
+
     async def _write(self, message: OutboundMessage, change: OutboxChange) -> None:
         if not await self.store.update_outbox(message.id, self.owner, change):
             log.warning("lost the lease on outbox message %s; another worker has it", message.id)
@@ -164,8 +171,6 @@ class Outbox:
                 error=f"{message.theirs} was marked undeliverable ({message.undeliverable})",
             ))  # fmt: skip
             return
-        if self.rest is None:
-            return
         if (message.reclaimed or message.error == TIMED_OUT) and await self._reconcile(message):
             return
         admitted = await self._admit(message, now)
@@ -175,9 +180,8 @@ class Outbox:
 
     async def _reconcile(self, message: OutboundMessage) -> bool:
         """True when an earlier, unconfirmed attempt did reach Twilio (recorded as accepted)."""
-        assert self.rest is not None
         try:
-            sid = await self.rest.find_message(
+            sid = await self._client().find_message(
                 to=message.theirs, from_=message.ours, body=message.body,
                 since=message.created_at - timedelta(minutes=1),
             )  # fmt: skip
@@ -224,7 +228,7 @@ class Outbox:
         return f"{self.status_callback}{joiner}ob={quote(message.id, safe='')}"
 
     async def _send(self, message: OutboundMessage, attempt: int) -> None:
-        assert self.rest is not None
+        rest = self._client()
         body = smart_encode(message.body) if self.settings.smart_encoding else message.body
         info = count_segments(body)
         if message.content_sid is None and info.segments > self.settings.segment_warning:
@@ -235,7 +239,7 @@ class Outbox:
         cost = estimate_cost(info.segments, self.settings.price_per_segment)
         await self.limits.acquire(message.ours)
         try:
-            created = await self.rest.create_message(
+            created = await rest.create_message(
                 to=message.theirs, from_=message.ours, body=body, media=message.media,
                 content_sid=message.content_sid, content_variables=message.content_variables,
                 status_callback=self._callback_url(message),
