@@ -163,8 +163,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli_db import db
 
         return db(args)
-    handlers = {"serve": serve, "diagram": diagram, "export": export, "consent": consent_cli.run,
-                **OUTBOUND_COMMANDS}
+    handlers = {
+        "serve": serve,
+        "diagram": diagram,
+        "export": export,
+        "consent": consent_cli.run,
+        **OUTBOUND_COMMANDS,
+    }
     return handlers[args.command](args)
 
 

@@ -9,12 +9,13 @@ so ``<`` lines after them read like any reply.
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 from bot.outbound.intents import parse_delay
 from bot.outbound.start import start_conversation
 from bot.testing.harness import Harness, Reply
 from bot.testing.runner import CALLER_ACTIONS, Runner
 from bot.testing.transcript import Send
-from bot.twiml import CONTENT_TYPE, Node, render
 
 __all__ = ["outbound_reply", "start_action", "wait_action"]
 
@@ -37,8 +38,11 @@ async def outbound_reply(runner: Runner) -> Reply:
     received = harness.twilio.sent(_wire(runner, runner.caller))
     seen: int = getattr(runner, "_outbound_seen", 0)
     runner._outbound_seen = len(received)  # type: ignore[attr-defined]
-    nodes = [Node("Message", text=m.body) for m in received[seen:]]
-    return Reply(200, render(nodes), CONTENT_TYPE)
+    # A reply-shaped document for the transcript runner (never sent anywhere).
+    root = ET.Element("Response")
+    for message in received[seen:]:
+        ET.SubElement(root, "Message").text = message.body
+    return Reply(200, ET.tostring(root, encoding="unicode"), "text/xml; charset=utf-8")
 
 
 async def start_action(runner: Runner, step: Send) -> Reply:
