@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from bot import consent_cli
+from bot.outbound.cli import OUTBOUND_COMMANDS, add_outbound_parsers
 
 __all__ = ["main"]
 
@@ -150,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     _export_parser(commands)
     consent_cli.add_parser(commands)
     _db_parser(commands)
+    add_outbound_parsers(commands)
     return parser
 
 
@@ -161,7 +163,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli_db import db
 
         return db(args)
-    handlers = {"serve": serve, "diagram": diagram, "export": export, "consent": consent_cli.run}
+    handlers = {
+        "serve": serve,
+        "diagram": diagram,
+        "export": export,
+        "consent": consent_cli.run,
+        **OUTBOUND_COMMANDS,
+    }
     return handlers[args.command](args)
 
 

@@ -17,21 +17,26 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.actions import Action, Message
 from bot.clock import Clock, SystemClock
 from bot.compliance import Compliance
 from bot.consent import Inbound, before_flow
 from bot.errors import ConflictError, StoreError
-from bot.events import Channel, Event, InboundMessage
+from bot.events import Channel, Event, InboundMessage, InternalEvent
 from bot.flow import CompiledFlow
 from bot.gate import Admission, Gate
 from bot.locks import KeyedLocks
+from bot.outbound.compose import compose
 from bot.routing import ConversationKey, Router, key_for
 from bot.turn import Turn
 from bot.twiml import EMPTY, render
 from bot.voice.verbs import Hangup, Say
 from storage.base import Contact, Conversation, LogEntry, Store, TurnWrite
+
+if TYPE_CHECKING:
+    from bot.outbound.worker import Outbox
 
 __all__ = ["DEFAULT_APOLOGY", "Engine"]
 
@@ -54,18 +59,30 @@ class Engine:
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     compliance: Compliance = field(default_factory=Compliance)
     gate: Gate = field(init=False)
+    outbox: Outbox | None = None
 
     def __post_init__(self) -> None:
         self.gate = Gate(self.store, self.compliance)
 
-    def flow_for(self, event: Event) -> CompiledFlow:
-        """The compiled flow routed for the event's channel and number."""
+    def flow_for(self, event: Event, stored: Conversation | None = None) -> CompiledFlow | None:
+        """The flow that takes ``event``: an open conversation's own, else the routed one.
+
+        An open conversation keeps its flow even when its number routes elsewhere: a reply
+        to a proactive message continues the flow that sent it. An internal event names its
+        flow itself, or ``None`` when it has nothing to do any more.
+        """
+        if isinstance(event, InternalEvent):
+            args = (stored.flow, stored.state, stored.closed) if stored else (None, None, True)
+            name = event.flow_name(*args)
+            return self.flows.get(name) if name else None
+        if stored is not None and not stored.closed and stored.flow in self.flows:
+            return self.flows[stored.flow]
         return self.flows[self.router.resolve(event.channel, event.to)]
 
     def _flow_of(self, event: Event, stored: Conversation | None) -> CompiledFlow | None:
         """The routed flow; for an event that cannot start a conversation, the stored one."""
-        if event.can_start:
-            return self.flow_for(event)
+        if event.can_start or isinstance(event, InternalEvent):
+            return self.flow_for(event, stored)
         flow = self.flows.get(stored.flow) if stored is not None else None
         if flow is None:
             log.info("ignored %s for unknown conversation (sid %s)", event.kind, event.sid)
@@ -100,6 +117,8 @@ class Engine:
                     # colliding in lockstep.
                     await asyncio.sleep(random.uniform(0, min(_BACKOFF_CAP_S, 0.001 * 2**attempt)))
                     continue
+                if write.outbox and self.outbox is not None:
+                    self.outbox.wake()
                 return write.response if earlier is None else earlier
         raise StoreError(f"conversation {key.id!r} kept changing under us; giving up")
 
@@ -113,11 +132,14 @@ class Engine:
     ) -> TurnWrite:
         """Run the flow for one event and describe what to write (nothing is written here)."""
         now = self.clock.now()
+        internal = isinstance(event, InternalEvent)
         inbound = await self._before_flow(flow, key, event, now)
         reopen = stored is not None and stored.closed and event.can_start
         fresh = inbound.restart or stored is None or reopen or stored.flow != flow.name
+        fresh = fresh or (isinstance(event, InternalEvent) and event.restart)
         state = flow.initial if fresh or stored is None else stored.state
-        data = {} if fresh or stored is None else stored.data
+        seed = dict(event.seed) if isinstance(event, InternalEvent) else {}
+        data = seed if fresh or stored is None else stored.data
         version = (stored.version if stored else 0) + 1
         turn = Turn(event, key, flow.name, state, data, self.clock, step=version)
         run = inbound.run_flow or inbound.restart
@@ -128,7 +150,7 @@ class Engine:
                 turn.history = await self._history(key)
             new_state = await self._run(flow, turn, fresh) if run else state
             json.dumps(turn.data)  # refuse data that cannot be stored, as a flow error
-            saved = run
+            saved = ran = run
         except Exception:
             log.exception(
                 "flow %r raised in state %r; step rolled back (conversation %s, sid %s)",
@@ -138,9 +160,12 @@ class Engine:
                 event.sid,
             )
             turn.actions[:] = self.apologise(event.channel)
-            new_state, saved = state, False
+            new_state, saved, ran = state, False, False
             if before is not None:
                 turn.data, saved = json.loads(before), True
+        out = compose(flow, turn, state, new_state, fresh, now) if saved and ran else None
+        # what stays a TwiML answer (an internal event has nobody waiting for one)
+        turn.actions[:] = out.actions if out else ([] if internal else turn.actions)
         actions, refused, new_state = await self._screen(flow, turn, inbound, new_state, saved)
         closed = flow.is_final(new_state) or event.ends_conversation
         if stored is not None and stored.closed and not fresh:
@@ -157,6 +182,8 @@ class Engine:
         return TurnWrite(
             conversation, entries, idem, response, now, save_state=saved,
             consent=inbound.changes, touch_window=touch,
+            outbox=out.outbox if out else (), timers=out.timers if out else (),
+            fired=getattr(event, "timer", None),
         )  # fmt: skip
 
     async def _before_flow(

@@ -11,6 +11,7 @@ The tree::
     │   └── WindowClosed       WhatsApp free-form outside the 24 h window, no template fits
     ├── BadRequest             the webhook request is malformed (answered with a 4xx)
     │   └── SignatureError     X-Twilio-Signature is missing or wrong (answered with 403)
+    ├── RestError              Twilio's REST API refused a request or could not be reached
     └── StoreError             the store failed or refused a write
         ├── ConflictError      another writer advanced the conversation first (retried)
         └── SchemaError        the database schema is not the one this code expects
@@ -27,6 +28,7 @@ __all__ = [
     "FlowDefinitionError",
     "OptedOut",
     "OutboundRefused",
+    "RestError",
     "RoutingError",
     "SchemaError",
     "SignatureError",
@@ -89,6 +91,30 @@ class SignatureError(BadRequest):
     """The request's X-Twilio-Signature does not match its URL and parameters."""
 
     status = 403
+
+
+class RestError(SwitchboardError):
+    """Twilio's REST API refused a request (``code``, ``status``) or gave no answer.
+
+    ``code`` is Twilio's error code when it sent one; ``retry_after`` the seconds its
+    ``Retry-After`` header asked for; ``timeout`` whether the request timed out, in which
+    case Twilio may or may not have acted on it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+        timeout: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.retry_after = retry_after
+        self.timeout = timeout
 
 
 class StoreError(SwitchboardError):

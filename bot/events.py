@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
@@ -18,6 +19,7 @@ __all__ = [
     "Channel",
     "Event",
     "InboundMessage",
+    "InternalEvent",
     "Location",
     "Media",
     "Params",
@@ -105,6 +107,24 @@ class Event:
     def log_meta(self) -> dict[str, str]:
         """What the message log keeps about this event besides its text and media."""
         return {}
+
+
+@dataclass(frozen=True, slots=True)
+class InternalEvent(Event):
+    """An event raised inside Switchboard (a timer firing, a conversation started by us).
+
+    Nobody waits for its TwiML: what the flow says is sent through the outbox instead.
+    ``flow_name`` picks the flow to run given the stored conversation (``None``: do nothing);
+    ``restart`` starts the flow afresh even when a conversation is open; ``seed`` is the
+    data a fresh conversation starts with.
+    """
+
+    restart: bool = field(default=False, kw_only=True)
+    seed: dict[str, Any] = field(default_factory=dict, kw_only=True, compare=False)
+
+    def flow_name(self, flow: str | None, state: str | None, closed: bool) -> str | None:
+        """The flow to run, given the stored conversation's flow, state and closed flag."""
+        raise NotImplementedError
 
 
 @dataclass(frozen=True, slots=True)

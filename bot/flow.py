@@ -19,6 +19,7 @@ from transitions import Machine
 from transitions.extensions.asyncio import AsyncMachine
 
 from bot.errors import FlowDefinitionError
+from bot.outbound.intents import Timeout
 
 if TYPE_CHECKING:
     from bot.turn import Turn
@@ -56,6 +57,8 @@ class Flow:
     transitions: ClassVar[Sequence[Mapping[str, Any]]] = ()
     final_states: ClassVar[Sequence[str]] = ()
     on_opt_in: ClassVar[str] = "resume"
+    # state -> Timeouts armed on entering it, cancelled on leaving it (bot.outbound.intents)
+    timeouts: ClassVar[Mapping[str, Sequence[Timeout]]] = {}
 
     __slots__ = ("state",)
 
@@ -233,4 +236,24 @@ def compile_flow(cls: type[Flow]) -> CompiledFlow:
     for state, names in hooks.items():
         for name in names:
             machine.states[state].add_callback("enter" if "_enter_" in name else "exit", name)
-    return CompiledFlow(cls, machine, _triggers(specs, states))
+    compiled = CompiledFlow(cls, machine, _triggers(specs, states))
+    _check_timeouts(check, compiled, set(states))
+    return compiled
+
+
+def _check_timeouts(check: _Validator, flow: CompiledFlow, states: set[str]) -> None:
+    for state, timeouts in dict(flow.cls.timeouts).items():
+        if state not in states:
+            raise check.fail(f"timeouts name unknown state {state!r}")
+        for timeout in timeouts:
+            if not isinstance(timeout, Timeout):
+                raise check.fail(f"timeouts of {state!r} must be Timeout(...), got {timeout!r}")
+            try:
+                timeout.delay  # noqa: B018 - parsed here so a bad delay fails at registration
+            except ValueError as exc:
+                raise check.fail(f"timeout {timeout.trigger!r} of {state!r}: {exc}") from None
+            if not flow.handles(timeout.trigger, state):
+                raise check.fail(
+                    f"timeout {timeout.trigger!r} of state {state!r} has no transition "
+                    f"out of {state!r}"
+                )

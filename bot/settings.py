@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from bot.engine import DEFAULT_APOLOGY
 from bot.errors import ConfigError
+from bot.outbound.config import OutboundSettings
 
 __all__ = ["Settings"]
 
@@ -40,6 +41,7 @@ class Settings:
     compliance_file: str | None = None  # JSON for bot.compliance.Compliance.from_file
     voice_budget: float = 3.0
     voice_hold_prompt: str = "Please hold on a moment."
+    outbound: OutboundSettings = field(default_factory=OutboundSettings)
 
     def __post_init__(self) -> None:
         if not self.auth_token and not self.dev:
@@ -92,4 +94,5 @@ class Settings:
             voice_budget=budget,
             voice_hold_prompt=env.get("SWITCHBOARD_VOICE_HOLD_PROMPT")
             or "Please hold on a moment.",
+            outbound=OutboundSettings.from_env(env),
         )

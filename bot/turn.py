@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.actions import Action, Message
 from bot.clock import Clock
 from bot.events import Channel, Event
+from bot.outbound.intents import ScheduleIntent, SendIntent, parse_delay
 from bot.routing import ConversationKey
 from bot.voice.replies import VoiceReplies
 from bot.voice.verbs import Say
@@ -41,6 +42,8 @@ class Turn(VoiceReplies):
     actions: list[Action] = field(default_factory=list)
     step: int = 0
     history: Sequence[Conversation] = ()
+    sends: list[SendIntent] = field(default_factory=list)
+    timers: list[ScheduleIntent] = field(default_factory=list)
 
     @property
     def now(self) -> datetime:
@@ -84,3 +87,47 @@ class Turn(VoiceReplies):
     def reply(self, action: Action) -> None:
         """Append any reply action (a TwiML verb) as it is."""
         self.actions.append(action)
+
+    def send(
+        self,
+        text: str = "",
+        *,
+        to: str | None = None,
+        from_: str | None = None,
+        media: Sequence[str] = (),
+        content_sid: str | None = None,
+        content_variables: Mapping[str, str] | None = None,
+        template: str | None = None,
+    ) -> None:
+        """Send a message through the outbox (REST API), to the person or to ``to``.
+
+        It is stored with this turn and sent by the outbox worker after the turn commits,
+        through the consent/window gate, rate limits and retries; nothing is sent if the
+        turn is rolled back. ``from_`` defaults to our number of this conversation.
+        """
+        if len(media) > 10:
+            raise ValueError("a message carries at most 10 media URLs")
+        if not (text or media or content_sid):
+            raise ValueError("a message needs text, media or a content_sid")
+        self.sends.append(
+            SendIntent(text, to, from_, tuple(media), content_sid, content_variables, template)
+        )
+
+    def schedule(
+        self,
+        trigger: str,
+        after: timedelta | float | str,
+        *,
+        name: str | None = None,
+        keep: bool = False,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        """Fire ``trigger`` in this conversation ``after`` from now (a stored, durable timer).
+
+        The timer is cancelled when the conversation leaves the state this turn ends in,
+        unless ``keep``. Scheduling the same ``name`` (default: the trigger) again replaces it.
+        """
+        if not trigger.isidentifier():
+            raise ValueError(f"trigger {trigger!r} must be a name")
+        intent = ScheduleIntent(trigger, parse_delay(after), name or trigger, keep, payload or {})
+        self.timers.append(intent)

@@ -23,6 +23,7 @@ from bot.engine import Engine
 from bot.errors import BadRequest, ConfigError, RoutingError, SignatureError, StoreError
 from bot.events import Params, parse_inbound
 from bot.flow import Flow, compile_flow
+from bot.outbound.app import attach_outbound
 from bot.routing import Router
 from bot.settings import Settings
 from bot.signature import valid_signature
@@ -141,6 +142,7 @@ def create_app(
     app.extensions["switchboard"] = engine
     voice = CallAnswerer(engine, settings.voice_budget, settings.voice_hold_prompt)
     app.extensions["switchboard.voice"] = voice
+    outbound = attach_outbound(app, engine, settings)
     app.extensions["switchboard.settings"] = settings
 
     @app.before_serving
@@ -148,10 +150,12 @@ def create_app(
         if not settings.verify_signatures:
             log.warning("DEV MODE: webhook signatures are NOT verified; never expose this server")
         await engine.store.open()
+        outbound.start()
 
     @app.after_serving
     async def shutdown() -> None:
         await voice.drain()
+        await outbound.stop()
         await engine.store.close()
 
     @app.post("/twilio")

@@ -1,7 +1,9 @@
 """The example flows that ship with the app, and ``build``, the app factory for them.
 
 Numbers: messages to any number get the support menu; calls to any number get the IVR,
-except calls to :data:`SPEECH_MENU_NUMBER`, which get the speech menu.
+except calls to :data:`SPEECH_MENU_NUMBER`, which get the speech menu. Appointment reminders
+are started by us (``switchboard send appointments ...``); the person's replies continue that
+conversation, whatever the number routes to.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from quart import Quart
 
 from bot import Channel, Clock, Flow, Router, Settings, create_app
+from flows.appointments import AppointmentFlow
 from flows.ivr import IvrFlow
 from flows.speech_menu import SpeechMenuFlow
 from flows.support import SupportFlow
@@ -17,6 +20,7 @@ from storage import Store
 __all__ = [
     "EXAMPLE_FLOWS",
     "SPEECH_MENU_NUMBER",
+    "AppointmentFlow",
     "IvrFlow",
     "SpeechMenuFlow",
     "SupportFlow",
@@ -24,7 +28,7 @@ __all__ = [
     "example_router",
 ]
 
-EXAMPLE_FLOWS: list[type[Flow]] = [SupportFlow, IvrFlow, SpeechMenuFlow]
+EXAMPLE_FLOWS: list[type[Flow]] = [SupportFlow, IvrFlow, SpeechMenuFlow, AppointmentFlow]
 SPEECH_MENU_NUMBER = "+15550100200"
 
 

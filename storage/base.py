@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from storage.outbox import OutboundMessage, OutboxStore, Timer
+
 __all__ = [
     "OPTED_IN",
     "OPTED_OUT",
@@ -116,7 +118,9 @@ class TurnWrite:
     version is still ``conversation.version - 1``. With ``save_state=False`` (a step that
     was rolled back) only the log, the idempotency records, ``consent`` and the window are
     written. ``consent`` entries join the ledger; ``touch_window`` records ``at`` as the
-    person's last inbound message on this (WhatsApp) conversation.
+    person's last inbound message on this (WhatsApp) conversation. ``outbox`` holds the
+    messages the turn sends through the REST API, ``timers`` the timers it sets, and
+    ``fired`` the timer this turn is the firing of (deleted with the turn).
     """
 
     conversation: Conversation
@@ -127,9 +131,12 @@ class TurnWrite:
     save_state: bool = True
     consent: Sequence[ConsentChange] = ()
     touch_window: bool = False
+    outbox: Sequence[OutboundMessage] = ()
+    timers: Sequence[Timer] = ()
+    fired: Timer | None = None
 
 
-class Store(ABC):
+class Store(OutboxStore, ABC):
     """A conversation store. Backends: ``storage.sqlite``, ``storage.postgres``."""
 
     @abstractmethod

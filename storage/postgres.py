@@ -33,6 +33,7 @@ import asyncpg
 from bot.errors import ConfigError, ConflictError, SchemaError, StoreError
 from storage.base import ConsentChange, Contact, Conversation, Loaded, LogEntry, Store, TurnWrite
 from storage.migrations import migrations, schema_problem
+from storage.outbox import OutboxUnsupported
 
 __all__ = ["PostgresStore"]
 
@@ -130,7 +131,7 @@ def _log_entry(row: asyncpg.Record) -> LogEntry:
     )  # fmt: skip
 
 
-class PostgresStore(Store):
+class PostgresStore(OutboxUnsupported, Store):
     """The store for many processes on one PostgreSQL database.
 
     ``dsn`` is a libpq-style URL (its other query parameters become server settings);
@@ -300,6 +301,8 @@ class PostgresStore(Store):
         return Loaded(None, _conversation(row) if row["key"] is not None else None)
 
     async def commit(self, write: TurnWrite) -> str | None:
+        if write.outbox or write.timers:
+            raise self._unsupported()  # never drop a turn's sends or timers silently
         c, keys = write.conversation, list(dict.fromkeys(write.idempotency_keys))
         async with self._connection() as conn:
             try:

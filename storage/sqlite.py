@@ -32,6 +32,7 @@ from storage.base import (
     TurnWrite,
 )
 from storage.migrations import Migration, migrations, schema_problem
+from storage.sqlite_outbox import SQLiteOutbox, write_timers_and_outbox
 
 __all__ = ["SQLiteStore"]
 
@@ -88,8 +89,10 @@ def transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], R
     return result
 
 
-class SQLiteStore(Store):
+class SQLiteStore(SQLiteOutbox, Store):
     """The embedded default store. ``path`` is a file, or ``:memory:`` for a private one."""
+
+    _transaction = staticmethod(transaction)
 
     def __init__(
         self,
@@ -262,6 +265,7 @@ class SQLiteStore(Store):
                 "ON CONFLICT (conversation) DO UPDATE SET last_inbound = excluded.last_inbound",
                 (c.key, at),
             )
+        write_timers_and_outbox(conn, write)
 
     @staticmethod
     def _save(conn: sqlite3.Connection, c: Conversation, at: str) -> None:

@@ -18,6 +18,11 @@ MODULES = [
     "bot.consent_cli", "bot.voice", "bot.voice.answer", "bot.voice.callbacks",
     "bot.voice.conditions", "bot.voice.events", "bot.voice.replies", "bot.voice.reprompt",
     "bot.voice.urls", "bot.voice.verbs", "bot.testing.call", "bot.testing.voice",
+    "bot.outbound.app", "bot.outbound.cli", "bot.outbound.compose", "bot.outbound.config",
+    "bot.outbound.events", "bot.outbound.intents", "bot.outbound.policy",
+    "bot.outbound.ratelimit", "bot.outbound.rest", "bot.outbound.segments",
+    "bot.outbound.start", "bot.outbound.status", "bot.outbound.timers", "bot.outbound.worker",
+    "bot.testing.fake_twilio", "bot.testing.outbound", "storage.outbox", "storage.sqlite_outbox",
 ]  # fmt: skip
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import bot.testing.consent  # noqa: F401  (registers the [text] and [proactive] actions)
+from bot.testing import outbound as _outbound  # noqa: F401 - registers [start] and [wait]
 from bot.testing import voice  # noqa: F401  (registers voice caller actions and reply lines)
 from bot.testing.call import Call, CallError
 from bot.testing.clock import FakeClock
+from bot.testing.fake_twilio import FakeTwilio
 from bot.testing.harness import AppFactory, Harness, Phone, Reply
 from bot.testing.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, sign
 
@@ -16,6 +18,7 @@ __all__ = [
     "Call",
     "CallError",
     "FakeClock",
+    "FakeTwilio",
     "Harness",
     "Phone",
     "Reply",

@@ -11,7 +11,7 @@ import itertools
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
@@ -25,9 +25,13 @@ from bot.compliance import Compliance
 from bot.engine import Engine
 from bot.events import Channel
 from bot.flow import Flow
+from bot.outbound.app import Outbound, outbound_of
+from bot.outbound.config import OutboundSettings
+from bot.outbound.rest import Credentials
 from bot.routing import Router
 from bot.settings import Settings
 from bot.testing.clock import FakeClock
+from bot.testing.fake_twilio import FakeTwilio
 from bot.testing.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, sign
 from bot.web import create_app, engine_of
 from storage.base import Store
@@ -39,6 +43,10 @@ if TYPE_CHECKING:
 __all__ = ["AppFactory", "Harness", "Phone", "Reply"]
 
 _sids = itertools.count(1)
+# In tests the senders are not rate limited to Twilio's defaults (set ``outbound`` to test that).
+_FAST = dict.fromkeys(
+    ("long_code", "toll_free", "short_code", "whatsapp", "messaging_service"), 1e6
+)
 
 
 class AppFactory(Protocol):
@@ -137,6 +145,14 @@ class Harness:
     public_url: str = TEST_PUBLIC_URL
     token: str = TEST_AUTH_TOKEN
     configure: Callable[[Quart], None] | None = None
+    # Outbound settings; credentials and the REST URL are pointed at ``twilio``, the fake.
+    outbound_settings: OutboundSettings = field(
+        default_factory=lambda: OutboundSettings(worker=False, default_rates=_FAST)
+    )
+    # The fake Twilio REST API the app sends to; one is started when not given (pass one to
+    # share it between harnesses, e.g. across a restart).
+    twilio: FakeTwilio | None = field(default=None, repr=False)
+    _own_twilio: bool = field(default=False, init=False, repr=False)
     _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, init=False, repr=False)
     _app: TestAppProtocol | None = field(default=None, init=False, repr=False)
     _client: TestClientProtocol | None = field(default=None, init=False, repr=False)
@@ -170,6 +186,23 @@ class Harness:
     def store(self) -> Store:
         return self.engine.store
 
+    @property
+    def outbound(self) -> Outbound:
+        """The app's outbox worker and timer runner (not running in the background here)."""
+        if self.app is None:
+            raise RuntimeError("the harness is not started (use `async with harness:`)")
+        return outbound_of(self.app)
+
+    async def drain(self) -> int:
+        """Fire the timers due at the fake clock's time and send what the outbox holds."""
+        return await self.outbound.drain()
+
+    async def _callback(self, url: str, params: list[tuple[str, str]]) -> int:
+        """The fake Twilio's status callbacks, posted to the app in process."""
+        if not url.startswith(self.public_url):
+            raise ValueError(f"status callback {url!r} is not under {self.public_url}")
+        return (await self.post(url[len(self.public_url) :], params)).status
+
     def phone(self, number: str, to: str = "+15550100000", channel: Channel = Channel.SMS) -> Phone:
         """A person at ``number`` writing to our number ``to``."""
         return Phone(self, number, to, channel)
@@ -184,7 +217,15 @@ class Harness:
         if self.db_path is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="switchboard-test-")
             self.db_path = Path(self._tmp.name) / "test.db"
-        settings = Settings(auth_token=self.token, public_url=self.public_url)
+        if self.twilio is None:
+            self.twilio, self._own_twilio = FakeTwilio(auth_token=self.token), True
+            await self.twilio.start()
+        self.twilio.poster = self._callback
+        credentials = Credentials(
+            self.twilio.account_sid, self.twilio.account_sid, self.token, self.twilio.base_url
+        )
+        outbound = replace(self.outbound_settings, credentials=credentials)
+        settings = Settings(auth_token=self.token, public_url=self.public_url, outbound=outbound)
         self.app = self.factory(settings, store=SQLiteStore(self.db_path), clock=self.clock)
         self.app.testing = True
         if self.configure is not None:
@@ -200,6 +241,8 @@ class Harness:
     ) -> None:  # fmt: skip
         if self._app is not None:
             await self._app.shutdown()
+        if self.twilio is not None and self._own_twilio:
+            await self.twilio.close()
         if self._tmp is not None:
             self._tmp.cleanup()
 

@@ -1,0 +1,1 @@
+"""Outbound messaging: the durable outbox, its sender, rate limits, retries and timers."""

@@ -1,0 +1,88 @@
+"""Turn a step's outbound intents into what is stored with it: outbox rows and timers.
+
+Called by the engine for every step that is saved. An internal event (a timer, a start) has
+nobody waiting for TwiML, so its ``say`` replies become outbox messages too.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.actions import Action, Message
+from bot.events import Channel, InternalEvent, channel_of
+from bot.flow import CompiledFlow
+from bot.outbound.intents import SendIntent, Timeout
+from bot.turn import Turn
+from storage.outbox import OutboundMessage, Timer
+
+__all__ = ["Composed", "compose", "new_message_id"]
+
+
+def new_message_id() -> str:
+    """A fresh outbox id: ``OB`` + 32 hex digits."""
+    return "OB" + uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """The actions left for TwiML, and the rows stored with the turn."""
+
+    actions: list[Action]
+    outbox: list[OutboundMessage]
+    timers: list[Timer]
+
+
+def _wire(address: str, channel: str) -> str:
+    if channel == Channel.WHATSAPP and not address.startswith("whatsapp:"):
+        return "whatsapp:" + address
+    return address
+
+
+def _row(turn: Turn, intent: SendIntent, flow: str, now: datetime) -> OutboundMessage:
+    key = turn.key
+    to = intent.to or key.their
+    channel = channel_of(to) if intent.to else key.channel
+    variables = json.dumps(dict(intent.content_variables)) if intent.content_variables else None
+    return OutboundMessage(
+        id=new_message_id(), channel=str(channel), ours=_wire(intent.from_ or key.ours, channel),
+        theirs=to, body=intent.body, media=intent.media, due_at=now, created_at=now,
+        content_sid=intent.content_sid, content_variables=variables, purpose=intent.purpose,
+        conversation=key.id if to == key.their else None, flow=flow,
+    )  # fmt: skip
+
+
+def _timeouts(flow: CompiledFlow, state: str) -> Sequence[Timeout]:
+    declared = getattr(flow.cls, "timeouts", {}) or {}
+    found: Sequence[Timeout] = declared.get(state, ())
+    return found
+
+
+def compose(
+    flow: CompiledFlow, turn: Turn, before: str, after: str, fresh: bool, now: datetime
+) -> Composed:
+    """The outbox rows and timers of a saved step, and the actions still answered as TwiML."""
+    actions, intents = list(turn.actions), list(turn.sends)
+    if isinstance(turn.event, InternalEvent):
+        said = [a for a in actions if isinstance(a, Message)]
+        actions = [a for a in actions if not isinstance(a, Message)]
+        intents = [
+            SendIntent(m.body, media=m.media, purpose=turn.event.kind) for m in said
+        ] + intents
+    outbox = [_row(turn, intent, flow.name, now) for intent in intents]
+    key = turn.key
+    timers = [
+        Timer(key.id, s.name, s.trigger, flow.name, key.channel.value, key.ours, key.their,
+              now + s.delay, None if s.keep else after, s.payload)
+        for s in turn.timers
+    ]  # fmt: skip
+    if fresh or after != before:
+        timers += [
+            Timer(key.id, f"{after}.{t.trigger}", t.trigger, flow.name, key.channel.value,
+                  key.ours, key.their, now + t.delay, after)
+            for t in _timeouts(flow, after)
+        ]  # fmt: skip
+    return Composed(actions, outbox, timers)

@@ -1,0 +1,96 @@
+"""Outbound settings: REST credentials and URL, rate limits, retries, segments, the worker."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from bot.errors import ConfigError
+from bot.outbound.ratelimit import DEFAULT_RATES
+from bot.outbound.rest import Credentials
+
+__all__ = ["OutboundSettings"]
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def _rates(raw: str) -> dict[str, float]:
+    """``+15550100000=5,whatsapp:+15550100000=20`` → per-sender rates."""
+    rates = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        sender, sep, rate = item.rpartition("=")
+        try:
+            rates[sender] = float(rate)
+        except ValueError:
+            sep = ""
+        if not sep or rates.get(sender, 0) <= 0:
+            raise ConfigError(f"SWITCHBOARD_SEND_RATES: {item!r} is not sender=messages_per_second")
+    return rates
+
+
+@dataclass(frozen=True)
+class OutboundSettings:
+    """How outbound messages are sent. Without ``credentials`` messages wait in the outbox."""
+
+    credentials: Credentials | None = None
+    status_callback: str | None = None  # default: the public URL + /twilio/status
+    rates: Mapping[str, float] = field(default_factory=dict)  # sender -> messages per second
+    default_rates: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_RATES))
+    max_concurrency: int = 10  # REST requests in flight at once
+    request_timeout: float = 10.0
+    max_attempts: int = 5
+    backoff_base: float = 2.0
+    backoff_cap: float = 300.0
+    lease_seconds: float = 120.0
+    batch: int = 100
+    poll_seconds: float = 1.0
+    price_per_segment: Decimal = Decimal("0.0079")
+    segment_warning: int = 4  # log a warning for messages of more segments than this
+    smart_encoding: bool = False
+    worker: bool = True  # run the outbox worker and timer runner in this process
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1 or self.max_concurrency < 1 or self.batch < 1:
+            raise ConfigError("max_attempts, max_concurrency and batch must be at least 1")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OutboundSettings:
+        """Read ``TWILIO_*`` credentials and the ``SWITCHBOARD_*`` outbound variables."""
+        env = os.environ if env is None else env
+        has_credentials = env.get("TWILIO_ACCOUNT_SID") and (
+            env.get("TWILIO_API_KEY_SID") or env.get("TWILIO_AUTH_TOKEN")
+        )
+        try:
+            price = Decimal(env.get("SWITCHBOARD_PRICE_PER_SEGMENT") or "0.0079")
+        except InvalidOperation as exc:
+            raise ConfigError("SWITCHBOARD_PRICE_PER_SEGMENT must be a decimal number") from exc
+        defaults = dict(DEFAULT_RATES)
+        if env.get("SWITCHBOARD_SEND_RATE"):
+            rate = _number(env, "SWITCHBOARD_SEND_RATE", 1.0)
+            defaults = dict.fromkeys(defaults, rate)
+        return cls(
+            credentials=Credentials.from_env(env) if has_credentials else None,
+            status_callback=env.get("SWITCHBOARD_STATUS_CALLBACK_URL") or None,
+            rates=_rates(env.get("SWITCHBOARD_SEND_RATES", "")),
+            default_rates=defaults,
+            max_concurrency=int(_number(env, "SWITCHBOARD_REST_CONCURRENCY", 10)),
+            request_timeout=_number(env, "SWITCHBOARD_REST_TIMEOUT", 10.0),
+            max_attempts=int(_number(env, "SWITCHBOARD_SEND_MAX_ATTEMPTS", 5)),
+            price_per_segment=price,
+            segment_warning=int(_number(env, "SWITCHBOARD_SEGMENT_WARNING", 4)),
+            smart_encoding=env.get("SWITCHBOARD_SMART_ENCODING", "") in {"1", "true", "yes"},
+            worker=env.get("SWITCHBOARD_OUTBOX_WORKER", "1") not in {"0", "false", "no"},
+        )

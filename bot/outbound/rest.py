@@ -1,0 +1,206 @@
+"""The one place Switchboard talks to Twilio's REST API, with the real ``twilio`` client.
+
+The client runs on its asynchronous HTTP client (aiohttp), so a send never blocks the event
+loop. The base URL is configuration (``SWITCHBOARD_TWILIO_API_URL``, Twilio's by default), so
+tests and benches point it at :mod:`bot.testing.fake_twilio`. Credentials come from the
+environment: ``TWILIO_ACCOUNT_SID`` with ``TWILIO_AUTH_TOKEN``, or an API key
+(``TWILIO_API_KEY_SID`` / ``TWILIO_API_KEY_SECRET``, preferred when both are set). Errors are
+translated into :class:`~bot.errors.RestError` carrying Twilio's code and any ``Retry-After``;
+secrets never appear in them.
+
+Only :mod:`bot.outbound.worker` calls :class:`TwilioRest` (a test pins that), so every message
+that reaches Twilio has passed the consent/window gate at send time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aiohttp import ClientError
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from bot.errors import ConfigError, RestError
+
+__all__ = ["DEFAULT_API_URL", "Created", "Credentials", "TwilioRest"]
+
+DEFAULT_API_URL = "https://api.twilio.com"
+# The SDK logs every request and response at INFO; keep that out of an app's INFO logs.
+_http_log = logging.getLogger("switchboard.rest.http")
+_http_log.setLevel(logging.WARNING)
+_retry_after: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "switchboard_retry_after", default=None
+)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How to authenticate to the REST API. ``password`` is never shown."""
+
+    account_sid: str
+    username: str
+    password: str = field(repr=False)
+    api_url: str = DEFAULT_API_URL
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Credentials:
+        """Read the ``TWILIO_*`` variables and ``SWITCHBOARD_TWILIO_API_URL``."""
+        env = os.environ if env is None else env
+        account = env.get("TWILIO_ACCOUNT_SID", "")
+        if not account.startswith("AC"):
+            raise ConfigError("TWILIO_ACCOUNT_SID must be set (it starts with AC) to send messages")
+        key, secret = env.get("TWILIO_API_KEY_SID"), env.get("TWILIO_API_KEY_SECRET")
+        if bool(key) != bool(secret):
+            raise ConfigError("set both TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET, or neither")
+        api_url = env.get("SWITCHBOARD_TWILIO_API_URL") or DEFAULT_API_URL
+        if not api_url.startswith(("http://", "https://")):
+            raise ConfigError(f"SWITCHBOARD_TWILIO_API_URL {api_url!r} must be an http(s) URL")
+        if key and secret:
+            return cls(account, key, secret, api_url)
+        token = env.get("TWILIO_AUTH_TOKEN")
+        if not token:
+            raise ConfigError(
+                "set TWILIO_AUTH_TOKEN, or TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET, to send"
+            )
+        return cls(account, account, token, api_url)
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """What Twilio answered to a create: the resource's sid, status and segment count."""
+
+    sid: str
+    status: str
+    segments: int | None = None
+
+
+class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """Remembers the last ``Retry-After`` seen in this task (the SDK's errors drop headers)."""
+
+    async def request(self, *args: Any, **kwargs: Any) -> Response:
+        response: Response = await super().request(*args, **kwargs)
+        headers = response.headers or {}
+        _retry_after.set(headers.get("Retry-After") if response.status_code == 429 else None)
+        return response
+
+
+def _retry_seconds(raw: str | None) -> float | None:
+    try:
+        return max(0.0, float(raw)) if raw else None
+    except ValueError:
+        return None
+
+
+class TwilioRest:
+    """Messages and Calls over the REST API, at most ``max_concurrency`` requests at once."""
+
+    def __init__(
+        self, credentials: Credentials, *, timeout: float = 10.0, max_concurrency: int = 10
+    ) -> None:
+        if max_concurrency < 1:
+            raise ConfigError("the REST concurrency cap must be at least 1")
+        self.credentials = credentials
+        self.timeout = timeout
+        self.concurrency = asyncio.Semaphore(max_concurrency)
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self._http: _HttpClient | None = None
+        self._client: Client | None = None
+
+    def _get_client(self) -> Client:
+        if self._client is None:
+            creds = self.credentials
+            self._http = _HttpClient(logger=_http_log)
+            self._client = Client(
+                creds.username, creds.password, creds.account_sid, http_client=self._http,
+                environment={},
+            )  # fmt: skip
+            self._client.api.base_url = creds.api_url
+        return self._client
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = self._client = None
+
+    async def _call(self, what: str, request: Any) -> Any:
+        async with self.concurrency:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            try:
+                async with asyncio.timeout(self.timeout):
+                    return await request()
+            except TwilioRestException as exc:
+                raise RestError(
+                    f"Twilio refused to {what}: {exc.code} {exc.msg}",
+                    code=exc.code, status=exc.status,
+                    retry_after=_retry_seconds(_retry_after.get()),
+                ) from None  # fmt: skip
+            except TimeoutError:
+                raise RestError(
+                    f"no answer from Twilio within {self.timeout:g} s ({what})", timeout=True
+                ) from None
+            except (ClientError, OSError, TwilioException) as exc:
+                raise RestError(f"cannot reach Twilio to {what}: {type(exc).__name__}") from None
+            finally:
+                self.in_flight -= 1
+
+    async def create_message(
+        self,
+        *,
+        to: str,
+        from_: str,
+        body: str = "",
+        media: Sequence[str] = (),
+        content_sid: str | None = None,
+        content_variables: str | None = None,
+        status_callback: str | None = None,
+    ) -> Created:
+        """Create (send) one message; :class:`RestError` if Twilio refuses or is unreachable."""
+        messages = self._get_client().api.v2010.account.messages
+        kwargs: dict[str, Any] = {"to": to, "from_": from_}
+        if body:
+            kwargs["body"] = body
+        if media:
+            kwargs["media_url"] = list(media)
+        if content_sid:
+            kwargs["content_sid"] = content_sid
+            if content_variables:
+                kwargs["content_variables"] = content_variables
+        if status_callback:
+            kwargs["status_callback"] = status_callback
+        made = await self._call("create a message", lambda: messages.create_async(**kwargs))
+        segments = int(made.num_segments) if str(made.num_segments or "").isdigit() else None
+        return Created(str(made.sid), str(made.status), segments)
+
+    async def find_message(self, *, to: str, from_: str, since: datetime, body: str) -> str | None:
+        """The sid of a message to ``to`` from ``from_`` created since ``since`` with ``body``."""
+        messages = self._get_client().api.v2010.account.messages
+        found = await self._call(
+            "list messages",
+            lambda: messages.list_async(to=to, from_=from_, date_sent_after=since, limit=50),
+        )
+        for item in found:
+            if (item.body or "") == body:
+                return str(item.sid)
+        return None
+
+    async def create_call(
+        self, *, to: str, from_: str, url: str, status_callback: str | None = None
+    ) -> Created:
+        """Place an outbound call whose TwiML comes from ``url``."""
+        calls = self._get_client().api.v2010.account.calls
+        kwargs: dict[str, Any] = {"to": to, "from_": from_, "url": url}
+        if status_callback:
+            kwargs["status_callback"] = status_callback
+        made = await self._call("create a call", lambda: calls.create_async(**kwargs))
+        return Created(str(made.sid), str(made.status))

@@ -1,0 +1,62 @@
+"""Start conversations from outside a webhook: notifications, reminders, small campaigns.
+
+>>> await start_conversation(engine, "appointments", "+15550001111", from_="+15550100000",
+...                          data={"when": "Tue 10:00"})
+
+The flow starts afresh in its initial state (an open conversation with the person on that
+number is replaced); what its ``on_enter_<initial>`` says goes out through the outbox. A
+``start_id`` makes the start idempotent: starting again with the same id does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.engine import Engine
+from bot.errors import ConfigError
+from bot.events import Channel, Params, channel_of
+from bot.outbound.events import Started
+from bot.routing import ConversationKey
+
+__all__ = ["StartOutcome", "start_conversation"]
+
+
+@dataclass(frozen=True, slots=True)
+class StartOutcome:
+    """The conversation started (its key), or found already started with that ``start_id``."""
+
+    key: str
+    started: bool
+
+
+async def start_conversation(
+    engine: Engine,
+    flow: str,
+    to: str,
+    *,
+    from_: str,
+    data: Mapping[str, Any] | None = None,
+    start_id: str | None = None,
+) -> StartOutcome:
+    """Start ``flow`` with ``to`` from our address ``from_``.
+
+    Use ``whatsapp:+1…`` addresses for WhatsApp (both ``to`` and ``from_``).
+    """
+    if flow not in engine.flows:
+        raise ConfigError(f"no flow named {flow!r} is registered (have: {sorted(engine.flows)})")
+    channel = channel_of(to)
+    if channel_of(from_) is not channel:
+        raise ConfigError(f"{to!r} and {from_!r} are on different channels")
+    event = Started(
+        channel=channel, from_=to, to=from_, params=Params(), flow=flow, start_id=start_id,
+        seed=dict(data or {}),
+    )  # fmt: skip
+    key = ConversationKey(Channel(channel), from_, to).id
+    if event.dedupe_key is not None:
+        earlier = await engine.store.load(key, [event.dedupe_key])
+        if earlier.response is not None:
+            return StartOutcome(key, started=False)
+    await engine.handle(event)
+    return StartOutcome(key, started=True)

@@ -1,0 +1,101 @@
+"""The timer runner: fires due stored timers through the engine, on whichever instance runs.
+
+Due timers are claimed with a lease (so two instances never fire the same one at once, and a
+crashed instance's timers fire elsewhere after the lease); each fires as a
+:class:`~bot.outbound.events.TimerFired` step through the engine's usual path: the
+conversation's lock, load, flow, one commit that also deletes the timer. A timer whose
+conversation moved on (other state, closed, another flow) is dropped. Time is the engine's
+clock, so a fake clock drives timers in tests and transcripts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from bot.events import Channel, Params
+from bot.outbound.events import TimerFired
+from storage.outbox import Timer
+
+if TYPE_CHECKING:
+    from bot.engine import Engine
+
+__all__ = ["TimerRunner"]
+
+log = logging.getLogger("switchboard.timers")
+
+
+class TimerRunner:
+    """Fires the engine's due timers; ``start()`` polls every ``poll_seconds`` in the background."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        poll_seconds: float = 1.0,
+        lease_seconds: float = 120.0,
+        batch: int = 100,
+        owner: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.poll_seconds = poll_seconds
+        self.lease = timedelta(seconds=lease_seconds)
+        self.batch = batch
+        self.owner = owner or f"timers-{uuid.uuid4().hex[:12]}"
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="switchboard-timers")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                fired = await self.run_once()
+            except Exception:
+                log.exception("the timer runner failed a round; retrying shortly")
+                fired = 0
+            if fired < self.batch:
+                await asyncio.sleep(self.poll_seconds)
+
+    async def run_once(self) -> int:
+        """Fire every timer due now (one batch); returns how many were claimed."""
+        now = self.engine.clock.now()
+        store = self.engine.store
+        timers = await store.claim_timers(self.owner, now, now + self.lease, self.batch)
+        for timer in timers:
+            await self.fire(timer)
+        return len(timers)
+
+    async def fire(self, timer: Timer) -> None:
+        """Run one timer's step; drop it if its conversation moved on or the step fails."""
+        event = TimerFired(
+            channel=Channel(timer.channel), from_=timer.theirs, to=timer.ours, params=Params(),
+            timer=timer,
+        )  # fmt: skip
+        try:
+            await self.engine.handle(event)
+        except Exception:
+            log.exception("timer %s (trigger %r) failed; dropped", timer.id, timer.trigger)
+        await self.engine.store.finish_timer(timer)
+
+    async def drain(self, rounds: int = 100) -> int:
+        """Fire due timers until none are left (tests); returns how many fired."""
+        total = 0
+        for _ in range(rounds):
+            fired = await self.run_once()
+            total += fired
+            if not fired:
+                break
+        return total

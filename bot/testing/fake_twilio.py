@@ -1,0 +1,452 @@
+"""A fake Twilio REST API: a real HTTP server on 127.0.0.1 the real ``twilio`` client talks to.
+
+>>> async with FakeTwilio() as fake:            # listening on http://127.0.0.1:<port>
+...     rest = TwilioRest(fake.credentials(), base_url=fake.base_url)
+...     fake.fail_next(status=429, code=20429, retry_after=1)
+...     await fake.deliver(sid, "sent", "delivered")   # signed status callbacks
+
+It implements what Switchboard uses: Messages create / fetch / list (To, From, DateSent>
+filters) and Calls create, with Basic auth by Account SID + Auth Token or API key + secret,
+Twilio's error bodies (``code``, ``message``, ``more_info``, ``status``), injected faults
+(HTTP 429 with ``Retry-After``, 21211, 21610, 21614, 5xx, slow answers that time a client out)
+and status callbacks posted back signed with the real ``RequestValidator``, in order or
+shuffled. Every accepted create is recorded with its monotonic time, so rates can be measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import itertools
+import random
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from types import TracebackType
+from typing import Any
+
+from aiohttp import ClientSession, ClientTimeout, web
+from multidict import MultiDictProxy
+
+from bot.outbound.segments import count_segments
+from bot.testing.signing import TEST_AUTH_TOKEN, sign
+
+__all__ = [
+    "TEST_ACCOUNT_SID",
+    "FakeCall",
+    "FakeMessage",
+    "FakeTwilio",
+    "Fault",
+    "Poster",
+    "fake_twilio_thread",
+    "rate",
+]
+
+TEST_ACCOUNT_SID = "AC" + "0" * 31 + "1"
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_ERRORS = {
+    20003: (401, "Authenticate"),
+    20404: (404, "The requested resource was not found"),
+    20429: (429, "Too Many Requests"),
+    21211: (400, "The 'To' number is not a valid phone number."),
+    21408: (400, "Permission to send an SMS has not been enabled for the region indicated."),
+    21602: (400, "Message body is required."),
+    21604: (400, "A 'To' phone number is required."),
+    21606: (400, "The 'From' phone number provided is not a valid message-capable number."),
+    21610: (400, "Attempt to send to unsubscribed recipient"),
+    21614: (400, "'To' number is not a valid mobile number"),
+    21617: (400, "The concatenated message body exceeds the 1600 character limit."),
+    63016: (400, "Failed to send freeform message because you are outside the allowed window."),
+}
+_sids = itertools.count(1)
+
+# Posts a status callback: (url, form parameters) -> the HTTP status our app answered.
+Poster = Callable[[str, list[tuple[str, str]]], Awaitable[int]]
+
+
+def _sid(prefix: str) -> str:
+    return f"{prefix}{next(_sids):032x}"
+
+
+@dataclass
+class Fault:
+    """An injected failure for the next matching create request(s)."""
+
+    status: int = 500
+    code: int | None = None
+    retry_after: float | None = None
+    delay: float = 0.0  # seconds to wait before answering (longer than the client's timeout)
+    times: int = 1
+    create_anyway: bool = False  # with a delay: the message is created although the client gave up
+
+
+@dataclass
+class FakeMessage:
+    """One message the fake accepted."""
+
+    sid: str
+    account_sid: str
+    from_: str
+    to: str
+    body: str
+    media: list[str]
+    status_callback: str | None
+    content_sid: str | None
+    created: datetime
+    accepted_at: float  # time.monotonic() when accepted
+    status: str = "queued"
+    error_code: int | None = None
+    history: list[str] = field(default_factory=list)
+
+    def resource(self) -> dict[str, Any]:
+        """The JSON Twilio answers for this message."""
+        info = count_segments(self.body)
+        stamp = format_datetime(self.created)
+        return {
+            "sid": self.sid, "account_sid": self.account_sid, "from": self.from_, "to": self.to,
+            "body": self.body, "status": self.status, "num_segments": str(info.segments or 1),
+            "num_media": str(len(self.media)), "direction": "outbound-api",
+            "api_version": "2010-04-01", "date_created": stamp, "date_updated": stamp,
+            "date_sent": None, "price": None, "price_unit": "USD",
+            "error_code": self.error_code, "error_message": None, "messaging_service_sid": None,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{self.sid}.json",
+            "subresource_uris": {},
+        }  # fmt: skip
+
+
+@dataclass
+class FakeCall:
+    """One call the fake accepted."""
+
+    sid: str
+    from_: str
+    to: str
+    url: str | None
+    twiml: str | None
+    status_callback: str | None
+    status: str = "queued"
+
+    def resource(self, account_sid: str) -> dict[str, Any]:
+        return {
+            "sid": self.sid, "account_sid": account_sid, "from": self.from_, "to": self.to,
+            "status": self.status, "direction": "outbound-api", "api_version": "2010-04-01",
+            "uri": f"/2010-04-01/Accounts/{account_sid}/Calls/{self.sid}.json",
+        }  # fmt: skip
+
+
+def _error(
+    code: int, status: int | None = None, headers: dict[str, str] | None = None
+) -> web.Response:
+    http, text = _ERRORS.get(code, (status or 500, "Internal error"))
+    body = {
+        "code": code,
+        "message": text,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status or http,
+    }
+    return web.json_response(body, status=status or http, headers=headers)
+
+
+class FakeTwilio:
+    """The fake REST API. Use as ``async with FakeTwilio() as fake:`` (or start/close)."""
+
+    def __init__(
+        self,
+        *,
+        account_sid: str = TEST_ACCOUNT_SID,
+        auth_token: str = TEST_AUTH_TOKEN,
+        api_keys: dict[str, str] | None = None,
+        poster: Poster | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.api_keys = dict(api_keys or {})
+        self.poster = poster
+        self.random = random.Random(seed)
+        self.messages: dict[str, FakeMessage] = {}
+        self.calls: dict[str, FakeCall] = {}
+        self.attempts = 0  # create requests seen, failed or not
+        self.faults: deque[Fault] = deque()
+        self.recipient_errors: dict[str, int] = {}
+        self.callbacks: list[tuple[str, str, int]] = []  # (sid, status, http answer)
+        self._runner: web.AppRunner | None = None
+        self._session: ClientSession | None = None
+        self.port = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``: pass it as the REST base URL."""
+        if not self.port:
+            raise RuntimeError("the fake Twilio API is not started")
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> str:
+        app = web.Application()
+        prefix = "/2010-04-01/Accounts/{account}"
+        app.router.add_post(prefix + "/Messages.json", self._create_message)
+        app.router.add_get(prefix + "/Messages.json", self._list_messages)
+        app.router.add_get(prefix + "/Messages/{sid}.json", self._fetch_message)
+        app.router.add_post(prefix + "/Calls.json", self._create_call)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None)
+        if not sockets:
+            raise RuntimeError("the fake Twilio API did not bind a socket")
+        self.port = int(sockets[0].getsockname()[1])
+        return self.base_url
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeTwilio:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:  # fmt: skip
+        await self.close()
+
+    # -- test controls --------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        *,
+        status: int = 500,
+        code: int | None = None,
+        retry_after: float | None = None,
+        delay: float = 0.0,
+        times: int = 1,
+        create_anyway: bool = False,
+    ) -> None:
+        """Make the next ``times`` create requests fail (or stall ``delay`` seconds)."""
+        self.faults.append(Fault(status, code, retry_after, delay, times, create_anyway))
+
+    def fail_recipient(self, to: str, code: int) -> None:
+        """Every create to ``to`` fails with Twilio error ``code`` (e.g. 21610, 21614)."""
+        self.recipient_errors[to] = code
+
+    def sent(self, to: str | None = None) -> list[FakeMessage]:
+        """Accepted messages in order, optionally only those to ``to``."""
+        return [m for m in self.messages.values() if to is None or m.to == to]
+
+    def credentials(self) -> dict[str, str]:
+        """Environment variables that point Switchboard's REST client at this fake."""
+        return {
+            "TWILIO_ACCOUNT_SID": self.account_sid,
+            "TWILIO_AUTH_TOKEN": self.auth_token,
+            "SWITCHBOARD_TWILIO_API_URL": self.base_url,
+        }
+
+    async def deliver(
+        self,
+        sid: str,
+        *statuses: str,
+        error_code: int | None = None,
+        shuffle: bool = False,
+        duplicate: bool = False,
+    ) -> list[int]:
+        """Post a signed status callback for each status (shuffled, or each twice, if asked)."""
+        order = list(statuses)
+        if duplicate:
+            order = [s for s in order for _ in (0, 1)]
+        if shuffle:
+            self.random.shuffle(order)
+        answers = []
+        for status in order:
+            failing = status in {"failed", "undelivered"}
+            answers.append(await self.callback(sid, status, error_code if failing else None))
+        return answers
+
+    async def callback(self, sid: str, status: str, error_code: int | None = None) -> int:
+        """Post one status callback for message ``sid``; returns our app's HTTP status."""
+        message = self.messages[sid]
+        message.status = status
+        message.error_code = error_code
+        message.history.append(status)
+        if not message.status_callback:
+            return 0
+        params = self._status_params(message, status, error_code)
+        answer = await (self.poster or self._post)(message.status_callback, params)
+        self.callbacks.append((sid, status, answer))
+        return answer
+
+    def _status_params(
+        self, message: FakeMessage, status: str, error_code: int | None
+    ) -> list[tuple[str, str]]:
+        params = [
+            ("AccountSid", message.account_sid), ("ApiVersion", "2010-04-01"),
+            ("From", message.from_), ("MessageSid", message.sid), ("MessageStatus", status),
+            ("SmsSid", message.sid), ("SmsStatus", status), ("To", message.to),
+        ]  # fmt: skip
+        if error_code is not None:
+            params.append(("ErrorCode", str(error_code)))
+        if message.to.startswith("whatsapp:"):
+            params += [("ChannelPrefix", "whatsapp"), ("ChannelInstallSid", "XE" + "0" * 32)]
+            if status == "read":
+                params.append(("EventType", "READ"))
+        elif status in {"delivered", "undelivered"}:
+            params.append(("RawDlrDoneDate", datetime.now(UTC).strftime("%y%m%d%H%M")))
+        return params
+
+    async def _post(self, url: str, params: list[tuple[str, str]]) -> int:
+        if self._session is None:
+            self._session = ClientSession(timeout=ClientTimeout(total=15))
+        headers = {"X-Twilio-Signature": sign(url, params, self.auth_token)}
+        async with self._session.post(url, data=params, headers=headers) as response:
+            return response.status
+
+    # -- HTTP handlers --------------------------------------------------------------------
+
+    def _authorised(self, request: web.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        if request.match_info["account"] != self.account_sid:
+            return False
+        if user == self.account_sid:
+            return password == self.auth_token
+        return self.api_keys.get(user) == password
+
+    async def _fault(self) -> Fault | None:
+        if not self.faults:
+            return None
+        fault = self.faults[0]
+        fault.times -= 1
+        if fault.times <= 0:
+            self.faults.popleft()
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        return fault
+
+    def _reject(self, form: MultiDictProxy[Any]) -> int | None:
+        to, from_ = form.get("To", ""), form.get("From", "")
+        if not to:
+            return 21604
+        if not _E164.match(to.removeprefix("whatsapp:")):
+            return 21211
+        if not from_ and not form.get("MessagingServiceSid"):
+            return 21606
+        if not (form.get("Body") or form.getall("MediaUrl", []) or form.get("ContentSid")):
+            return 21602
+        if len(form.get("Body", "")) > 1600:
+            return 21617
+        return self.recipient_errors.get(to)
+
+    async def _create_message(self, request: web.Request) -> web.StreamResponse:
+        self.attempts += 1
+        if not self._authorised(request):
+            return _error(20003)
+        form = await request.post()
+        fault = await self._fault()
+        if fault is not None and not fault.create_anyway:
+            headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after else None
+            code = fault.code or (20500 if fault.status >= 500 else fault.status)
+            return _error(code, fault.status, headers)
+        rejected = self._reject(form)
+        if rejected is not None:
+            return _error(rejected)
+        message = FakeMessage(
+            sid=_sid("MM" if form.getall("MediaUrl", []) else "SM"),
+            account_sid=self.account_sid, from_=str(form.get("From", "")), to=str(form["To"]),
+            body=str(form.get("Body", "")), media=[str(u) for u in form.getall("MediaUrl", [])],
+            status_callback=str(form["StatusCallback"]) if "StatusCallback" in form else None,
+            content_sid=str(form["ContentSid"]) if "ContentSid" in form else None,
+            created=datetime.now(UTC).replace(microsecond=0), accepted_at=time.monotonic(),
+        )  # fmt: skip
+        self.messages[message.sid] = message
+        return web.json_response(message.resource(), status=201)
+
+    async def _fetch_message(self, request: web.Request) -> web.StreamResponse:
+        if not self._authorised(request):
+            return _error(20003)
+        message = self.messages.get(request.match_info["sid"])
+        if message is None:
+            return _error(20404)
+        return web.json_response(message.resource())
+
+    async def _list_messages(self, request: web.Request) -> web.StreamResponse:
+        if not self._authorised(request):
+            return _error(20003)
+        query = request.query
+        found = self.sent()
+        if "To" in query:
+            found = [m for m in found if m.to == query["To"]]
+        if "From" in query:
+            found = [m for m in found if m.from_ == query["From"]]
+        if "DateSent>" in query:
+            since = (
+                parsedate_to_datetime(query["DateSent>"])
+                if "," in query["DateSent>"]
+                else (datetime.fromisoformat(query["DateSent>"]).replace(tzinfo=UTC))
+            )
+            found = [m for m in found if m.created >= since]
+        page = [m.resource() for m in reversed(found)]  # newest first, like Twilio
+        uri = request.path_qs
+        return web.json_response(
+            {"messages": page, "first_page_uri": uri, "next_page_uri": None, "page": 0,
+             "page_size": len(page), "previous_page_uri": None, "uri": uri, "end": len(page),
+             "start": 0}
+        )  # fmt: skip
+
+    async def _create_call(self, request: web.Request) -> web.StreamResponse:
+        if not self._authorised(request):
+            return _error(20003)
+        form = await request.post()
+        to = str(form.get("To", ""))
+        if not _E164.match(to) and not to.startswith(("client:", "sip:")):
+            return _error(21211)
+        text = {k: str(form[k]) for k in ("From", "Url", "Twiml", "StatusCallback") if k in form}
+        call = FakeCall(
+            _sid("CA"), text.get("From", ""), to, text.get("Url"), text.get("Twiml"),
+            text.get("StatusCallback"),
+        )  # fmt: skip
+        self.calls[call.sid] = call
+        return web.json_response(call.resource(self.account_sid), status=201)
+
+
+@contextmanager
+def fake_twilio_thread(**kwargs: Any) -> Iterator[FakeTwilio]:
+    """A fake Twilio served from its own thread and event loop (for blocking callers: CLI tests)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="fake-twilio", daemon=True)
+    thread.start()
+    fake = FakeTwilio(**kwargs)
+    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(timeout=10)
+    try:
+        yield fake
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.close(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+
+def rate(messages: Sequence[FakeMessage]) -> float:
+    """Accepted messages per second between the first and the last acceptance."""
+    if len(messages) < 2:
+        return 0.0
+    span = messages[-1].accepted_at - messages[0].accepted_at
+    return (len(messages) - 1) / span if span > 0 else float("inf")

@@ -1,0 +1,85 @@
+"""A small app for outbound tests: a flow that sends, schedules and waits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot import Flow, Router, T, Turn, text_is
+from bot.outbound.intents import Timeout
+from bot.testing import Harness
+
+OURS = "+15550100000"
+CALLER = "+15550001111"
+
+
+class Notify(Flow):
+    """Sends through the outbox, schedules a timer, waits for a reply with timeouts."""
+
+    name = "notify"
+    initial = "idle"
+    states = ["idle", "waiting", "done"]
+    final_states = ["done"]
+    transitions = [
+        T("message", "idle", None, conditions=text_is("ping"), after="pong"),
+        T("message", "idle", None, conditions=text_is("tell"), after="tell_other"),
+        T("message", "idle", "waiting", conditions=text_is("wait")),
+        T("message", "idle", None, conditions=text_is("later"), after="later"),
+        T("message", "idle", None, conditions=text_is("long"), after="long"),
+        T("message", "idle", None, conditions=text_is("quote"), after="quote"),
+        T("beep", "idle", None, after="beep"),
+        T("message", "waiting", "idle", after="got_reply"),
+        T("nudge", "waiting", None, after="nudge"),
+        T("give_up", "waiting", "done", after="bye"),
+        T("start", "idle", None),
+        T("invalid", "*", None, after="what"),
+    ]
+    timeouts = {"waiting": [Timeout("2h", "nudge"), Timeout("24h", "give_up")]}
+
+    def on_enter_idle(self, turn: Turn) -> None:
+        turn.say(turn.data.get("greeting", "Hello from us."))
+
+    def pong(self, turn: Turn) -> None:
+        turn.send("pong")
+
+    def tell_other(self, turn: Turn) -> None:
+        turn.send("Someone asked for you.", to="+15550009999")
+
+    def later(self, turn: Turn) -> None:
+        turn.schedule("beep", "30m")
+        turn.say("ok, in 30 minutes")
+
+    def long(self, turn: Turn) -> None:
+        turn.send("x" * 700)
+
+    def quote(self, turn: Turn) -> None:
+        turn.send("It’s “fine” — really")
+
+    def beep(self, turn: Turn) -> None:
+        turn.say("beep!")
+
+    def on_enter_waiting(self, turn: Turn) -> None:
+        turn.say("Reply with anything.")
+
+    def got_reply(self, turn: Turn) -> None:
+        turn.say(f"Got {turn.text!r}.")
+
+    def nudge(self, turn: Turn) -> None:
+        turn.say("Still there?")
+
+    def bye(self, turn: Turn) -> None:
+        turn.say("Closing this, bye.")
+
+    def what(self, turn: Turn) -> None:
+        turn.say("?")
+
+
+def make_harness(**kwargs: object) -> Harness:
+    return Harness.of([Notify], Router(default="notify"), **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def h() -> AsyncIterator[Harness]:
+    async with make_harness() as started:
+        yield started

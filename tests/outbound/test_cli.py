@@ -1,0 +1,80 @@
+"""``switchboard send`` (a CSV campaign, progress bar, summary) and ``switchboard outbox``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.outbound.cli import read_recipients
+from bot.testing.fake_twilio import FakeTwilio, fake_twilio_thread
+from bot.testing.signing import TEST_AUTH_TOKEN
+
+
+@pytest.fixture
+def twilio(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeTwilio]:
+    with fake_twilio_thread(auth_token=TEST_AUTH_TOKEN) as fake:
+        for name, value in fake.credentials().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+        monkeypatch.setenv("SWITCHBOARD_PUBLIC_URL", "https://switchboard.test")
+        monkeypatch.setenv("SWITCHBOARD_SEND_RATE", "500")
+        yield fake
+
+
+CSV = """phone,name,when
++15550001111,Ana,Tuesday 10:00
++1 555-000-2222,Bo,Friday 15:30
+not-a-number,Cy,Monday
++15550003333,Di,Wednesday 11:00
+"""
+
+
+def test_send_a_csv_campaign_with_a_summary_and_no_duplicates_on_rerun(
+    twilio: FakeTwilio, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text(CSV, "utf-8")
+    argv = ["send", "appointments", "--from", "+15550100000", "--csv", str(people), "--wait"]
+    assert main(argv) == 1  # one row is invalid
+    out = capsys.readouterr()
+    assert "started 3, already started 0, invalid 1" in out.out
+    assert "line 4: 'not-a-number' is not an E.164 number" in out.out
+    assert "outbox after sending: queued 3" in out.out
+    assert "starting [" in out.err and "sending [" in out.err and "3/3" in out.err
+    bodies = sorted(m.body for m in twilio.sent())
+    assert len(bodies) == 3 and bodies[0].startswith("Hi Ana, this is a reminder")
+    assert any("Friday 15:30" in b for b in bodies)
+
+    assert main(argv) == 1  # the same campaign again: nobody is started twice
+    assert "started 0, already started 3" in capsys.readouterr().out
+    assert len(twilio.sent()) == 3
+
+    assert main(["outbox", "--by", "number"]) == 0
+    report = capsys.readouterr().out
+    assert "+15550001111" in report and "queued 1" in report
+
+
+def test_send_to_numbers_without_waiting_queues_them(
+    twilio: FakeTwilio, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["send", "appointments", "--from", "+15550100000", "--to", "+15550004444"]
+    assert main(argv) == 0
+    assert "queued in the outbox" in capsys.readouterr().out
+    assert twilio.sent() == []
+
+
+def test_unknown_flow_is_a_clear_error(
+    twilio: FakeTwilio, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["send", "nope", "--from", "+15550100000", "--to", "+15550004444"]) == 2
+    assert "no flow named 'nope'" in capsys.readouterr().err
+
+
+def test_read_recipients_needs_a_number_column() -> None:
+    with pytest.raises(ValueError, match="no to/phone/number/mobile column"):
+        read_recipients([{"name": "x"}], None)
+    good, bad = read_recipients([{"to": "whatsapp:+15550001111", "x": "1"}], None)
+    assert good == [("whatsapp:+15550001111", {"x": "1"})] and bad == []
