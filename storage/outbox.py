@@ -63,6 +63,7 @@ class OutboundMessage:
     content_sid: str | None = None
     content_variables: str | None = None
     purpose: str = "reply"
+    template: str | None = None  # kind of message, for the gate to pick an approved template
     conversation: str | None = None
     flow: str | None = None
     status: str = "pending"
@@ -94,7 +95,9 @@ class OutboxChange:
     segments: int | None = None
     encoding: str | None = None
     cost: str | None = None
-    body: str | None = None
+    body: str | None = None  # what was sent, when the gate or smart encoding changed it
+    content_sid: str | None = None
+    content_variables: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
 
 

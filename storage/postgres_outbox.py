@@ -32,7 +32,7 @@ __all__ = ["PostgresOutbox", "write_outbound"]
 _COLUMNS = (
     "id, conversation, flow, channel, ours, theirs, body, media, content_sid, content_variables, "
     "purpose, status, delivery, attempts, due_at, sid, error_code, error, segments, encoding, "
-    "cost, created_at"
+    "cost, created_at, template"
 )
 _TIMER_COLUMNS = (
     "id, conversation, name, trigger_name, flow, state, channel, ours, theirs, due_at, payload, "
@@ -40,7 +40,7 @@ _TIMER_COLUMNS = (
 )
 _INSERT = (
     f"INSERT INTO outbox ({_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-    "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22) "
+    "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $22) "
     "ON CONFLICT (id) DO NOTHING RETURNING id"
 )
 _HISTORY = (
@@ -58,7 +58,7 @@ def _message(row: asyncpg.Record, reclaimed: bool = False) -> OutboundMessage:
         status=row["status"], delivery=row["delivery"], attempts=row["attempts"],
         due_at=row["due_at"], sid=row["sid"], error_code=row["error_code"], error=row["error"],
         segments=row["segments"], encoding=row["encoding"], cost=row["cost"],
-        created_at=row["created_at"], reclaimed=reclaimed,
+        created_at=row["created_at"], reclaimed=reclaimed, template=row["template"],
         undeliverable=row.get("undeliverable"),
     )  # fmt: skip
 
@@ -68,6 +68,7 @@ def _values(m: OutboundMessage) -> tuple[Any, ...]:
         m.id, m.conversation, m.flow, m.channel, m.ours, m.theirs, m.body, list(m.media),
         m.content_sid, m.content_variables, m.purpose, m.status, m.delivery, m.attempts,
         m.due_at, m.sid, m.error_code, m.error, m.segments, m.encoding, m.cost, m.created_at,
+        m.template,
     )  # fmt: skip
 
 
@@ -162,10 +163,12 @@ class PostgresOutbox(OutboxStore):
                 "THEN delivery ELSE $5 END, error_code = $6, error = $7, "
                 "segments = COALESCE($8, segments), encoding = COALESCE($9, encoding), "
                 "cost = COALESCE($10, cost), body = COALESCE($11, body), lease_owner = NULL, "
-                "lease_until = NULL, updated_at = $12 "
+                "lease_until = NULL, updated_at = $12, content_sid = COALESCE($15, content_sid), "
+                "content_variables = COALESCE($16, content_variables) "
                 "WHERE id = $13 AND status = 'claimed' AND lease_owner = $14 RETURNING 1",
                 c.status, c.due_at, c.attempts, c.sid, c.delivery, c.error_code, c.error,
-                c.segments, c.encoding, c.cost, c.body, c.at, message_id, owner,
+                c.segments, c.encoding, c.cost, c.body, c.at, message_id, owner, c.content_sid,
+                c.content_variables,
             ))  # fmt: skip
             if done is None:
                 return False

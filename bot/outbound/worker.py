@@ -205,7 +205,7 @@ class Outbox:
         outgoing = Outgoing(
             Channel(message.channel), message.ours, message.theirs, body=message.body,
             media=message.media, content_sid=message.content_sid,
-            content_variables=variables, purpose=message.purpose,
+            content_variables=variables, template=message.template, purpose=message.purpose,
         )  # fmt: skip
         admission = await self.gate.admit(outgoing, now)
         if not admission.allowed:
@@ -251,6 +251,7 @@ class Outbox:
             "accepted", "sent", self.clock.now(), attempts=attempt, sid=created.sid,
             delivery=created.status, segments=created.segments or info.segments,
             encoding=str(info.encoding), cost=str(cost), body=body,
+            content_sid=message.content_sid, content_variables=message.content_variables,
             detail={"template": message.content_sid} if message.content_sid else {},
         ))  # fmt: skip
 
