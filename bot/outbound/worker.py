@@ -137,8 +137,10 @@ class Outbox:
         now = self.clock.now()
         lease = now + timedelta(seconds=self.settings.lease_seconds)
         claimed = await self.store.claim_outbox(self.owner, now, lease, self.settings.batch)
-        if claimed:
-            await asyncio.gather(*(self.process(m) for m in claimed))
+        results = await asyncio.gather(*(self.process(m) for m in claimed), return_exceptions=True)
+        for message, result in zip(claimed, results, strict=True):
+            if isinstance(result, Exception):  # its lease runs out and it is tried again
+                log.error("outbox message %s failed in the worker: %r", message.id, result)
         return len(claimed)
 
     async def drain(self, rounds: int = 1000) -> int:
