@@ -34,7 +34,7 @@ R = TypeVar("R")
 _OUTBOX_COLUMNS = (
     "id, conversation, flow, channel, ours, theirs, body, media, content_sid, content_variables, "
     "purpose, status, delivery, attempts, due_at, sid, error_code, error, segments, encoding, "
-    "cost, created_at"
+    "cost, created_at, template"
 )
 _TIMER_COLUMNS = (
     "id, conversation, name, trigger_name, flow, state, channel, ours, theirs, due_at, payload, "
@@ -55,14 +55,15 @@ def _message(
     row: Sequence[Any], reclaimed: bool = False, undeliverable: int | None = None
 ) -> OutboundMessage:
     (mid, conv, flow, channel, ours, theirs, body, media, csid, cvars, purpose, status, delivery,
-     attempts, due, sid, code, error, segments, encoding, cost, created) = row  # fmt: skip
+     attempts, due, sid, code, error, segments, encoding, cost, created,
+     template) = row  # fmt: skip
     return OutboundMessage(
         id=mid, conversation=conv, flow=flow, channel=channel, ours=ours, theirs=theirs,
         body=body, media=tuple(json.loads(media)), content_sid=csid, content_variables=cvars,
         purpose=purpose, status=status, delivery=delivery, attempts=attempts,
         due_at=datetime.fromisoformat(due), sid=sid, error_code=code, error=error,
         segments=segments, encoding=encoding, cost=cost,
-        created_at=datetime.fromisoformat(created), reclaimed=reclaimed,
+        created_at=datetime.fromisoformat(created), reclaimed=reclaimed, template=template,
         undeliverable=undeliverable,
     )  # fmt: skip
 
@@ -72,7 +73,7 @@ def _message_row(m: OutboundMessage) -> tuple[Any, ...]:
         m.id, m.conversation, m.flow, m.channel, m.ours, m.theirs, m.body, _dumps(list(m.media)),
         m.content_sid, m.content_variables, m.purpose, m.status, m.delivery, m.attempts,
         _iso(m.due_at), m.sid, m.error_code, m.error, m.segments, m.encoding, m.cost,
-        _iso(m.created_at),
+        _iso(m.created_at), m.template,
     )  # fmt: skip
 
 
@@ -100,7 +101,7 @@ def _enqueue(conn: sqlite3.Connection, messages: Sequence[OutboundMessage]) -> i
     for m in messages:
         cur = conn.execute(
             f"INSERT INTO outbox ({_OUTBOX_COLUMNS}, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
             (*_message_row(m), _iso(m.created_at)),
         )
         if cur.rowcount:
@@ -197,11 +198,14 @@ class SQLiteOutbox(OutboxStore):
                 "delivery = CASE WHEN ? IS NULL OR sid IS ? THEN delivery ELSE ? END, "
                 "error_code = ?, error = ?, "
                 "segments = COALESCE(?, segments), encoding = COALESCE(?, encoding), "
-                "cost = COALESCE(?, cost), body = COALESCE(?, body), lease_owner = NULL, "
+                "cost = COALESCE(?, cost), body = COALESCE(?, body), "
+                "content_sid = COALESCE(?, content_sid), "
+                "content_variables = COALESCE(?, content_variables), lease_owner = NULL, "
                 "lease_until = NULL, updated_at = ? "
                 "WHERE id = ? AND status = 'claimed' AND lease_owner = ?",
                 (c.status, c.due_at and _iso(c.due_at), c.attempts, c.sid, c.delivery, c.sid,
                  c.delivery, c.error_code, c.error, c.segments, c.encoding, c.cost, c.body,
+                 c.content_sid, c.content_variables,
                  _iso(c.at), message_id, owner),
             )  # fmt: skip
             if cur.rowcount != 1:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.actions import Action, Message
-from bot.events import Channel, InternalEvent, channel_of
+from bot.events import Channel, InternalEvent, channel_of, strip_channel
 from bot.flow import CompiledFlow
 from bot.outbound.intents import SendIntent, Timeout
 from bot.turn import Turn
@@ -37,9 +37,9 @@ class Composed:
 
 
 def _wire(address: str, channel: str) -> str:
-    if channel == Channel.WHATSAPP and not address.startswith("whatsapp:"):
-        return "whatsapp:" + address
-    return address
+    """``address`` as it goes on the wire for ``channel`` (``whatsapp:`` prefix or none)."""
+    bare = strip_channel(address)
+    return "whatsapp:" + bare if channel == Channel.WHATSAPP else bare
 
 
 def _row(turn: Turn, intent: SendIntent, flow: str, now: datetime) -> OutboundMessage:
@@ -51,6 +51,7 @@ def _row(turn: Turn, intent: SendIntent, flow: str, now: datetime) -> OutboundMe
         id=new_message_id(), channel=str(channel), ours=_wire(intent.from_ or key.ours, channel),
         theirs=to, body=intent.body, media=intent.media, due_at=now, created_at=now,
         content_sid=intent.content_sid, content_variables=variables, purpose=intent.purpose,
+        template=intent.template,
         conversation=key.id if to == key.their else None, flow=flow,
     )  # fmt: skip
 

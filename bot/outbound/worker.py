@@ -137,8 +137,13 @@ class Outbox:
         now = self.clock.now()
         lease = now + timedelta(seconds=self.settings.lease_seconds)
         claimed = await self.store.claim_outbox(self.owner, now, lease, self.settings.batch)
-        if claimed:
-            await asyncio.gather(*(self.process(m) for m in claimed))
+        # Send only well inside the lease, so no other worker can have taken the message over.
+        deadline = lease - timedelta(seconds=self.settings.lease_seconds / 4)
+        work = (self.process(m, deadline) for m in claimed)
+        results = await asyncio.gather(*work, return_exceptions=True)
+        for message, result in zip(claimed, results, strict=True):
+            if isinstance(result, Exception):  # its lease runs out and it is tried again
+                log.error("outbox message %s failed in the worker: %r", message.id, result)
         return len(claimed)
 
     async def drain(self, rounds: int = 1000) -> int:
@@ -162,8 +167,8 @@ class Outbox:
         if not await self.store.update_outbox(message.id, self.owner, change):
             log.warning("lost the lease on outbox message %s; another worker has it", message.id)
 
-    async def process(self, message: OutboundMessage) -> None:
-        """Take one claimed message to its next status."""
+    async def process(self, message: OutboundMessage, deadline: datetime | None = None) -> None:
+        """Take one claimed message to its next status (unsent if ``deadline`` has passed)."""
         now = self.clock.now()
         if message.undeliverable is not None:
             await self._write(message, OutboxChange(
@@ -176,7 +181,7 @@ class Outbox:
         admitted = await self._admit(message, now)
         if admitted is None:
             return
-        await self._send(admitted, message.attempts + 1)
+        await self._send(admitted, message.attempts + 1, deadline)
 
     async def _reconcile(self, message: OutboundMessage) -> bool:
         """True when an earlier, unconfirmed attempt did reach Twilio (recorded as accepted)."""
@@ -205,7 +210,7 @@ class Outbox:
         outgoing = Outgoing(
             Channel(message.channel), message.ours, message.theirs, body=message.body,
             media=message.media, content_sid=message.content_sid,
-            content_variables=variables, purpose=message.purpose,
+            content_variables=variables, template=message.template, purpose=message.purpose,
         )  # fmt: skip
         admission = await self.gate.admit(outgoing, now)
         if not admission.allowed:
@@ -227,7 +232,9 @@ class Outbox:
         joiner = "&" if "?" in self.status_callback else "?"
         return f"{self.status_callback}{joiner}ob={quote(message.id, safe='')}"
 
-    async def _send(self, message: OutboundMessage, attempt: int) -> None:
+    async def _send(
+        self, message: OutboundMessage, attempt: int, deadline: datetime | None = None
+    ) -> None:
         rest = self._client()
         body = smart_encode(message.body) if self.settings.smart_encoding else message.body
         info = count_segments(body)
@@ -238,6 +245,13 @@ class Outbox:
             )  # fmt: skip
         cost = estimate_cost(info.segments, self.settings.price_per_segment)
         await self.limits.acquire(message.ours)
+        if deadline is not None and self.clock.now() >= deadline:
+            # Waited so long for the rate limit that the lease is nearly over: hand it back.
+            await self._write(message, OutboxChange(
+                "pending", "released", self.clock.now(), due_at=self.clock.now(),
+                detail={"why": "the rate limit outlasted the lease"},
+            ))  # fmt: skip
+            return
         try:
             created = await rest.create_message(
                 to=message.theirs, from_=message.ours, body=body, media=message.media,
@@ -251,6 +265,7 @@ class Outbox:
             "accepted", "sent", self.clock.now(), attempts=attempt, sid=created.sid,
             delivery=created.status, segments=created.segments or info.segments,
             encoding=str(info.encoding), cost=str(cost), body=body,
+            content_sid=message.content_sid, content_variables=message.content_variables,
             detail={"template": message.content_sid} if message.content_sid else {},
         ))  # fmt: skip
 

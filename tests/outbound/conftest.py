@@ -29,6 +29,8 @@ class Notify(Flow):
         T("message", "idle", None, conditions=text_is("long"), after="long"),
         T("message", "idle", None, conditions=text_is("quote"), after="quote"),
         T("beep", "idle", None, after="beep"),
+        T("message", "idle", None, conditions=text_is("tomorrow"), after="tomorrow"),
+        T("remind_tpl", "idle", None, after="remind_tpl"),
         T("message", "waiting", "idle", after="got_reply"),
         T("nudge", "waiting", None, after="nudge"),
         T("give_up", "waiting", "done", after="bye"),
@@ -55,6 +57,15 @@ class Notify(Flow):
 
     def quote(self, turn: Turn) -> None:
         turn.send("It’s “fine” — really")
+
+    def tomorrow(self, turn: Turn) -> None:
+        turn.schedule("remind_tpl", "25h")
+
+    def remind_tpl(self, turn: Turn) -> None:
+        turn.send(
+            "Your appointment is tomorrow.", template="reminder",
+            content_variables={"1": "tomorrow"},
+        )  # fmt: skip
 
     def beep(self, turn: Turn) -> None:
         turn.say("beep!")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+import json
 from datetime import timedelta
 from pathlib import Path
 
+from bot.compliance import Compliance, NumberPolicy, Template
 from bot.events import Channel
 from bot.testing import Harness
 from tests.outbound.conftest import CALLER
@@ -83,3 +85,28 @@ async def test_a_whatsapp_send_outside_the_window_is_blocked(h: Harness) -> None
 
     rows = await h.store._run(read)  # type: ignore[attr-defined]
     assert rows == [("accepted", None), ("blocked", "window_closed")]
+
+
+async def test_outside_the_window_the_gate_rewrites_a_send_into_its_template(h: Harness) -> None:
+    sid = "HX" + "a" * 32
+    policy = NumberPolicy(templates={"reminder": Template(sid, {"1": "soon", "2": "Ana"})})
+    h.engine.gate.compliance = Compliance(default=policy)
+    phone = h.phone(CALLER, channel=Channel.WHATSAPP)
+    await phone.send("hi")
+    await phone.send("tomorrow")  # a reminder in 25 hours, long after the window closes
+    h.clock.advance(timedelta(hours=25))
+    await h.drain()
+    assert h.twilio is not None
+    [sent] = h.twilio.sent()
+    assert (sent.content_sid, sent.body) == (sid, "")
+
+    def read(conn):  # type: ignore[no-untyped-def]
+        return conn.execute(
+            "SELECT id, status, content_sid, content_variables FROM outbox"
+        ).fetchone()
+
+    message_id, status, content_sid, variables = await h.store._run(read)  # type: ignore[attr-defined]
+    assert (status, content_sid) == ("accepted", sid)
+    assert json.loads(variables) == {"1": "tomorrow", "2": "Ana"}
+    [sent_event] = [e for e in await h.store.outbox_history(message_id) if e.event == "sent"]
+    assert sent_event.detail == {"template": sid}

@@ -110,3 +110,20 @@ async def test_timers_survive_a_restart(tmp_path: Path, twilio: FakeTwilio) -> N
     async with make_harness(db_path=db, twilio=twilio, clock=clock) as second:
         await second.drain()
     assert [m.body for m in twilio.sent()] == ["beep!"]
+
+
+async def test_a_message_whose_lease_is_nearly_over_is_handed_back_unsent() -> None:
+    async with make_harness() as h:
+        await h.phone(CALLER).send("hi")
+        await h.phone(CALLER).send("ping")
+        now = h.clock.now()
+        [message] = await h.store.claim_outbox(
+            h.outbound.outbox.owner, now, now + timedelta(minutes=2), 10
+        )
+        await h.outbound.outbox.process(message, deadline=now)  # as if the bucket took that long
+        assert h.twilio is not None and h.twilio.sent() == []
+        got = await h.store.outbox_message(message.id)
+        assert got is not None and got.status == "pending"
+        assert (await h.store.outbox_history(message.id))[-1].event == "released"
+        await h.drain()
+        assert len(h.twilio.sent()) == 1

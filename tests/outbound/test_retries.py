@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.errors import RestError
+from bot.events import Channel
 from bot.outbound.policy import Backoff, Consequence, consequence, is_transient
 from bot.outbound.start import start_conversation
 from bot.testing import Harness
@@ -151,3 +152,28 @@ def test_backoff_grows_is_capped_and_honours_retry_after() -> None:
         assert ceiling / 2 <= delay <= ceiling
     assert backoff.delay(1, retry_after=45).total_seconds() == 45
     assert backoff.exhausted(5) and not backoff.exhausted(4)
+
+
+async def test_63016_closes_our_whatsapp_window_so_the_next_free_form_send_is_held(
+    h: Harness,
+) -> None:
+    phone = h.phone(CALLER, channel=Channel.WHATSAPP)
+    await phone.send("hi")  # our record: the window is open
+    fake(h).fail_recipient(f"whatsapp:{CALLER}", 63016)  # ...but Twilio says it is closed
+    await phone.send("ping")
+    await h.drain()
+    first = await h.store.outbox_message((await ids(h))[0])
+    assert first is not None and (first.status, first.error_code) == ("failed", 63016)
+    await phone.send("ping")  # a new message reopens the window: it goes again
+    fake(h).recipient_errors.clear()
+    await h.drain()
+    assert [m.body for m in fake(h).sent()] == ["pong"]
+    await start_conversation(h.engine, "notify", f"whatsapp:{CALLER}", from_=f"whatsapp:{OURS}")
+    fake(h).fail_recipient(f"whatsapp:{CALLER}", 63016)
+    await h.drain()  # 63016 again: the window is closed in our record too
+    fake(h).recipient_errors.clear()
+    await start_conversation(h.engine, "notify", f"whatsapp:{CALLER}", from_=f"whatsapp:{OURS}")
+    await h.drain()
+    last = await h.store.outbox_message((await ids(h))[-1])
+    assert last is not None and (last.status, last.error) == ("blocked", "window_closed")
+    assert len(fake(h).sent()) == 1
