@@ -27,6 +27,7 @@ import pytest
 __all__ = [
     "DEFAULT_POSTGRES_URL",
     "drop_schema",
+    "drop_schema_async",
     "postgres_schema_url",
     "postgres_url",
     "reachable_postgres",
@@ -65,7 +66,8 @@ def reachable_postgres() -> tuple[str, str | None]:
     return url, asyncio.run(_probe(url))
 
 
-async def _drop(url: str, schema: str) -> None:
+async def drop_schema_async(url: str, schema: str) -> None:
+    """Drop ``schema`` and everything in it (from a running event loop)."""
     import asyncpg
 
     conn = await asyncpg.connect(url, timeout=10)
@@ -77,7 +79,7 @@ async def _drop(url: str, schema: str) -> None:
 
 def drop_schema(url: str, schema: str) -> None:
     """Drop ``schema`` and everything in it."""
-    asyncio.run(_drop(url, schema))
+    asyncio.run(drop_schema_async(url, schema))
 
 
 @pytest.fixture(scope="session")
