@@ -93,6 +93,19 @@ async def drive(
     }
 
 
+def group_rss_mib(pgid: int) -> float:
+    """Resident memory of every process in group ``pgid`` (Hypercorn's parent and worker)."""
+    total = 0
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:  # field 5 of /proc/PID/stat: the process group
+                total += int(fields[21]) * 4096  # field 24: resident pages
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 2**20
+
+
 async def measure(args: argparse.Namespace, instances: int) -> str:
     schema = f"sb_bench_{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as tmp:
@@ -106,6 +119,7 @@ async def measure(args: argparse.Namespace, instances: int) -> str:
             async with Cluster(instances, url, cwd=ROOT, log_dir=Path(tmp)) as cluster:
                 figures = await drive(cluster, load, args.in_flight)
                 logs = "".join(instance.log() for instance in cluster.instances)
+                rss = max(group_rss_mib(instance.process.pid) for instance in cluster.instances)
         finally:
             if args.backend == "postgres":
                 await drop_schema_async(args.postgres_url, schema)
@@ -114,7 +128,8 @@ async def measure(args: argparse.Namespace, instances: int) -> str:
     return (
         f"{args.backend:8s} {args.shape:6s} {instances} instance(s): {len(load)} requests, "
         f"{figures['rps']:.0f}/s, p50 {figures['p50']:.1f} ms, p99 {figures['p99']:.1f} ms, "
-        f"non-200 {figures['non200']:.0f}, steps redone {redone}, 'database is locked' {locked}"
+        f"non-200 {figures['non200']:.0f}, steps redone {redone}, 'database is locked' {locked}, "
+        f"RSS per instance {rss:.0f} MiB"
     )
 
 
