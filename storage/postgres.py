@@ -304,11 +304,12 @@ class PostgresStore(OutboxUnsupported, Store):
         if write.outbox or write.timers:
             raise self._unsupported()  # never drop a turn's sends or timers silently
         c, keys = write.conversation, list(dict.fromkeys(write.idempotency_keys))
+        data = c.data if write.save_state else {}  # a rolled-back step's data is not written
         async with self._connection() as conn:
             try:
                 async with conn.transaction():
                     recorded, saved = await conn.fetchrow(
-                        _COMMIT, c.key, write.response, write.at, keys, c.flow, c.state, c.data,
+                        _COMMIT, c.key, write.response, write.at, keys, c.flow, c.state, data,
                         c.version, c.closed, write.save_state, c.channel, c.ours, c.theirs,
                         *_log_columns(write.log), *_consent_columns(write.consent),
                         write.touch_window,

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot import Flow, Router, T, Turn
+from bot.engine import DEFAULT_APOLOGY
 from bot.testing import Harness
 from flows import build
 from flows.support import MENU
@@ -41,3 +43,37 @@ async def test_a_nul_character_is_a_400_not_a_503(
     reply = await harness.phone("+15550001111").send(body, extra=extra)
     assert (reply.status, reply.body) == (400, "request body contains a NUL character\n")
     assert await harness.store.log("sms:+15550100000:+15550001111") == []
+
+
+class Hoarder(Flow):
+    """Stores whatever a message asks for, including what no backend should store."""
+
+    name = "hoarder"
+    initial = "idle"
+    states = ["idle", "stored"]
+    transitions = [T("message", "idle", "stored", before="keep"), T("invalid", "*", None)]
+
+    def on_enter_idle(self, turn: Turn) -> None:
+        turn.say("ready")
+
+    def keep(self, turn: Turn) -> None:
+        turn.data["kept"] = {"nan": float("nan"), "nul": "a\x00b", "ok": turn.text}[turn.text]
+        turn.say("kept")
+
+
+@pytest.mark.parametrize("what", ["nan", "nul"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_data_no_backend_can_store_fails_the_step_alike(
+    request: pytest.FixtureRequest, backend: str, what: str
+) -> None:
+    url = str(
+        request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_schema_url")
+    )
+    async with Harness.of([Hoarder], Router(default="hoarder"), database_url=url) as h:
+        phone = h.phone("+15550001111")
+        await phone.send("hi")
+        reply = await phone.send(what)
+        assert reply.status == 200 and reply.messages == [DEFAULT_APOLOGY]
+        stored = await h.store.conversation("sms:+15550100000:+15550001111")
+        assert stored is not None and (stored.state, stored.data) == ("idle", {})
+        assert (await phone.send("ok")).messages == ["kept"]
