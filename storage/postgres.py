@@ -266,6 +266,8 @@ class PostgresStore(OutboxUnsupported, Store):
         async with self._connection() as conn:
             for step in migrations("postgres"):
                 async with conn.transaction():
+                    # DDL waits for running turns to let go of the tables: allow it a minute.
+                    await conn.execute("SET LOCAL lock_timeout = '60s'")
                     await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
                     if self.schema:
                         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
@@ -415,7 +417,10 @@ def _reason(exc: BaseException) -> str:
 
 def _translate(exc: BaseException, where: str) -> StoreError:
     if isinstance(exc, asyncpg.exceptions.LockNotAvailableError):
-        return StoreError(f"{where}: timed out waiting for another process on this conversation")
+        return StoreError(
+            f"{where}: lock_timeout passed waiting for a lock another process holds "
+            "(on this conversation, or on a table being migrated)"
+        )
     if isinstance(exc, asyncpg.exceptions.UndefinedTableError):
         return SchemaError(f"{where} has no Switchboard tables: run `switchboard db upgrade`")
     return StoreError(f"{where}: {_reason(exc)}")
