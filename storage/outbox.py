@@ -23,7 +23,6 @@ __all__ = [
     "OutboundMessage",
     "OutboxChange",
     "OutboxStore",
-    "OutboxUnsupported",
     "Timer",
     "delivery_advances",
 ]
@@ -220,45 +219,3 @@ class OutboxStore(ABC):
     @abstractmethod
     async def finish_timer(self, timer: Timer) -> None:
         """Delete a timer that will not fire (unless it was rescheduled meanwhile)."""
-
-
-class OutboxUnsupported(OutboxStore):
-    """For a backend without the outbox yet: every outbox or timer call fails loudly."""
-
-    def _unsupported(self) -> Exception:
-        from bot.errors import StoreError  # here: importing bot first would be circular
-
-        return StoreError(
-            f"{type(self).__name__} has no outbox or timers yet: use the SQLite store for "
-            "outbound messaging, or a version of Switchboard whose backend has them"
-        )
-
-    async def enqueue(self, *args: Any, **kwargs: Any) -> int:
-        raise self._unsupported()
-
-    async def claim_outbox(self, *args: Any, **kwargs: Any) -> list[OutboundMessage]:
-        raise self._unsupported()
-
-    async def update_outbox(self, *args: Any, **kwargs: Any) -> bool:
-        raise self._unsupported()
-
-    async def apply_delivery(self, *args: Any, **kwargs: Any) -> DeliveryUpdate | None:
-        raise self._unsupported()
-
-    async def outbox_message(self, *args: Any, **kwargs: Any) -> OutboundMessage | None:
-        raise self._unsupported()
-
-    async def outbox_history(self, *args: Any, **kwargs: Any) -> list[HistoryEntry]:
-        raise self._unsupported()
-
-    async def delivery_report(self, *args: Any, **kwargs: Any) -> list[DeliveryCount]:
-        raise self._unsupported()
-
-    async def mark_undeliverable(self, *args: Any, **kwargs: Any) -> None:
-        raise self._unsupported()
-
-    async def claim_timers(self, *args: Any, **kwargs: Any) -> list[Timer]:
-        return []  # nothing is ever stored, so nothing is due
-
-    async def finish_timer(self, *args: Any, **kwargs: Any) -> None:
-        raise self._unsupported()

@@ -33,7 +33,7 @@ import asyncpg
 from bot.errors import ConfigError, ConflictError, SchemaError, StoreError
 from storage.base import ConsentChange, Contact, Conversation, Loaded, LogEntry, Store, TurnWrite
 from storage.migrations import migrations, schema_problem
-from storage.outbox import OutboxUnsupported
+from storage.postgres_outbox import PostgresOutbox, write_outbound
 
 __all__ = ["PostgresStore"]
 
@@ -131,7 +131,7 @@ def _log_entry(row: asyncpg.Record) -> LogEntry:
     )  # fmt: skip
 
 
-class PostgresStore(OutboxUnsupported, Store):
+class PostgresStore(PostgresOutbox, Store):
     """The store for many processes on one PostgreSQL database.
 
     ``dsn`` is a libpq-style URL (its other query parameters become server settings);
@@ -303,8 +303,6 @@ class PostgresStore(OutboxUnsupported, Store):
         return Loaded(None, _conversation(row) if row["key"] is not None else None)
 
     async def commit(self, write: TurnWrite) -> str | None:
-        if write.outbox or write.timers:
-            raise self._unsupported()  # never drop a turn's sends or timers silently
         c, keys = write.conversation, list(dict.fromkeys(write.idempotency_keys))
         data = c.data if write.save_state else {}  # a rolled-back step's data is not written
         async with self._connection() as conn:
@@ -322,6 +320,7 @@ class PostgresStore(OutboxUnsupported, Store):
                         raise ConflictError(
                             f"conversation {c.key!r} moved past version {c.version - 1}"
                         )
+                    await write_outbound(conn, write)  # outbox rows and timers, same transaction
             except _Duplicate:
                 earlier: str | None = await self._query(conn.fetchval(
                     "SELECT response FROM idempotency WHERE key = ANY($1::text[]) LIMIT 1", keys
