@@ -34,6 +34,15 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     )
 
 
+_WORKER_LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"switchboard": {"level": "INFO", "handlers": ["stderr"], "propagate": False}},
+}
+
+
 def serve(args: argparse.Namespace) -> int:
     """Run Hypercorn; returns its exit code."""
     from hypercorn.config import Config
@@ -70,6 +79,9 @@ def serve(args: argparse.Namespace) -> int:
     config.bind = [f"{host}:{args.port}"]
     config.workers = args.workers
     config.accesslog = "-"
+    # Hypercorn's workers are spawned processes: without this, Switchboard's own INFO
+    # records (version conflicts, consent changes) never reach their stderr.
+    config.logconfig_dict = _WORKER_LOGGING
     if importlib.util.find_spec("uvloop") is not None:
         config.worker_class = "uvloop"
     return run(config)

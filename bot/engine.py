@@ -47,6 +47,28 @@ _MAX_CONFLICTS = 12
 _BACKOFF_CAP_S = 0.05
 
 
+def storable(data: object) -> None:
+    """Raise unless ``data`` is JSON every backend stores alike.
+
+    Not NaN or infinities (not JSON; PostgreSQL's jsonb refuses them) and no U+0000
+    (PostgreSQL refuses it in text and jsonb), so a flow that puts them in its data fails
+    its step on SQLite as on PostgreSQL, instead of the store failing with a 503.
+    """
+    json.dumps(data, allow_nan=False)
+    if _holds_nul(data):
+        raise ValueError("conversation data cannot hold the character U+0000")
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
 @dataclass
 class Engine:
     """Runs flows for events. Build one per app; it is safe to share across requests."""
@@ -149,7 +171,7 @@ class Engine:
             if run and fresh and key.thread:
                 turn.history = await self._history(key)
             new_state = await self._run(flow, turn, fresh) if run else state
-            json.dumps(turn.data)  # refuse data that cannot be stored, as a flow error
+            storable(turn.data)  # refuse data that cannot be stored, as a flow error
             saved = ran = run
         except Exception:
             log.exception(
@@ -216,7 +238,7 @@ class Engine:
         before, turn.actions[:] = json.dumps(turn.data), []
         try:
             _, moved = await flow.fire("window_closed", state, turn)
-            json.dumps(turn.data)
+            storable(turn.data)
             state = moved  # only once its data proved storable: a failure keeps the old state
         except Exception:
             log.exception("flow %r raised on window_closed in state %r", flow.name, state)

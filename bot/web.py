@@ -48,7 +48,7 @@ def engine_of(app: Quart) -> Engine:
 
 
 async def read_form(req: Request) -> Params:
-    """The form as a multi-dict: 415 unless form-encoded, 400 unless valid UTF-8."""
+    """The form as a multi-dict: 415 unless form-encoded, 400 unless valid UTF-8 without NUL."""
     if req.mimetype != _FORM:
         raise BadRequest(f"Content-Type must be {_FORM}, got {req.mimetype or 'none'!r}", 415)
     body = await req.get_data(cache=True, as_text=False, parse_form_data=False)
@@ -61,6 +61,9 @@ async def read_form(req: Request) -> Params:
         raise BadRequest("request body is not valid UTF-8") from exc
     except ValueError as exc:
         raise BadRequest(f"request body has more than {_MAX_FIELDS} fields") from exc
+    if any("\x00" in name or "\x00" in value for name, value in pairs):
+        # Twilio never sends one, and PostgreSQL cannot store one in text.
+        raise BadRequest("request body contains a NUL character")
     return MultiDict(pairs)
 
 

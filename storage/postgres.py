@@ -266,6 +266,8 @@ class PostgresStore(PostgresOutbox, Store):
         async with self._connection() as conn:
             for step in migrations("postgres"):
                 async with conn.transaction():
+                    # DDL waits for running turns to let go of the tables: allow it a minute.
+                    await conn.execute("SET LOCAL lock_timeout = '60s'")
                     await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
                     if self.schema:
                         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
@@ -302,11 +304,12 @@ class PostgresStore(PostgresOutbox, Store):
 
     async def commit(self, write: TurnWrite) -> str | None:
         c, keys = write.conversation, list(dict.fromkeys(write.idempotency_keys))
+        data = c.data if write.save_state else {}  # a rolled-back step's data is not written
         async with self._connection() as conn:
             try:
                 async with conn.transaction():
                     recorded, saved = await conn.fetchrow(
-                        _COMMIT, c.key, write.response, write.at, keys, c.flow, c.state, c.data,
+                        _COMMIT, c.key, write.response, write.at, keys, c.flow, c.state, data,
                         c.version, c.closed, write.save_state, c.channel, c.ours, c.theirs,
                         *_log_columns(write.log), *_consent_columns(write.consent),
                         write.touch_window,
@@ -413,7 +416,10 @@ def _reason(exc: BaseException) -> str:
 
 def _translate(exc: BaseException, where: str) -> StoreError:
     if isinstance(exc, asyncpg.exceptions.LockNotAvailableError):
-        return StoreError(f"{where}: timed out waiting for another process on this conversation")
+        return StoreError(
+            f"{where}: lock_timeout passed waiting for a lock another process holds "
+            "(on this conversation, or on a table being migrated)"
+        )
     if isinstance(exc, asyncpg.exceptions.UndefinedTableError):
         return SchemaError(f"{where} has no Switchboard tables: run `switchboard db upgrade`")
     return StoreError(f"{where}: {_reason(exc)}")

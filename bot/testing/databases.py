@@ -18,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
@@ -27,6 +29,7 @@ import pytest
 __all__ = [
     "DEFAULT_POSTGRES_URL",
     "drop_schema",
+    "drop_schema_async",
     "postgres_schema_url",
     "postgres_url",
     "reachable_postgres",
@@ -34,7 +37,14 @@ __all__ = [
     "with_options",
 ]
 
+T = TypeVar("T")
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to the end on a loop of its own, even from inside a running loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def with_options(url: str, **options: str) -> str:
@@ -62,10 +72,11 @@ def reachable_postgres() -> tuple[str, str | None]:
         import asyncpg  # noqa: F401
     except ImportError:
         return url, "asyncpg is not installed (pip install 'switchboard[postgres]')"
-    return url, asyncio.run(_probe(url))
+    return url, _run(_probe(url))
 
 
-async def _drop(url: str, schema: str) -> None:
+async def drop_schema_async(url: str, schema: str) -> None:
+    """Drop ``schema`` and everything in it (from a running event loop)."""
     import asyncpg
 
     conn = await asyncpg.connect(url, timeout=10)
@@ -77,7 +88,7 @@ async def _drop(url: str, schema: str) -> None:
 
 def drop_schema(url: str, schema: str) -> None:
     """Drop ``schema`` and everything in it."""
-    asyncio.run(_drop(url, schema))
+    _run(drop_schema_async(url, schema))
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,7 @@ from bot.testing.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, sign
 from bot.web import create_app, engine_of
 from storage.base import Store
 from storage.sqlite import SQLiteStore
+from storage.url import open_store
 
 if TYPE_CHECKING:
     from bot.testing.call import Call
@@ -137,10 +138,15 @@ class Phone:
 
 @dataclass
 class Harness:
-    """The app under test, started, with a fake clock and a fresh SQLite database."""
+    """The app under test, started, with a fake clock and a fresh SQLite database.
+
+    ``database_url`` runs it on another store instead (e.g. the ``postgres_schema_url``
+    fixture's), migrated at start.
+    """
 
     factory: AppFactory
     db_path: Path | None = None
+    database_url: str | None = None
     clock: FakeClock = field(default_factory=FakeClock)
     public_url: str = TEST_PUBLIC_URL
     token: str = TEST_AUTH_TOKEN
@@ -226,7 +232,12 @@ class Harness:
         )
         outbound = replace(self.outbound_settings, credentials=credentials)
         settings = Settings(auth_token=self.token, public_url=self.public_url, outbound=outbound)
-        self.app = self.factory(settings, store=SQLiteStore(self.db_path), clock=self.clock)
+        store = (
+            open_store(self.database_url, auto_migrate=True)
+            if self.database_url
+            else SQLiteStore(self.db_path)
+        )
+        self.app = self.factory(settings, store=store, clock=self.clock)
         self.app.testing = True
         if self.configure is not None:
             self.configure(self.app)

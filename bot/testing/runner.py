@@ -62,9 +62,12 @@ def _show(lines: list[tuple[str, list[str]]]) -> str:
 class Runner:
     """Plays one transcript against the app ``factory`` builds."""
 
-    def __init__(self, transcript: Transcript, factory: AppFactory) -> None:
+    def __init__(
+        self, transcript: Transcript, factory: AppFactory, database_url: str | None = None
+    ) -> None:
         self.transcript = transcript
         self.factory = factory
+        self.database_url = database_url  # another store than a fresh SQLite file
         header = transcript.header
         self.channel = Channel(header.get("channel", "sms"))
         self.caller = header.get("from", "+15550001111")
@@ -87,7 +90,8 @@ class Runner:
         return TranscriptMismatch(f"{head}\n{why}")
 
     async def run(self) -> None:
-        async with Harness(self.factory, clock=self.clock) as harness:
+        started = Harness(self.factory, clock=self.clock, database_url=self.database_url)
+        async with started as harness:
             self.harness = harness
             flow = self.transcript.header.get("flow")
             if flow:

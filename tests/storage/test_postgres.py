@@ -64,7 +64,7 @@ async def test_a_lock_wait_is_bounded_and_says_why(
 ) -> None:
     a, b = two
     async with a.hold("sms:+1:+2"):
-        with pytest.raises(StoreError, match="another process on this conversation"):
+        with pytest.raises(StoreError, match="lock another process holds"):
             async with b.hold("sms:+1:+2"):
                 pass  # pragma: no cover
     async with b.hold("sms:+1:+2"):  # and b's connection is usable afterwards
