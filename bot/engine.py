@@ -205,7 +205,7 @@ class Engine:
             conversation, entries, idem, response, now, save_state=saved,
             consent=inbound.changes, touch_window=touch,
             outbox=out.outbox if out else (), timers=out.timers if out else (),
-            fired=getattr(event, "timer", None),
+            fired=getattr(event, "timer", None), moved=fresh or new_state != state,
         )  # fmt: skip
 
     async def _before_flow(
