@@ -28,7 +28,7 @@ from bot.events import Channel, Event, InboundMessage, InternalEvent
 from bot.flow import CompiledFlow
 from bot.gate import Admission, Gate
 from bot.locks import KeyedLocks
-from bot.outbound.compose import compose
+from bot.outbound.compose import compose, detach_replies
 from bot.routing import ConversationKey, Router, key_for
 from bot.turn import Turn
 from bot.twiml import EMPTY, render
@@ -185,10 +185,11 @@ class Engine:
             new_state, saved, ran = state, False, False
             if before is not None:
                 turn.data, saved = json.loads(before), True
-        out = compose(flow, turn, state, new_state, fresh, now) if saved and ran else None
-        # what stays a TwiML answer (an internal event has nobody waiting for one)
-        turn.actions[:] = out.actions if out else ([] if internal else turn.actions)
+        if internal and not ran:
+            turn.actions[:] = []  # nobody to apologise to
+        detach_replies(turn)
         actions, refused, new_state = await self._screen(flow, turn, inbound, new_state, saved)
+        out = compose(flow, turn, state, new_state, fresh, now) if saved and ran else None
         closed = flow.is_final(new_state) or event.ends_conversation
         if stored is not None and stored.closed and not fresh:
             closed = True  # a late callback about a call that is over does not reopen it
@@ -205,7 +206,7 @@ class Engine:
             conversation, entries, idem, response, now, save_state=saved,
             consent=inbound.changes, touch_window=touch,
             outbox=out.outbox if out else (), timers=out.timers if out else (),
-            fired=getattr(event, "timer", None),
+            fired=getattr(event, "timer", None), moved=fresh or new_state != state,
         )  # fmt: skip
 
     async def _before_flow(

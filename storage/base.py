@@ -134,6 +134,8 @@ class TurnWrite:
     outbox: Sequence[OutboundMessage] = ()
     timers: Sequence[Timer] = ()
     fired: Timer | None = None
+    # whether the conversation may have left a state (timers bound to other states go then)
+    moved: bool = True
 
 
 class Store(OutboxStore, ABC):

@@ -100,15 +100,17 @@ async def write_outbound(conn: asyncpg.Connection, write: TurnWrite) -> None:
         )
     if not write.save_state:
         return
-    await _enqueue(conn, write.outbox)
+    if write.outbox:
+        await _enqueue(conn, write.outbox)
     c = write.conversation
     if c.closed:
         await conn.execute("DELETE FROM timers WHERE conversation = $1", c.key)
         return
-    await conn.execute(
-        "DELETE FROM timers WHERE conversation = $1 AND state IS NOT NULL AND state <> $2",
-        c.key, c.state,
-    )  # fmt: skip
+    if write.moved:  # leaving a state cancels the timers bound to it
+        await conn.execute(
+            "DELETE FROM timers WHERE conversation = $1 AND state IS NOT NULL AND state <> $2",
+            c.key, c.state,
+        )  # fmt: skip
     for t in write.timers:
         await conn.execute(
             f"INSERT INTO timers ({_TIMER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "

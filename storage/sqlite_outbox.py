@@ -129,11 +129,11 @@ def write_timers_and_outbox(conn: sqlite3.Connection, write: TurnWrite) -> None:
     if write.conversation.closed:
         conn.execute("DELETE FROM timers WHERE conversation = ?", (conversation,))
         return
-    # leaving a state cancels the timers bound to it
-    conn.execute(
-        "DELETE FROM timers WHERE conversation = ? AND state IS NOT NULL AND state <> ?",
-        (conversation, state),
-    )
+    if write.moved:  # leaving a state cancels the timers bound to it
+        conn.execute(
+            "DELETE FROM timers WHERE conversation = ? AND state IS NOT NULL AND state <> ?",
+            (conversation, state),
+        )
     for t in timers:
         conn.execute(
             f"INSERT INTO timers ({_TIMER_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "

@@ -1,7 +1,8 @@
 """Turn a step's outbound intents into what is stored with it: outbox rows and timers.
 
-Called by the engine for every step that is saved. An internal event (a timer, a start) has
-nobody waiting for TwiML, so its ``say`` replies become outbox messages too.
+The engine calls :func:`detach_replies` before it screens a step's replies (an internal event,
+a timer or a start, has nobody waiting for TwiML, so its ``say`` replies become outbox
+sends), and :func:`compose` once the step's final state is known.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.actions import Action, Message
+from bot.actions import Message
 from bot.events import Channel, InternalEvent, channel_of, strip_channel
 from bot.flow import CompiledFlow
 from bot.outbound.intents import SendIntent, Timeout
 from bot.turn import Turn
 from storage.outbox import OutboundMessage, Timer
 
-__all__ = ["Composed", "compose", "new_message_id"]
+__all__ = ["Composed", "compose", "detach_replies", "new_message_id"]
 
 
 def new_message_id() -> str:
@@ -29,9 +30,8 @@ def new_message_id() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Composed:
-    """The actions left for TwiML, and the rows stored with the turn."""
+    """The rows stored with the turn."""
 
-    actions: list[Action]
     outbox: list[OutboundMessage]
     timers: list[Timer]
 
@@ -62,18 +62,21 @@ def _timeouts(flow: CompiledFlow, state: str) -> Sequence[Timeout]:
     return found
 
 
+def detach_replies(turn: Turn) -> None:
+    """For an internal event (nobody waits for TwiML): its messages become outbox sends."""
+    if not isinstance(turn.event, InternalEvent):
+        return
+    said = [a for a in turn.actions if isinstance(a, Message)]
+    turn.actions[:] = [a for a in turn.actions if not isinstance(a, Message)]
+    kind = turn.event.kind
+    turn.sends[:0] = [SendIntent(m.body, media=m.media, purpose=kind) for m in said]
+
+
 def compose(
     flow: CompiledFlow, turn: Turn, before: str, after: str, fresh: bool, now: datetime
 ) -> Composed:
-    """The outbox rows and timers of a saved step, and the actions still answered as TwiML."""
-    actions, intents = list(turn.actions), list(turn.sends)
-    if isinstance(turn.event, InternalEvent):
-        said = [a for a in actions if isinstance(a, Message)]
-        actions = [a for a in actions if not isinstance(a, Message)]
-        intents = [
-            SendIntent(m.body, media=m.media, purpose=turn.event.kind) for m in said
-        ] + intents
-    outbox = [_row(turn, intent, flow.name, now) for intent in intents]
+    """The outbox rows and timers of a saved step that went from ``before`` to ``after``."""
+    outbox = [_row(turn, intent, flow.name, now) for intent in turn.sends]
     key = turn.key
     timers = [
         Timer(key.id, s.name, s.trigger, flow.name, key.channel.value, key.ours, key.their,
@@ -86,4 +89,4 @@ def compose(
                   key.ours, key.their, now + t.delay, after)
             for t in _timeouts(flow, after)
         ]  # fmt: skip
-    return Composed(actions, outbox, timers)
+    return Composed(outbox, timers)

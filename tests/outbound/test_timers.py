@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot import Flow, T, Turn
+from bot import Channel, Flow, Message, Router, T, Turn
 from bot.errors import FlowDefinitionError
 from bot.flow import compile_flow
 from bot.outbound.intents import Timeout, parse_delay
@@ -111,3 +111,33 @@ def test_schedule_validates(h: Harness) -> None:
         turn.schedule("not a name", "1h")
     turn.schedule("remind", "1h", name="r1")
     assert turn.timers[0].name == "r1" and turn.timers[0].delay == timedelta(hours=1)
+
+
+class Forwarder(Flow):
+    """A reply to someone else is refused (their window is closed) and fires window_closed."""
+
+    name = "forwarder"
+    initial = "idle"
+    states = ["idle", "held"]
+    transitions = [
+        T("message", "idle", None, after="forward"),
+        T("window_closed", "idle", "held"),
+        T("retry", "held", "idle"),
+    ]
+    timeouts = {"held": [Timeout("1h", "retry")]}
+
+    def forward(self, turn: Turn) -> None:
+        turn.reply(Message("Hello other person", to="whatsapp:+15550009999"))
+
+
+async def test_a_state_entered_while_screening_replies_arms_its_timeouts() -> None:
+    async with Harness.of([Forwarder], Router(default="forwarder")) as h:
+        phone = h.phone(CALLER, channel=Channel.WHATSAPP)
+        await phone.send("hi")  # enters idle
+        await phone.send("pass it on")  # the forward is refused: window_closed -> held
+        stored = await h.store.conversation(f"whatsapp:+15550100000:{CALLER}")
+        assert stored is not None and stored.state == "held"
+        h.clock.advance(timedelta(hours=1))
+        assert await h.outbound.timers.drain() == 1
+        stored = await h.store.conversation(f"whatsapp:+15550100000:{CALLER}")
+        assert stored is not None and stored.state == "idle"
