@@ -93,4 +93,6 @@ class OutboundSettings:
             segment_warning=int(_number(env, "SWITCHBOARD_SEGMENT_WARNING", 4)),
             smart_encoding=env.get("SWITCHBOARD_SMART_ENCODING", "") in {"1", "true", "yes"},
             worker=env.get("SWITCHBOARD_OUTBOX_WORKER", "1") not in {"0", "false", "no"},
+            lease_seconds=_number(env, "SWITCHBOARD_OUTBOX_LEASE_SECONDS", 120.0),
+            poll_seconds=_number(env, "SWITCHBOARD_OUTBOX_POLL_SECONDS", 1.0),
         )

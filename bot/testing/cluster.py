@@ -79,6 +79,7 @@ class Cluster:
     public_url: str = TEST_PUBLIC_URL
     env: Mapping[str, str] = field(default_factory=dict)
     startup_timeout_s: float = 30.0
+    workers: int = 0  # 0: Hypercorn serves in the process itself (no spawned worker to start)
     instances: list[Instance] = field(default_factory=list)
 
     def _environment(self) -> dict[str, str]:
@@ -98,7 +99,7 @@ class Cluster:
         log_path = self.log_dir / f"instance-{index}.log"
         command = [
             sys.executable, "-m", "bot.cli", "serve", "--app", self.app,
-            "--host", "127.0.0.1", "--port", str(port),
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(self.workers),
         ]  # fmt: skip
         with log_path.open("wb") as log:
             process = subprocess.Popen(
