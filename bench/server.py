@@ -50,6 +50,7 @@ class Server:
     workers: int
     env: Mapping[str, str]
     log: Path
+    options: tuple[str, ...] = ()
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
@@ -60,7 +61,7 @@ class Server:
     def __enter__(self) -> Server:
         command = [
             sys.executable, "-m", "bot.cli", "serve", "--app", self.app, "--host", "127.0.0.1",
-            "--port", str(self.port), "--workers", str(self.workers),
+            "--port", str(self.port), "--workers", str(self.workers), *self.options,
         ]  # fmt: skip
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
@@ -89,6 +90,14 @@ class Server:
             return []
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
         return [int(pid) for pid in children.split() if b"spawn_main" in _cmdline(int(pid))]
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system, all threads) the workers have used so far."""
+        total = 0
+        for pid in self.worker_pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+        return total / os.sysconf("SC_CLK_TCK")
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None,

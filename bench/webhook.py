@@ -55,10 +55,13 @@ class Driver:
         self.ok = 0
 
     def run(self, connections: int, seconds: float) -> dict[str, Any]:
+        """One wrk run; adds the workers' CPU µs per answered request (``cpu_us``)."""
+        cpu = self.server.cpu_seconds()
         result = run_wrk(
             self.server.url, self.traffic, self.work / "wrk.json", connections=connections,
             seconds=seconds, path=self.path, skip=self.skip,
         )  # fmt: skip
+        result["cpu_us"] = (self.server.cpu_seconds() - cpu) * 1e6 / max(result["requests"], 1)
         self.skip += int(result["sent"])
         self.ok += int(result["requests"]) - int(result["non200"])
         return result
@@ -73,7 +76,8 @@ def _show(kind: str, workers: int, connections: int, r: dict[str, Any]) -> None:
     flags += f" WRAPPED x{r['wraps']}" if r["wraps"] and kind == "pipeline" else ""
     say(
         f"  {kind:<8} workers={workers} c={connections:<3} {r['rps']:8.0f} req/s  "
-        f"p50 {r['p50_us'] / 1000:6.2f} ms  p99 {r['p99_us'] / 1000:6.2f} ms{flags}"
+        f"p50 {r['p50_us'] / 1000:6.2f} ms  p99 {r['p99_us'] / 1000:6.2f} ms  "
+        f"server CPU {r['cpu_us']:5.0f} µs/req{flags}"
     )
 
 
