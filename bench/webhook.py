@@ -54,12 +54,12 @@ class Driver:
         self.skip = 0
         self.ok = 0
 
-    def run(self, connections: int, seconds: float) -> dict[str, Any]:
+    def run(self, connections: int, seconds: float, limit: int = 0) -> dict[str, Any]:
         """One wrk run; adds the workers' CPU µs per answered request (``cpu_us``)."""
         cpu = self.server.cpu_seconds()
         result = run_wrk(
             self.server.url, self.traffic, self.work / "wrk.json", connections=connections,
-            seconds=seconds, path=self.path, skip=self.skip,
+            seconds=seconds, path=self.path, skip=self.skip, limit=limit,
         )  # fmt: skip
         result["cpu_us"] = (self.server.cpu_seconds() - cpu) * 1e6 / max(result["requests"], 1)
         self.skip += int(result["sent"])
