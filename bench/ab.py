@@ -23,6 +23,7 @@ def main() -> None:
     parser.add_argument("--b", default="", help="serve options of variant B")
     parser.add_argument("--a-env", default="", help="KEY=VALUE ... for variant A")
     parser.add_argument("--b-env", default="", help="KEY=VALUE ... for variant B")
+    parser.add_argument("--a-root", type=Path, help="serve variant A from this checkout")
     parser.add_argument("--app", default=PIPELINE_APP)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--connections", type=int, default=64)
@@ -33,13 +34,17 @@ def main() -> None:
     traffic = work / "traffic.txt"
     write_traffic(traffic, "/twilio", sms_traffic(30_000 * args.rounds, 1000))
     variants = {}
-    for name, options, env in (("A", args.a, args.a_env), ("B", args.b, args.b_env)):
+    here = Path(__file__).resolve().parent.parent
+    for name, options, env, root in (
+        ("A", args.a, args.a_env, args.a_root or here),
+        ("B", args.b, args.b_env, here),
+    ):
         db = work / f"{name}.db"
         migrate(db)
         extra = dict(item.split("=", 1) for item in shlex.split(env))
         variants[name] = Server(
             args.app, args.workers, {**pipeline_env(db), **extra}, work / "servers.log",
-            options=tuple(shlex.split(options)),
+            options=tuple(shlex.split(options)), root=root,
         )  # fmt: skip
     with variants["A"] as a, variants["B"] as b:
         drivers = {"A": Driver(a, traffic, work), "B": Driver(b, traffic, work)}

@@ -51,6 +51,7 @@ class Server:
     env: Mapping[str, str]
     log: Path
     options: tuple[str, ...] = ()
+    root: Path = HERE.parent  # the checkout whose code is served
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
@@ -65,8 +66,8 @@ class Server:
         ]  # fmt: skip
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                command, env={**os.environ, **self.env}, stdout=log, stderr=log,
-                start_new_session=True, cwd=HERE.parent,
+                command, env={**os.environ, "PYTHONPATH": str(self.root), **self.env},
+                stdout=log, stderr=log, start_new_session=True, cwd=self.root,
             )  # fmt: skip
         self._wait_ready()
         return self

@@ -37,6 +37,7 @@ from storage.base import (
     Store,
     TurnWrite,
 )
+from storage.group import GroupCommit
 from storage.migrations import Migration, migrations, schema_problem
 from storage.sqlite_outbox import SQLiteOutbox, write_timers_and_outbox
 
@@ -114,6 +115,7 @@ class SQLiteStore(SQLiteOutbox, Store):
         self.busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
         self._reader: sqlite3.Connection | None = None
+        self._group: GroupCommit[TurnWrite, str | None] = GroupCommit(self._commit_many)
 
     async def _run(self, fn: Callable[..., R], *args: Any) -> R:
         """Run ``fn(conn, *args)`` on the connection's thread in one hop."""
@@ -257,11 +259,29 @@ class SQLiteStore(SQLiteOutbox, Store):
         return Loaded(None, _conversation(found) if found else None)
 
     async def commit(self, write: TurnWrite) -> str | None:
-        try:
-            await self._run(transaction, lambda conn: self._commit(conn, write))
-        except _Duplicate as duplicate:
-            return duplicate.response
-        return None
+        return await self._group.submit(write)  # storage/group.py: one transaction per batch
+
+    async def _commit_many(self, writes: list[TurnWrite]) -> list[str | BaseException | None]:
+        return await self._run(
+            transaction, partial(self._commit_each, writes=writes, path=self.path)
+        )
+
+    @classmethod
+    def _commit_each(
+        cls, conn: sqlite3.Connection, writes: list[TurnWrite], path: str
+    ) -> list[str | BaseException | None]:
+        """Each write under its own SAVEPOINT: a duplicate or a conflict undoes only its own."""
+        outcomes: list[str | BaseException | None] = []
+        for write in writes:
+            conn.execute("SAVEPOINT turn")
+            try:
+                cls._commit(conn, write)
+                outcomes.append(None)
+            except (_Duplicate, ConflictError, sqlite3.Error) as exc:
+                conn.execute("ROLLBACK TO turn")
+                outcomes.append(_outcome(exc, path))
+            conn.execute("RELEASE turn")
+        return outcomes
 
     @staticmethod
     def _commit(conn: sqlite3.Connection, write: TurnWrite) -> None:
@@ -398,6 +418,14 @@ def _insert_consent(conn: sqlite3.Connection, change: ConsentChange) -> None:
         (change.person, change.scope, change.status, change.source, change.at.isoformat(),
          change.channel, change.detail),
     )  # fmt: skip
+
+
+def _outcome(exc: Exception, path: str) -> str | BaseException:
+    if isinstance(exc, _Duplicate):
+        return exc.response
+    if isinstance(exc, sqlite3.Error):
+        return StoreError(f"SQLite error on {path}: {exc}")
+    return exc
 
 
 class _Duplicate(Exception):
