@@ -16,6 +16,7 @@ another process's write lock or for fsync, which must not stall the loop.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +26,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
+
+try:
+    import fcntl
+except ImportError:  # Windows: commits fall back to SQLite's busy handler alone
+    fcntl = None  # type: ignore[assignment]
 
 from bot.errors import ConflictError, SchemaError, StoreError
 from storage.base import (
@@ -115,6 +121,7 @@ class SQLiteStore(SQLiteOutbox, Store):
         self.busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
         self._reader: sqlite3.Connection | None = None
+        self._writer_lock: int | None = None  # fd of "<path>-lock", see _commit_many
         self._group: GroupCommit[TurnWrite, str | None] = GroupCommit(self._commit_many)
 
     async def _run(self, fn: Callable[..., R], *args: Any) -> R:
@@ -147,6 +154,8 @@ class SQLiteStore(SQLiteOutbox, Store):
             reader.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             reader.execute("PRAGMA query_only = ON")
             self._reader = reader
+        if self._writer_lock is None and self.path != ":memory:" and fcntl is not None:
+            self._writer_lock = os.open(self.path + "-lock", os.O_RDWR | os.O_CREAT, 0o644)
 
     async def open(self) -> None:
         if self._db is not None:
@@ -181,6 +190,9 @@ class SQLiteStore(SQLiteOutbox, Store):
         raise StoreError(f"could not switch {self.path} to WAL: it stays locked")
 
     async def close(self) -> None:
+        if self._writer_lock is not None:
+            fd, self._writer_lock = self._writer_lock, None
+            os.close(fd)
         if self._reader is not None:
             reader, self._reader = self._reader, None
             reader.close()

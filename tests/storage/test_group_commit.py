@@ -93,3 +93,23 @@ async def test_in_one_batch_a_duplicate_and_a_conflict_undo_only_themselves(
     assert (await sqlite.load("sms:+1:+b", ["msg:B3"])).response is None  # rolled back
     assert len(await sqlite.log("sms:+1:+b")) == 1
     assert (await sqlite.load("sms:+1:+c", ["msg:C1"])).response == "<c/>"
+
+
+async def test_two_stores_on_one_file_commit_in_turn_through_the_writer_lock(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "shared.db"
+    one, two = SQLiteStore(path), SQLiteStore(path)
+    await one.open()
+    await two.open()
+    try:
+        assert (tmp_path / "shared.db-lock").exists()
+        await asyncio.gather(
+            *(store.commit(write(conv(f"sms:+1:+{n}"), (f"msg:SM{n}",)))
+              for n in range(60) for store in [(one, two)[n % 2]])
+        )  # fmt: skip
+        for n in range(60):
+            assert await (two, one)[n % 2].conversation(f"sms:+1:+{n}") is not None
+    finally:
+        await one.close()
+        await two.close()
