@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Callable
@@ -172,7 +173,12 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds the `with Server(...)` blocks: servers stop
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop)
     args = parse_args()
     work = Path(tempfile.mkdtemp(prefix="switchboard-bench-"))
     report = Report()

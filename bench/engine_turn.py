@@ -146,6 +146,6 @@ async def engine_bench(work: Path, turns: int = 10_000, synchronous: str = "NORM
     per_turn, plain = await _pass(work / f"engine-{synchronous}.db", events, synchronous, False)
     _, timings = await _pass(work / f"engine-{synchronous}-timed.db", events, synchronous, True)
     n = len(events) - WARMUP
-    split = {part: ns / 1000 / n for part, ns in timings.parts.items()}
+    split = {part: ns / 1000 / n for part, ns in timings.parts.items() if part != "cpu"}
     split["flow"] = split.pop("step", 0.0) - split.get("render", 0.0) - split.get("consent", 0.0)
     return TurnCost(n, per_turn, plain.parts["cpu"] / 1000 / n, split, synchronous)
