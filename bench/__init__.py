@@ -1,0 +1,1 @@
+"""Benchmarks for Switchboard: ``bash bench/run.sh`` (see docs/benchmarks.md)."""

@@ -28,6 +28,11 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.add_argument("--database", default=None, help="database URL (sqlite:///file.db)")
     serve.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log every request to stdout (off by default: it costs ~10%% of throughput)",
+    )
+    serve.add_argument(
         "--dev",
         action="store_true",
         help="local development: bind 127.0.0.1 and accept unsigned requests without a token",
@@ -78,7 +83,7 @@ def serve(args: argparse.Namespace) -> int:
     config.application_path = args.app
     config.bind = [f"{host}:{args.port}"]
     config.workers = args.workers
-    config.accesslog = "-"
+    config.accesslog = "-" if args.access_log else None
     # Hypercorn's workers are spawned processes: without this, Switchboard's own INFO
     # records (version conflicts, consent changes) never reach their stderr.
     config.logconfig_dict = _WORKER_LOGGING

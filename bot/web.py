@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
 from quart import Quart, Request, Response, request
-from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 import bot.voice.callbacks  # noqa: F401  (registers the voice status handlers)
@@ -23,6 +22,7 @@ from bot.engine import Engine
 from bot.errors import BadRequest, ConfigError, RoutingError, SignatureError, StoreError
 from bot.events import Params, parse_inbound
 from bot.flow import Flow, compile_flow
+from bot.form import Form
 from bot.outbound.app import attach_outbound
 from bot.routing import Router
 from bot.settings import Settings
@@ -64,7 +64,7 @@ async def read_form(req: Request) -> Params:
     if any("\x00" in name or "\x00" in value for name, value in pairs):
         # Twilio never sends one, and PostgreSQL cannot store one in text.
         raise BadRequest("request body contains a NUL character")
-    return MultiDict(pairs)
+    return Form(pairs)
 
 
 def _trusted(req: Request, settings: Settings) -> bool:

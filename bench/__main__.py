@@ -1,0 +1,205 @@
+"""Run every benchmark and print each figure, each ratio and each target: ``bash bench/run.sh``.
+
+Sections (``--only`` picks some): micro, engine, webhook, voice, scale, memory. Working files
+(databases, traffic, server logs) go to a temporary directory, removed at the end unless
+``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.common import say
+from bench.engine_turn import engine_bench
+from bench.memory import memory_bench
+from bench.micro import micro_bench
+from bench.scale import scale_bench
+from bench.traffic import sms_traffic, write_traffic
+from bench.webhook import webhook_bench
+
+SECTIONS = ("micro", "engine", "webhook", "voice", "scale", "memory")
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    return f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
+class Report:
+    """Collects figures and target verdicts, printed together at the end."""
+
+    def __init__(self) -> None:
+        self.figures: dict[str, Any] = {}
+        self.targets: list[tuple[str, bool, str]] = []
+
+    def target(self, name: str, met: bool, detail: str) -> None:
+        self.targets.append((name, met, detail))
+        say(f"  TARGET {'met    ' if met else 'NOT MET'} {name}: {detail}")
+
+
+def run_micro(report: Report, work: Path, args: argparse.Namespace) -> None:
+    say("\n== Hot-path steps, µs per call (best of 5)")
+    figures = micro_bench()
+    for name, us in figures.items():
+        say(f"  {us:8.2f} µs  {name}")
+    report.figures["micro_us"] = figures
+
+
+def run_engine(report: Report, work: Path, args: argparse.Namespace) -> None:
+    say("\n== Engine: one turn without HTTP (example flows, SQLite on disk, one at a time)")
+    results = {}
+    for sync in ("NORMAL", "FULL"):
+        cost = asyncio.run(engine_bench(work, turns=args.turns, synchronous=sync))
+        split = "  ".join(f"{part} {us:.0f}" for part, us in cost.split_us.items())
+        say(
+            f"  synchronous={sync:<6} {cost.us_per_turn:6.0f} µs/turn, "
+            f"CPU {cost.cpu_us_per_turn:4.0f} µs/turn  (split µs: {split})"
+        )
+        results[sync] = {
+            "us_per_turn": cost.us_per_turn, "cpu_us_per_turn": cost.cpu_us_per_turn,
+            "split_us": cost.split_us,
+        }  # fmt: skip
+    report.figures["engine"] = results
+
+
+def run_webhook(report: Report, work: Path, args: argparse.Namespace) -> None:
+    say("\n== Webhook throughput: full pipeline vs bare Quart endpoint (wrk, same traffic)")
+    traffic = work / "sms-traffic.txt"
+    size = write_traffic(traffic, "/twilio", sms_traffic(args.requests, 1000))
+    say(f"  traffic: {args.requests:,} signed SMS webhooks from 1,000 callers, {size} B bodies")
+    rows = webhook_bench(work, traffic, seconds=args.seconds, rounds=args.rounds)
+    say("\n  workers  conc   bare req/s  p50 ms  p99 ms   pipeline req/s  p50 ms  p99 ms  ratio")
+    for row in rows:
+        b, f = row.bare, row.full
+        say(
+            f"  {row.workers:>7} {row.connections:>5} {b['rps']:>12.0f} {b['p50_us'] / 1e3:7.2f}"
+            f" {b['p99_us'] / 1e3:7.2f} {f['rps']:>16.0f} {f['p50_us'] / 1e3:7.2f}"
+            f" {f['p99_us'] / 1e3:7.2f} {row.ratio:6.2f}"
+        )
+    report.figures["webhook"] = [
+        {"workers": r.workers, "connections": r.connections, "bare": r.bare, "pipeline": r.full,
+         "ratio": r.ratio} for r in rows
+    ]  # fmt: skip
+    for row in rows:
+        if row.workers == 2:
+            report.target(
+                f"pipeline ≥ 50% of bare req/s, 2 workers, c={row.connections}",
+                row.ratio >= 0.5, f"{row.ratio:.2f}×",
+            )  # fmt: skip
+        if row.workers == 2 and row.connections == 64:
+            p99 = row.full["p99_us"] / 1e3
+            report.target("pipeline p99 ≤ 50 ms at c=64, 2 workers", p99 <= 50, f"{p99:.1f} ms")
+
+
+def run_voice(report: Report, work: Path, args: argparse.Namespace) -> None:
+    say("\n== Voice: time to answer a Gather result")
+    try:
+        from bench.voice import voice_bench
+    except ImportError as exc:
+        say(f"  not measured: {exc}")
+        report.figures["voice"] = None
+        return
+    report.figures["voice"] = voice_bench(work, report, seconds=args.seconds)
+
+
+def run_scale(report: Report, work: Path, args: argparse.Namespace) -> None:
+    say("\n== Scale: load by key, 1,000,000 stored conversations vs 1,000")
+    result = scale_bench(work, large=args.large)
+    for lookup in (result.small, result.large):
+        s50, s99 = result.stats(lookup.store_us)
+        q50, q99 = result.stats(lookup.sql_us)
+        say(
+            f"  {lookup.rows:>9,} rows: Store.load p50 {s50:6.1f} µs p99 {s99:6.1f} µs   "
+            f"SQL alone p50 {q50:5.1f} µs p99 {q99:6.1f} µs"
+        )
+    say(f"  filling {args.large:,} conversations + idempotency rows: {result.fill_seconds:.1f} s")
+    say(f"  ratio (p50): Store.load {result.ratio:.2f}×, SQL alone {result.sql_ratio:.2f}×")
+    report.figures["scale"] = {
+        "ratio": result.ratio, "sql_ratio": result.sql_ratio,
+        "small": result.stats(result.small.store_us), "large": result.stats(result.large.store_us),
+    }  # fmt: skip
+    report.target("load-by-key 1M vs 1k ≤ 1.5×", result.ratio <= 1.5, f"{result.ratio:.2f}×")
+
+
+def run_memory(report: Report, work: Path, args: argparse.Namespace) -> None:
+    say("\n== Memory: pipeline worker RSS by distinct callers served")
+    result = memory_bench(work, (1_000, args.callers // 10, args.callers))
+    say(
+        f"  ratio {result.ratio:.2f}×, {result.bytes_per_caller:.0f} B per caller beyond the "
+        f"first 1,000; database {result.db_bytes / 2**20:.1f} MiB"
+    )
+    report.figures["memory"] = {
+        "points": result.points, "ratio": result.ratio,
+        "bytes_per_caller": result.bytes_per_caller, "db_bytes": result.db_bytes,
+    }  # fmt: skip
+    report.target(
+        "no per-caller memory growth (RSS ratio ≤ 1.1)",
+        result.ratio <= 1.1, f"{result.ratio:.2f}× ({result.bytes_per_caller:.0f} B/caller)",
+    )  # fmt: skip
+
+
+RUNNERS: dict[str, Callable[[Report, Path, argparse.Namespace], None]] = {
+    "micro": run_micro, "engine": run_engine, "webhook": run_webhook, "voice": run_voice,
+    "scale": run_scale, "memory": run_memory,
+}  # fmt: skip
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--seconds", type=float, default=6.0, help="length of each wrk run")
+    parser.add_argument("--rounds", type=int, default=2, help="wrk rounds per cell (best kept)")
+    parser.add_argument("--requests", type=int, default=120_000, help="signed SMS to generate")
+    parser.add_argument("--turns", type=int, default=10_000, help="engine turns per pass")
+    parser.add_argument("--large", type=int, default=1_000_000, help="conversations for scale")
+    parser.add_argument("--callers", type=int, default=100_000, help="callers for memory")
+    parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the working directory")
+    return parser.parse_args()
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds the `with Server(...)` blocks: servers stop
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _stop)
+    args = parse_args()
+    work = Path(tempfile.mkdtemp(prefix="switchboard-bench-"))
+    report = Report()
+    start = time.monotonic()
+    say(f"Switchboard benchmarks on {machine()}; load averages {os.getloadavg()}")
+    try:
+        for section in SECTIONS:
+            if section in args.only:
+                RUNNERS[section](report, work, args)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            say(f"\nworking files kept in {work}")
+    say(f"\n== Targets ({time.monotonic() - start:.0f} s in all)")
+    for name, met, detail in report.targets:
+        say(f"  {'met    ' if met else 'NOT MET'}  {name}: {detail}")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), **report.figures}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

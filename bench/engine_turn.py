@@ -1,0 +1,151 @@
+"""The cost of one turn without HTTP: ``Engine.handle`` on the example flows, SQLite on disk.
+
+Two passes over the same kind of traffic (1,000 callers, the support menu script): a plain
+one for the cost per turn, then an instrumented one that splits it into load (one store
+read: idempotency record or conversation), consent (the consent ledger read), flow (the
+step: machine, callbacks, log entries), render (TwiML) and save (one transaction). The
+instrumentation costs a little; the plain pass is the figure to quote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+import bot.engine
+from bench.traffic import sms_traffic
+from bot.engine import Engine
+from bot.events import Event, parse_inbound
+from bot.flow import compile_flow
+from bot.twiml import render
+from flows import EXAMPLE_FLOWS, example_router
+from storage.base import TurnWrite
+from storage.sqlite import SQLiteStore
+
+__all__ = ["TurnCost", "engine_bench"]
+
+WARMUP = 200
+
+
+@dataclass
+class Timings:
+    """Nanoseconds spent in each part, summed over the turns."""
+
+    parts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, part: str, ns: int) -> None:
+        self.parts[part] = self.parts.get(part, 0) + ns
+
+
+# The store calls a turn makes, and the part of the split each one counts in.
+TIMED_CALLS = {"load": "load", "contact": "consent", "commit": "save"}
+
+
+def instrument(store: SQLiteStore, timings: Timings) -> None:
+    """Time ``store``'s per-turn calls (instance attributes shadow the methods)."""
+    for method, part in TIMED_CALLS.items():
+        setattr(store, method, _timed(getattr(store, method), part, timings))
+
+
+def _timed(call: Callable[..., Awaitable[Any]], part: str, timings: Timings) -> Any:
+    async def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter_ns()
+        try:
+            return await call(*args, **kwargs)
+        finally:
+            timings.add(part, time.perf_counter_ns() - start)
+
+    return timed
+
+
+class TimedEngine(Engine):
+    """An engine that times its step (render is timed apart by a wrapped ``render``)."""
+
+    timings: Timings
+
+    async def step(self, *args: Any, **kwargs: Any) -> TurnWrite:
+        start = time.perf_counter_ns()
+        try:
+            return await super().step(*args, **kwargs)
+        finally:
+            self.timings.add("step", time.perf_counter_ns() - start)
+
+
+@dataclass
+class TurnCost:
+    turns: int
+    us_per_turn: float
+    cpu_us_per_turn: float  # CPU of every thread of the process, steadier than wall time
+    split_us: dict[str, float]
+    synchronous: str
+
+
+def _events(turns: int, callers: int) -> list[Event]:
+    return [parse_inbound(MultiDict(params)) for params in sms_traffic(turns, callers)]
+
+
+async def _drive(engine: Engine, events: Iterable[Event], concurrency: int) -> None:
+    queue = list(events)
+    queue.reverse()
+
+    async def worker() -> None:
+        while queue:
+            await engine.handle(queue.pop())
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+def _timed_render(timings: Timings) -> Any:
+    def timed(nodes: Any) -> str:
+        start = time.perf_counter_ns()
+        try:
+            return render(nodes)
+        finally:
+            timings.add("render", time.perf_counter_ns() - start)
+
+    return timed
+
+
+async def _pass(
+    db: Path, events: list[Event], synchronous: str, timed: bool
+) -> tuple[float, Timings]:
+    timings = Timings()
+    for old in db.parent.glob(db.name + "*"):
+        old.unlink()  # a fresh database: every event a new message, none a duplicate
+    store = SQLiteStore(db, synchronous=synchronous)
+    if timed:
+        instrument(store, timings)
+    compiled = {flow.name: compile_flow(flow) for flow in EXAMPLE_FLOWS}
+    engine = (TimedEngine if timed else Engine)(store, compiled, example_router())
+    engine.timings = timings  # type: ignore[attr-defined]
+    if timed:  # render runs inside step: time it through the engine module's name for it
+        bot.engine.render = _timed_render(timings)  # type: ignore[attr-defined]
+    await store.open()
+    try:
+        await _drive(engine, events[:WARMUP], 1)
+        timings.parts.clear()
+        start, cpu = time.perf_counter_ns(), time.process_time_ns()
+        await _drive(engine, events[WARMUP:], 1)
+        elapsed = time.perf_counter_ns() - start
+        timings.add("cpu", time.process_time_ns() - cpu)
+    finally:
+        bot.engine.render = render  # type: ignore[attr-defined]
+        await store.close()
+    return elapsed / 1000 / (len(events) - WARMUP), timings
+
+
+async def engine_bench(work: Path, turns: int = 10_000, synchronous: str = "NORMAL") -> TurnCost:
+    """µs per turn (one at a time, as a voice caller waits) and how it splits."""
+    events = _events(turns + WARMUP, 1000)
+    per_turn, plain = await _pass(work / f"engine-{synchronous}.db", events, synchronous, False)
+    _, timings = await _pass(work / f"engine-{synchronous}-timed.db", events, synchronous, True)
+    n = len(events) - WARMUP
+    split = {part: ns / 1000 / n for part, ns in timings.parts.items() if part != "cpu"}
+    split["flow"] = split.pop("step", 0.0) - split.get("render", 0.0) - split.get("consent", 0.0)
+    return TurnCost(n, per_turn, plain.parts["cpu"] / 1000 / n, split, synchronous)
