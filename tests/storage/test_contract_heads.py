@@ -1,18 +1,30 @@
 """The store contract for contact heads (SQLite and PostgreSQL): a turn's commit fails when a
 contact it read changed since (``TurnWrite.contacts``), so nothing decided on stale consent
 or a stale WhatsApp window is written or sent.
+
+The last test is the engine-level regression for "a reply to a person who opted out in the
+meantime": two engines (two processes' worth of stores and pools) on one database.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
+from bot import Router
+from bot.engine import Engine
 from bot.errors import ConflictError
+from bot.events import parse_inbound
+from bot.flow import compile_flow
+from bot.twiml import EMPTY
+from flows import SupportFlow
 from storage import Conversation, Store, TurnWrite, open_store
 from storage.base import OPTED_IN, OPTED_OUT, ConsentChange, Contact
+from tests.test_consent_race import Stall
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 NUMBER, PERSON = "+15550100000", "+15550001111"
@@ -111,3 +123,37 @@ async def test_changes_for_other_people_scopes_and_windows_do_not_fail_the_turn(
     await store.record_consent(change(OPTED_OUT, person="+15550003333"))
     await store.close_window(WA_KEY, T0)  # a window this turn did not read
     assert await store.commit(turn((seen, third))) is None
+
+
+def inbound(body: str, sid: str, whatsapp: bool = False) -> object:
+    prefix = "whatsapp:" if whatsapp else ""
+    return parse_inbound(MultiDict([
+        ("From", prefix + PERSON), ("To", prefix + NUMBER), ("MessageSid", sid), ("Body", body),
+    ]))  # fmt: skip
+
+
+async def test_a_stop_from_another_process_silences_a_turn_that_read_consent_before_it(
+    url: str,
+) -> None:
+    """SMS STOP in one process while the person's WhatsApp turn runs in another."""
+    flows = {"support": compile_flow(SupportFlow)}
+    stores = [open_store(url, auto_migrate=True) for _ in range(2)]
+    for s in stores:
+        await s.open()
+    try:
+        one, two = (Engine(s, flows, Router(default="support")) for s in stores)
+        await two.handle(inbound("hi", "SM0", whatsapp=True))  # type: ignore[arg-type]
+        stall = Stall(stores[1], lambda scope, person, window: window is not None)
+        task = asyncio.ensure_future(two.handle(inbound("3", "SMhours", whatsapp=True)))  # type: ignore[arg-type]
+        await asyncio.wait_for(stall.read.wait(), 10)
+        stop = await one.handle(inbound("STOP", "SMstop"))  # type: ignore[arg-type]
+        stall.released.set()
+        assert "unsubscribed" in stop
+        assert await asyncio.wait_for(task, 10) == EMPTY
+        assert stall.reads == 2
+        log = await stores[0].log(WA_KEY)
+        assert (log[-1].body, log[-1].meta) == ("3", {"suppressed": "opted_out"})
+        assert all(e.direction == "in" for e in log[2:])
+    finally:
+        for s in stores:
+            await s.close()
