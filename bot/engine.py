@@ -188,7 +188,9 @@ class Engine:
         if internal and not ran:
             turn.actions[:] = []  # nobody to apologise to
         detach_replies(turn)
-        actions, refused, new_state = await self._screen(flow, turn, inbound, new_state, saved)
+        read = [inbound.contact]  # the contacts the replies are decided on: checked at commit
+        screened = await self._screen(flow, turn, inbound, new_state, saved, read)
+        actions, refused, new_state = screened
         out = compose(flow, turn, state, new_state, fresh, now) if saved and ran else None
         closed = flow.is_final(new_state) or event.ends_conversation
         if stored is not None and stored.closed and not fresh:
@@ -207,6 +209,7 @@ class Engine:
             consent=inbound.changes, touch_window=touch,
             outbox=out.outbox if out else (), timers=out.timers if out else (),
             fired=getattr(event, "timer", None), moved=fresh or new_state != state,
+            contacts=_read_once(read),
         )  # fmt: skip
 
     async def _before_flow(
@@ -220,17 +223,24 @@ class Engine:
         return Inbound(await self.gate.contact(key.channel, key.ours, key.their))
 
     async def _screen(
-        self, flow: CompiledFlow, turn: Turn, inbound: Inbound, state: str, ran: bool
+        self,
+        flow: CompiledFlow,
+        turn: Turn,
+        inbound: Inbound,
+        state: str,
+        ran: bool,
+        read: list[Contact],
     ) -> tuple[list[Action], list[Admission], str]:
         """Every reply through the gate: (sent, refused, state after any ``window_closed``).
 
         A reply refused for a closed WhatsApp window fires the flow's ``window_closed``
         trigger, when the step ran and the flow handles it in ``state``; what that answers
-        is screened too. If its callback raises, its changes are dropped and logged.
+        is screened too. If its callback raises, its changes are dropped and logged. Other
+        people's contacts read for ``to=`` replies are appended to ``read``.
         """
-        now, key, contact = turn.now, turn.key, inbound.contact
-        answers, refused = await self.gate.screen(inbound.replies, key, contact, now, "consent")
-        kept, more = await self.gate.screen(turn.actions, key, contact, now)
+        now, key, contact, gate = turn.now, turn.key, inbound.contact, self.gate
+        answers, refused = await gate.screen(inbound.replies, key, contact, now, "consent", read)
+        kept, more = await gate.screen(turn.actions, key, contact, now, read=read)
         refused += more
         if not (ran and any(r.reason == "window_closed" for r in more)):
             return answers + kept, refused, state
@@ -244,7 +254,7 @@ class Engine:
         except Exception:
             log.exception("flow %r raised on window_closed in state %r", flow.name, state)
             turn.data, turn.actions[:] = json.loads(before), []
-        extra, more = await self.gate.screen(turn.actions, key, contact, now)
+        extra, more = await gate.screen(turn.actions, key, contact, now, read=read)
         return answers + kept + extra, refused + more, state
 
     async def _run(self, flow: CompiledFlow, turn: Turn, fresh: bool) -> str:
@@ -318,6 +328,13 @@ class Engine:
                 )
             )
         return entries
+
+
+def _read_once(contacts: Sequence[Contact]) -> list[Contact]:
+    """The contacts read from the store, each read result once (a person read twice with
+    different heads keeps both: the commit then conflicts, as it should)."""
+    found = {(c.scope, c.person, c.window, c.head): c for c in contacts if c.head}
+    return list(found.values())
 
 
 def _refused_entry(key: ConversationKey, refused: Admission, now: datetime) -> LogEntry:

@@ -139,17 +139,19 @@ class Gate:
         contact: Contact,
         now: datetime,
         purpose: str = "reply",
+        read: list[Contact] | None = None,
     ) -> tuple[list[Action], list[Admission]]:
         """Pass a turn's TwiML replies through the gate: (those allowed, the refusals).
 
         ``contact`` is the person of ``key`` as of this turn. A ``<Message>`` to someone
-        else (``to=``/``from_=``) is checked against the store. TwiML cannot carry a
-        template, so a reply that would need one is refused as ``window_closed``.
+        else (``to=``/``from_=``) is checked against the store, and what was read for it is
+        appended to ``read`` (for the turn's commit to check). TwiML cannot carry a template,
+        so a reply that would need one is refused as ``window_closed``.
         """
         kept: list[Action] = []
         refused: list[Admission] = []
         for action in actions:
-            refusal = await self._refusal(action, key, contact, now, purpose)
+            refusal = await self._refusal(action, key, contact, now, purpose, read)
             if refusal is None:
                 kept.append(action)
             else:
@@ -157,7 +159,13 @@ class Gate:
         return kept, refused
 
     async def _refusal(
-        self, action: Action, key: ConversationKey, contact: Contact, now: datetime, purpose: str
+        self,
+        action: Action,
+        key: ConversationKey,
+        contact: Contact,
+        now: datetime,
+        purpose: str,
+        read: list[Contact] | None,
     ) -> Admission | None:
         """Why ``action`` may not be sent as TwiML, or None when it may."""
         if not isinstance(action, Message):
@@ -166,10 +174,12 @@ class Gate:
             unknown = Outgoing(key.channel, key.ours, key.their, action.summary(), purpose=purpose)
             return Admission(False, unknown, "unknown")  # a message we cannot describe: never
         outgoing = reply_outgoing(action, key, purpose)
-        if (outgoing.ours, outgoing.theirs) == (key.ours, key.their):
-            verdict = self.decide(outgoing, contact, now)
-        else:
-            verdict = await self.admit(outgoing, now)
+        other = (outgoing.ours, outgoing.theirs) != (key.ours, key.their)
+        if other and outgoing.channel is not Channel.VOICE:
+            contact = await self.contact(outgoing.channel, outgoing.ours, outgoing.theirs)
+            if read is not None:
+                read.append(contact)
+        verdict = self.decide(outgoing, contact, now)
         if verdict.allowed and verdict.outgoing == outgoing:
             return None
         # refused, or allowed only as a template, which TwiML cannot send

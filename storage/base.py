@@ -2,8 +2,9 @@
 
 A turn costs the store two round trips: :meth:`Store.load` (the idempotency records asked
 for and the conversation, in one hop) and :meth:`Store.commit` (conversation, message log and
-idempotency record in **one transaction**, guarded by the conversation's version), plus one
-for messaging turns: :meth:`Store.contact` (consent and WhatsApp window, for ``bot.gate``).
+idempotency record in **one transaction**, guarded by the conversation's version and by the
+heads of the contacts the turn read), plus one for messaging turns: :meth:`Store.contact`
+(consent and WhatsApp window, for ``bot.gate``).
 
 The consent ledger is append-only: a person's status in a scope is their latest change.
 """
@@ -96,10 +97,22 @@ class ConsentChange:
 
 @dataclass(frozen=True, slots=True)
 class Contact:
-    """What the outbound gate needs to know about a person before sending."""
+    """What the outbound gate needs to know about a person before sending.
+
+    :meth:`Store.contact` also says where it read them (``scope``, ``person``, ``window``)
+    and ``head``, the store's token for what it read: the latest consent entry in the scope
+    and the window's last inbound message. A turn hands the contacts it decided on back in
+    :attr:`TurnWrite.contacts`; its commit fails with ``ConflictError`` when any head moved
+    in between. These four fields are not part of equality (a contact *is* its consent and
+    window), and ``head`` is empty on a contact that was not read from a store.
+    """
 
     opted_out: bool = False
     last_inbound: datetime | None = None  # their last message on a WhatsApp conversation
+    scope: str = field(default="", compare=False)
+    person: str = field(default="", compare=False)
+    window: str | None = field(default=None, compare=False)
+    head: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +134,11 @@ class TurnWrite:
     person's last inbound message on this (WhatsApp) conversation. ``outbox`` holds the
     messages the turn sends through the REST API, ``timers`` the timers it sets, and
     ``fired`` the timer this turn is the firing of (deleted with the turn).
+
+    ``contacts`` are the contacts (from :meth:`Store.contact`) the turn's replies were
+    screened against: the write also succeeds only if each one's ``head`` is unchanged, i.e.
+    nobody changed that person's consent in that scope, or touched or closed that window,
+    since the turn read it (in any conversation, in any process).
     """
 
     conversation: Conversation
@@ -136,6 +154,7 @@ class TurnWrite:
     fired: Timer | None = None
     # whether the conversation may have left a state (timers bound to other states go then)
     moved: bool = True
+    contacts: Sequence[Contact] = ()
 
 
 class Store(OutboxStore, ABC):
@@ -173,7 +192,8 @@ class Store(OutboxStore, ABC):
 
         Returns ``None`` when written, or the response stored earlier when one of the
         idempotency keys was already recorded (nothing is written then). Raises
-        :class:`~bot.errors.ConflictError` when the conversation's version moved on.
+        :class:`~bot.errors.ConflictError` when the conversation's version moved on, or the
+        head of one of ``write.contacts`` did.
         """
 
     @abstractmethod
@@ -187,7 +207,7 @@ class Store(OutboxStore, ABC):
     @abstractmethod
     async def contact(self, scope: str, person: str, window: str | None) -> Contact:
         """``person``'s consent in ``scope`` and, when ``window`` (a WhatsApp conversation key)
-        is given, the time of their last inbound message there."""
+        is given, the time of their last inbound message there; with its ``head``."""
 
     @abstractmethod
     async def record_consent(self, change: ConsentChange) -> None:

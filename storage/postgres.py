@@ -7,7 +7,8 @@
   safety net. A lock wait is bounded by ``lock_timeout``; the server drops the lock if the
   process dies.
 - **Two hops per turn on the data**: :meth:`load` is one query (idempotency hit or the
-  conversation); :meth:`commit` is one transaction guarded by the conversation's version.
+  conversation); :meth:`commit` is one transaction guarded by the conversation's version and
+  by the heads of the contacts the turn read (re-read in the same statement).
 - **Schema**: versioned migrations under ``storage/migrations/postgres``, applied by
   ``switchboard db upgrade`` (serialised across processes by an advisory lock) and checked
   at :meth:`open`; the store does not migrate by itself unless asked (``auto_migrate``).
@@ -49,9 +50,12 @@ _LOG_COLUMNS = (
 )
 _CONSENT_COLUMNS = "person, scope, status, source, at, channel, detail"
 _CONTACT = """
-SELECT (SELECT status = 'opted_out' FROM consent_ledger WHERE person = $2 AND scope = $1
-        ORDER BY id DESC LIMIT 1),
+SELECT l.id, l.status = 'opted_out',
        (SELECT last_inbound FROM whatsapp_windows WHERE conversation = $3)
+FROM (VALUES (1)) AS one (x) LEFT JOIN LATERAL (
+    SELECT id, status FROM consent_ledger WHERE person = $2 AND scope = $1
+    ORDER BY id DESC LIMIT 1
+) AS l ON true
 """
 _LOAD = f"""
 SELECT (SELECT response FROM idempotency WHERE key = ANY($2::text[]) LIMIT 1),
@@ -86,9 +90,15 @@ WITH idem AS (
 ), touched AS (
     INSERT INTO whatsapp_windows (conversation, last_inbound) SELECT $1, $3 WHERE $32
     ON CONFLICT (conversation) DO UPDATE SET last_inbound = excluded.last_inbound
+), heads AS (
+    SELECT h.n, (SELECT max(id) FROM consent_ledger WHERE person = h.p AND scope = h.s) AS id,
+           (SELECT last_inbound FROM whatsapp_windows WHERE conversation = h.w) AS seen
+    FROM unnest($33::text[], $34::text[], $35::text[]) WITH ORDINALITY AS h (s, p, w, n)
 )
 SELECT (SELECT count(*) FROM idem) AS recorded,
-       (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS saved
+       (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS saved,
+       ARRAY(SELECT id FROM heads ORDER BY n) AS ids,
+       ARRAY(SELECT seen FROM heads ORDER BY n) AS seen
 """
 
 
@@ -120,6 +130,28 @@ def _log_columns(entries: Sequence[LogEntry]) -> list[list[Any]]:
 def _consent_columns(changes: Sequence[ConsentChange]) -> list[list[Any]]:
     rows = [(c.person, c.scope, c.status, c.source, c.at, c.channel, c.detail) for c in changes]
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 7
+
+
+def _contact_columns(contacts: Sequence[Contact]) -> list[list[Any]]:
+    return [[c.scope for c in contacts], [c.person for c in contacts], [c.window for c in contacts]]
+
+
+def _head(entry: int | None, last: datetime | None, window: str | None) -> str:
+    """The token for a contact's state: its latest ledger entry, and its window when asked."""
+    head = str(entry or 0)
+    return head if window is None else f"{head}/{last.isoformat() if last else ''}"
+
+
+def _check_heads(
+    contacts: Sequence[Contact], ids: Sequence[int | None], seen: Sequence[datetime | None]
+) -> None:
+    """:class:`ConflictError` when a contact's head moved since the turn read it.
+
+    The heads are read in the commit statement's snapshot: a change committed before it
+    started is seen; one committing while it runs is ordered after this turn."""
+    for contact, entry, last in zip(contacts, ids, seen, strict=True):
+        if _head(entry, last, contact.window) != contact.head:
+            raise ConflictError(f"consent or window of {contact.person} changed since read")
 
 
 def _log_entry(row: asyncpg.Record) -> LogEntry:
@@ -308,11 +340,11 @@ class PostgresStore(PostgresOutbox, Store):
         async with self._connection() as conn:
             try:
                 async with conn.transaction():
-                    recorded, saved = await conn.fetchrow(
+                    recorded, saved, ids, seen = await conn.fetchrow(
                         _COMMIT, c.key, write.response, write.at, keys, c.flow, c.state, data,
                         c.version, c.closed, write.save_state, c.channel, c.ours, c.theirs,
                         *_log_columns(write.log), *_consent_columns(write.consent),
-                        write.touch_window,
+                        write.touch_window, *_contact_columns(write.contacts),
                     )  # fmt: skip
                     if recorded != len(keys):
                         raise _Duplicate
@@ -320,6 +352,7 @@ class PostgresStore(PostgresOutbox, Store):
                         raise ConflictError(
                             f"conversation {c.key!r} moved past version {c.version - 1}"
                         )
+                    _check_heads(write.contacts, ids, seen)
                     await write_outbound(conn, write)  # outbox rows and timers, same transaction
             except _Duplicate:
                 earlier: str | None = await self._query(conn.fetchval(
@@ -361,8 +394,11 @@ class PostgresStore(PostgresOutbox, Store):
 
     async def contact(self, scope: str, person: str, window: str | None) -> Contact:
         async with self._connection() as conn:
-            row = await self._query(conn.fetchrow(_CONTACT, scope, person, window))
-        return Contact(opted_out=bool(row[0]), last_inbound=row[1])
+            entry, out, last = await self._query(conn.fetchrow(_CONTACT, scope, person, window))
+        return Contact(
+            bool(out), last, scope=scope, person=person, window=window,
+            head=_head(entry, last, window),
+        )  # fmt: skip
 
     async def record_consent(self, change: ConsentChange) -> None:
         async with self._connection() as conn:

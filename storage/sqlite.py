@@ -307,6 +307,9 @@ class SQLiteStore(SQLiteOutbox, Store):
             if cur.rowcount == 0:
                 row = conn.execute("SELECT response FROM idempotency WHERE key = ?", (idem,))
                 raise _Duplicate(row.fetchone()[0])
+        for seen in write.contacts:  # BEGIN IMMEDIATE: no other writer until COMMIT
+            if _read_contact(conn, seen.scope, seen.person, seen.window).head != seen.head:
+                raise ConflictError(f"consent or window of {seen.person} changed since read")
         if write.save_state:
             SQLiteStore._save(conn, c, at)
         conn.executemany(
@@ -371,24 +374,7 @@ class SQLiteStore(SQLiteOutbox, Store):
     # -- consent and the WhatsApp window ------------------------------------------------
 
     async def contact(self, scope: str, person: str, window: str | None) -> Contact:
-        def read(conn: sqlite3.Connection) -> Contact:
-            row = conn.execute(
-                "SELECT status FROM consent_ledger WHERE person = ? AND scope = ? "
-                "ORDER BY id DESC LIMIT 1",
-                (person, scope),
-            ).fetchone()
-            last = None
-            if window is not None:
-                found = conn.execute(
-                    "SELECT last_inbound FROM whatsapp_windows WHERE conversation = ?", (window,)
-                ).fetchone()
-                last = found[0] if found else None
-            return Contact(
-                opted_out=row is not None and row[0] == OPTED_OUT,
-                last_inbound=datetime.fromisoformat(last) if last else None,
-            )
-
-        return await self._read(read)
+        return await self._read(_read_contact, scope, person, window)
 
     async def record_consent(self, change: ConsentChange) -> None:
         await self._run(transaction, lambda conn: _insert_consent(conn, change))
@@ -422,6 +408,28 @@ class SQLiteStore(SQLiteOutbox, Store):
             return row is not None and row[0] is not None
 
         return await self._run(transaction, close)
+
+
+def _read_contact(conn: sqlite3.Connection, scope: str, person: str, window: str | None) -> Contact:
+    """The person's latest consent entry in ``scope`` and ``window``'s last inbound message;
+    the head is the entry's id (0 for none), plus the window's time when one is asked for."""
+    row = conn.execute(
+        "SELECT id, status FROM consent_ledger WHERE person = ? AND scope = ? "
+        "ORDER BY id DESC LIMIT 1",
+        (person, scope),
+    ).fetchone()
+    entry, status = row if row is not None else (0, None)
+    last, head = None, str(entry)
+    if window is not None:
+        found = conn.execute(
+            "SELECT last_inbound FROM whatsapp_windows WHERE conversation = ?", (window,)
+        ).fetchone()
+        last = found[0] if found else None
+        head += f"/{last or ''}"
+    return Contact(
+        status == OPTED_OUT, datetime.fromisoformat(last) if last else None,
+        scope=scope, person=person, window=window, head=head,
+    )  # fmt: skip
 
 
 def _insert_consent(conn: sqlite3.Connection, change: ConsentChange) -> None:
