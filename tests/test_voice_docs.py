@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from bot import Channel, Router
+from bot.diagram import mermaid
 from bot.testing import Harness
 from bot.testing.runner import Runner, reply_lines
 from bot.testing.transcript import parse
-from flows import build
+from flows import IvrFlow, SpeechMenuFlow, build
 
 DOCS = Path(__file__).parent.parent / "docs"
 
@@ -43,3 +44,11 @@ async def test_the_voice_transcript_in_the_format_guide_passes() -> None:
     text = _block("transcripts.md", "", "flow: ivr\nchannel: voice")
     assert text.startswith("# The IVR")
     await Runner(parse(text, "docs/transcripts.md"), build).run()
+
+
+def test_the_voice_flows_draw_as_diagrams() -> None:
+    ivr, speech = mermaid(IvrFlow), mermaid(SpeechMenuFlow)
+    assert "menu --> sales: gather [pressed('1',)]" in ivr
+    assert "menu --> goodbye: no_input | invalid" in ivr
+    assert "voicemail --> saved: recording [has_recording]" in ivr
+    assert "support --> menu: dial" in speech and "menu --> operator" in speech

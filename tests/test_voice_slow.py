@@ -4,6 +4,7 @@ redirect back, never dead air or a Twilio timeout; a step that never ends gets t
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from quart import Quart
 
@@ -96,3 +97,25 @@ async def test_a_step_that_never_finishes_ends_in_the_apology_not_dead_air() -> 
         assert answerer.pending == {}  # the step was cancelled, not left to commit later
         stored = await harness.store.conversation(f"voice:{call.sid}")
         assert stored is not None and stored.state == "menu" and not stored.closed
+
+
+async def test_the_redirect_back_can_land_on_another_instance(tmp_path: Path) -> None:
+    """Two app instances on one database: the holding redirect reaches the one that did not
+    run the step; it holds the caller until the other commits, then answers from the store."""
+    DELAY["seconds"] = 0.3
+    first, second = _harness(budget=0.05), _harness(budget=0.05)
+    first.db_path = second.db_path = tmp_path / "shared.db"
+    async with first, second:
+        call = first.call("+15550001111")
+        await call.start()
+        params = call.params([("Digits", "1")])
+        held = await first.post("/twilio?step=1&on=gather", params)
+        redirect = held.root.find("Redirect")
+        assert redirect is not None and redirect.text is not None
+        path = redirect.text[len(first.public_url) :]
+        still = await second.post(path, params)  # the step is still running on `first`
+        assert [e.tag for e in still.root] == ["Pause", "Redirect"]
+        assert (still.root[1].text or "").endswith("&hold=2")
+        await asyncio.sleep(0.5)
+        done = await second.post((still.root[1].text or "")[len(first.public_url) :], params)
+        assert [e.tag for e in done.root] == ["Say", "Hangup"]
