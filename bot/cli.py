@@ -44,7 +44,13 @@ _WORKER_LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"switchboard": {"level": "INFO", "handlers": ["stderr"], "propagate": False}},
+    "loggers": {
+        "switchboard": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+        # dictConfig resets the level of a configured logger's children: restate the quiet
+        # ones (the SDK's request dumps; transitions' per-callback INFO lines).
+        "switchboard.rest.http": {"level": "WARNING"},
+        "transitions": {"level": "WARNING"},
+    },
 }
 
 

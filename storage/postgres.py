@@ -34,7 +34,7 @@ import asyncpg
 from bot.errors import ConfigError, ConflictError, SchemaError, StoreError
 from storage.base import ConsentChange, Contact, Conversation, Loaded, LogEntry, Store, TurnWrite
 from storage.migrations import migrations, schema_problem
-from storage.postgres_outbox import PostgresOutbox, write_outbound
+from storage.postgres_outbox import PostgresOutbox, fired_timer, write_outbound
 
 __all__ = ["PostgresStore"]
 
@@ -94,6 +94,12 @@ WITH idem AS (
     SELECT h.n, (SELECT max(id) FROM consent_ledger WHERE person = h.p AND scope = h.s) AS id,
            (SELECT last_inbound FROM whatsapp_windows WHERE conversation = h.w) AS seen
     FROM unnest($33::text[], $34::text[], $35::text[]) WITH ORDINALITY AS h (s, p, w, n)
+), dropped AS (
+    -- The timer this turn fires goes even if its step rolled back; with the state, every
+    -- timer of a closed conversation, or (when it moved) bound to a state it left.
+    -- The timers the turn sets are written after this statement, as on SQLite.
+    DELETE FROM timers WHERE (id = $36 AND due_at = $37)
+        OR ($10 AND conversation = $1 AND ($9 OR ($38 AND state IS NOT NULL AND state <> $6)))
 )
 SELECT (SELECT count(*) FROM idem) AS recorded,
        (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS saved,
@@ -345,6 +351,7 @@ class PostgresStore(PostgresOutbox, Store):
                         c.version, c.closed, write.save_state, c.channel, c.ours, c.theirs,
                         *_log_columns(write.log), *_consent_columns(write.consent),
                         write.touch_window, *_contact_columns(write.contacts),
+                        *fired_timer(write), write.moved,
                     )  # fmt: skip
                     if recorded != len(keys):
                         raise _Duplicate

@@ -7,6 +7,7 @@ each other, and status callbacks applied under ``FOR UPDATE`` of the message's r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
@@ -27,7 +28,7 @@ from storage.outbox import (
     delivery_advances,
 )
 
-__all__ = ["PostgresOutbox", "write_outbound"]
+__all__ = ["PostgresOutbox", "fired_timer", "write_outbound"]
 
 _COLUMNS = (
     "id, conversation, flow, channel, ours, theirs, body, media, content_sid, content_variables, "
@@ -37,11 +38,6 @@ _COLUMNS = (
 _TIMER_COLUMNS = (
     "id, conversation, name, trigger_name, flow, state, channel, ours, theirs, due_at, payload, "
     "created_at"
-)
-_INSERT = (
-    f"INSERT INTO outbox ({_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-    "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $22) "
-    "ON CONFLICT (id) DO NOTHING RETURNING id"
 )
 _HISTORY = (
     "INSERT INTO outbox_history (message, at, event, status, sid, code, detail) "
@@ -63,15 +59,6 @@ def _message(row: asyncpg.Record, reclaimed: bool = False) -> OutboundMessage:
     )  # fmt: skip
 
 
-def _values(m: OutboundMessage) -> tuple[Any, ...]:
-    return (
-        m.id, m.conversation, m.flow, m.channel, m.ours, m.theirs, m.body, list(m.media),
-        m.content_sid, m.content_variables, m.purpose, m.status, m.delivery, m.attempts,
-        m.due_at, m.sid, m.error_code, m.error, m.segments, m.encoding, m.cost, m.created_at,
-        m.template,
-    )  # fmt: skip
-
-
 def _timer(row: asyncpg.Record) -> Timer:
     return Timer(
         conversation=row["conversation"], name=row["name"], trigger=row["trigger_name"],
@@ -80,46 +67,87 @@ def _timer(row: asyncpg.Record) -> Timer:
     )  # fmt: skip
 
 
+# New messages and a "queued" history entry for each one actually added, in one statement.
+_ENQUEUE = f"""
+WITH added AS (
+    INSERT INTO outbox ({_COLUMNS}, updated_at)
+    SELECT i, cv, f, ch, ou, th, b, m::jsonb, cs, cvars, p, st, d, a, due, s, ec, e, sg, enc,
+           co, cr, tp, cr
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+                $13::text[], $14::int[], $15::timestamptz[], $16::text[], $17::int[],
+                $18::text[], $19::int[], $20::text[], $21::text[], $22::timestamptz[],
+                $23::text[])
+         AS n (i, cv, f, ch, ou, th, b, m, cs, cvars, p, st, d, a, due, s, ec, e, sg, enc, co,
+               cr, tp)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id, created_at, status, purpose
+), logged AS (
+    INSERT INTO outbox_history (message, at, event, status, detail)
+    SELECT id, created_at, 'queued', status, jsonb_build_object('purpose', purpose) FROM added
+)
+SELECT count(*) FROM added
+"""
+_SET_TIMERS = f"""
+INSERT INTO timers ({_TIMER_COLUMNS})
+SELECT i, cv, n, tr, f, st, ch, ou, th, due, p::jsonb, due
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+            $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::text[])
+     AS x (i, cv, n, tr, f, st, ch, ou, th, due, p)
+ON CONFLICT (id) DO UPDATE SET trigger_name = excluded.trigger_name, flow = excluded.flow,
+    state = excluded.state, due_at = excluded.due_at, payload = excluded.payload,
+    lease_owner = NULL, lease_until = NULL
+"""
+
+
+def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
+
+
+def _message_columns(messages: Sequence[OutboundMessage]) -> list[list[Any]]:
+    rows = [
+        (m.id, m.conversation, m.flow, m.channel, m.ours, m.theirs, m.body,
+         json.dumps(list(m.media)), m.content_sid, m.content_variables, m.purpose, m.status,
+         m.delivery, m.attempts, m.due_at, m.sid, m.error_code, m.error, m.segments, m.encoding,
+         m.cost, m.created_at, m.template)
+        for m in messages
+    ]  # fmt: skip
+    return _columns(rows, 23)
+
+
+def _timer_columns(timers: Sequence[Timer]) -> list[list[Any]]:
+    rows = [
+        (t.id, t.conversation, t.name, t.trigger, t.flow, t.state, t.channel, t.ours, t.theirs,
+         t.due_at, json.dumps(t.payload, ensure_ascii=False))
+        for t in timers
+    ]  # fmt: skip
+    return _columns(rows, 11)
+
+
 async def _enqueue(conn: asyncpg.Connection, messages: Sequence[OutboundMessage]) -> int:
-    added = 0
-    for m in messages:
-        if await conn.fetchval(_INSERT, *_values(m)) is not None:
-            added += 1
-            await conn.execute(
-                _HISTORY, m.id, m.created_at, "queued", m.status, None, None,
-                {"purpose": m.purpose},
-            )  # fmt: skip
+    if not messages:
+        return 0
+    added: int = await conn.fetchval(_ENQUEUE, *_message_columns(messages))
     return added
 
 
+def fired_timer(write: TurnWrite) -> tuple[str | None, datetime | None]:
+    """The id and due time of the timer a turn fires, for the turn statement's DELETE."""
+    return (write.fired.id, write.fired.due_at) if write.fired is not None else (None, None)
+
+
 async def write_outbound(conn: asyncpg.Connection, write: TurnWrite) -> None:
-    """The outbound part of a turn's commit, inside its transaction (see sqlite_outbox)."""
-    if write.fired is not None:
-        await conn.execute(
-            "DELETE FROM timers WHERE id = $1 AND due_at = $2", write.fired.id, write.fired.due_at
-        )
+    """The rest of a turn's outbound writes, inside its transaction (see sqlite_outbox).
+
+    The timers the turn fires or leaves behind were deleted by the turn's own statement
+    (storage.postgres); here the messages it sends are queued and the timers it sets written,
+    one statement each and only when there are any.
+    """
     if not write.save_state:
         return
-    if write.outbox:
-        await _enqueue(conn, write.outbox)
-    c = write.conversation
-    if c.closed:
-        await conn.execute("DELETE FROM timers WHERE conversation = $1", c.key)
-        return
-    if write.moved:  # leaving a state cancels the timers bound to it
-        await conn.execute(
-            "DELETE FROM timers WHERE conversation = $1 AND state IS NOT NULL AND state <> $2",
-            c.key, c.state,
-        )  # fmt: skip
-    for t in write.timers:
-        await conn.execute(
-            f"INSERT INTO timers ({_TIMER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-            "$10, $11, $10) ON CONFLICT (id) DO UPDATE SET trigger_name = excluded.trigger_name, "
-            "flow = excluded.flow, state = excluded.state, due_at = excluded.due_at, "
-            "payload = excluded.payload, lease_owner = NULL, lease_until = NULL",
-            t.id, t.conversation, t.name, t.trigger, t.flow, t.state, t.channel, t.ours,
-            t.theirs, t.due_at, t.payload,
-        )  # fmt: skip
+    await _enqueue(conn, write.outbox)
+    if write.timers and not write.conversation.closed:
+        await conn.execute(_SET_TIMERS, *_timer_columns(write.timers))
 
 
 class PostgresOutbox(OutboxStore):
@@ -129,7 +157,7 @@ class PostgresOutbox(OutboxStore):
     _query: Callable[[Any], Any]
 
     async def enqueue(self, messages: Sequence[OutboundMessage]) -> int:
-        async with self._connection() as conn, conn.transaction():
+        async with self._connection() as conn:  # one statement: atomic by itself
             added: int = await self._query(_enqueue(conn, messages))
         return added
 
