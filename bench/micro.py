@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from bench.traffic import PUBLIC_URL, TOKEN, sms_params
 from bot.events import parse_inbound
+from bot.form import Form
 from bot.signature import valid_signature
 from bot.twiml import Node, render
 
@@ -45,7 +46,8 @@ def micro_bench() -> dict[str, float]:
         "signature: RequestValidator.validate": _us(
             lambda: validator.validate(url, form, signature)
         ),
-        "event: parse_inbound": _us(lambda: parse_inbound(form)),
+        "event: parse_inbound (werkzeug MultiDict)": _us(lambda: parse_inbound(form)),
+        "event: parse_inbound (bot.form.Form)": _us(lambda: parse_inbound(Form(params))),
         "TwiML: bot.twiml.render": _us(lambda: render([Node("Message", text=text)])),
         "TwiML: MessagingResponse": _us(sdk_twiml),
     }
