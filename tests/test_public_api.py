@@ -44,3 +44,12 @@ def test_the_flow_authoring_api_is_at_the_top() -> None:
 def test_every_error_derives_from_the_root() -> None:
     for name in bot.errors.__all__:
         assert issubclass(getattr(bot.errors, name), bot.errors.SwitchboardError)
+
+
+@pytest.mark.parametrize("first", ["storage", "storage.sqlite", "storage.postgres", "bot.testing"])
+def test_each_package_imports_first_in_a_fresh_interpreter(first: str) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", f"import {first}"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
