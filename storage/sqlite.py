@@ -34,9 +34,6 @@ except ImportError:  # Windows: commits fall back to SQLite's busy handler alone
 
 from bot.errors import ConflictError, SchemaError, StoreError
 from storage.base import (
-    OPTED_OUT,
-    ConsentChange,
-    Contact,
     Conversation,
     Loaded,
     LogEntry,
@@ -45,9 +42,11 @@ from storage.base import (
 )
 from storage.group import GroupCommit
 from storage.migrations import Migration, migrations, schema_problem
+from storage.sqlite_consent import SQLiteConsent, insert_consent, read_contact
 from storage.sqlite_outbox import SQLiteOutbox, write_timers_and_outbox
+from storage.sqlite_tx import transaction
 
-__all__ = ["SQLiteStore"]
+__all__ = ["SQLiteStore", "transaction"]
 
 R = TypeVar("R")
 
@@ -57,7 +56,6 @@ _CONVERSATION_COLUMNS = (
 _LOG_COLUMNS = (
     "conversation, direction, kind, body, at, sid, channel, media, state_before, state_after, meta"
 )
-_CONSENT_COLUMNS = "person, scope, status, source, at, channel, detail"
 
 
 def _dumps(value: Any) -> str:
@@ -90,22 +88,8 @@ def _log_entry(row: tuple[Any, ...]) -> LogEntry:
     )  # fmt: skip
 
 
-def transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], R]) -> R:
-    """Run ``work`` inside BEGIN IMMEDIATE … COMMIT on this thread; roll back if it raises."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        result = work(conn)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return result
-
-
-class SQLiteStore(SQLiteOutbox, Store):
+class SQLiteStore(SQLiteOutbox, SQLiteConsent, Store):
     """The embedded default store. ``path`` is a file, or ``:memory:`` for a private one."""
-
-    _transaction = staticmethod(transaction)
 
     def __init__(
         self,
@@ -308,7 +292,7 @@ class SQLiteStore(SQLiteOutbox, Store):
                 row = conn.execute("SELECT response FROM idempotency WHERE key = ?", (idem,))
                 raise _Duplicate(row.fetchone()[0])
         for seen in write.contacts:  # BEGIN IMMEDIATE: no other writer until COMMIT
-            if _read_contact(conn, seen.scope, seen.person, seen.window).head != seen.head:
+            if read_contact(conn, seen.scope, seen.person, seen.window).head != seen.head:
                 raise ConflictError(f"consent or window of {seen.person} changed since read")
         if write.save_state:
             SQLiteStore._save(conn, c, at)
@@ -317,7 +301,7 @@ class SQLiteStore(SQLiteOutbox, Store):
             [_log_row(entry) for entry in write.log],
         )
         for change in write.consent:
-            _insert_consent(conn, change)
+            insert_consent(conn, change)
         if write.touch_window:
             conn.execute(
                 "INSERT INTO whatsapp_windows (conversation, last_inbound) VALUES (?, ?) "
@@ -370,74 +354,6 @@ class SQLiteStore(SQLiteOutbox, Store):
             return [_log_entry(row) for row in rows]
 
         return await self._run(read)
-
-    # -- consent and the WhatsApp window ------------------------------------------------
-
-    async def contact(self, scope: str, person: str, window: str | None) -> Contact:
-        return await self._read(_read_contact, scope, person, window)
-
-    async def record_consent(self, change: ConsentChange) -> None:
-        await self._run(transaction, lambda conn: _insert_consent(conn, change))
-
-    async def consent_history(self, person: str) -> list[ConsentChange]:
-        def read(conn: sqlite3.Connection) -> list[ConsentChange]:
-            rows = conn.execute(
-                f"SELECT {_CONSENT_COLUMNS} FROM consent_ledger WHERE person = ? ORDER BY id",
-                (person,),
-            ).fetchall()
-            return [
-                ConsentChange(p, sc, st, so, datetime.fromisoformat(at), ch, de)
-                for p, sc, st, so, at, ch, de in rows
-            ]
-
-        return await self._run(read)
-
-    async def close_window(self, window: str, at: datetime) -> bool:
-        def close(conn: sqlite3.Connection) -> bool:
-            row = conn.execute(
-                "SELECT last_inbound FROM whatsapp_windows WHERE conversation = ?", (window,)
-            ).fetchone()
-            if row is not None and row[0] and datetime.fromisoformat(row[0]) > at:
-                return False  # they wrote after the failed send: the window is open again
-            conn.execute(
-                "INSERT INTO whatsapp_windows (conversation, last_inbound, closed_at) "
-                "VALUES (?, NULL, ?) ON CONFLICT (conversation) DO UPDATE SET "
-                "last_inbound = NULL, closed_at = excluded.closed_at",
-                (window, at.isoformat()),
-            )
-            return row is not None and row[0] is not None
-
-        return await self._run(transaction, close)
-
-
-def _read_contact(conn: sqlite3.Connection, scope: str, person: str, window: str | None) -> Contact:
-    """The person's latest consent entry in ``scope`` and ``window``'s last inbound message;
-    the head is the entry's id (0 for none), plus the window's time when one is asked for."""
-    row = conn.execute(
-        "SELECT id, status FROM consent_ledger WHERE person = ? AND scope = ? "
-        "ORDER BY id DESC LIMIT 1",
-        (person, scope),
-    ).fetchone()
-    entry, status = row if row is not None else (0, None)
-    last, head = None, str(entry)
-    if window is not None:
-        found = conn.execute(
-            "SELECT last_inbound FROM whatsapp_windows WHERE conversation = ?", (window,)
-        ).fetchone()
-        last = found[0] if found else None
-        head += f"/{last or ''}"
-    return Contact(
-        status == OPTED_OUT, datetime.fromisoformat(last) if last else None,
-        scope=scope, person=person, window=window, head=head,
-    )  # fmt: skip
-
-
-def _insert_consent(conn: sqlite3.Connection, change: ConsentChange) -> None:
-    conn.execute(
-        f"INSERT INTO consent_ledger ({_CONSENT_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
-        (change.person, change.scope, change.status, change.source, change.at.isoformat(),
-         change.channel, change.detail),
-    )  # fmt: skip
 
 
 def _outcome(exc: Exception, path: str) -> str | BaseException:

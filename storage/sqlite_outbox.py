@@ -26,6 +26,7 @@ from storage.outbox import (
     Timer,
     delivery_advances,
 )
+from storage.sqlite_tx import transaction
 
 __all__ = ["SQLiteOutbox", "write_timers_and_outbox"]
 
@@ -149,11 +150,9 @@ class SQLiteOutbox(OutboxStore):
     """Outbox and timer methods; needs the host class's ``_run``."""
 
     _run: Callable[..., Any]
-    # storage.sqlite.transaction, set by the host class (importing it here would be circular)
-    _transaction: Callable[..., Any]
 
     async def enqueue(self, messages: Sequence[OutboundMessage]) -> int:
-        added: int = await self._run(self._transaction, lambda conn: _enqueue(conn, messages))
+        added: int = await self._run(transaction, lambda conn: _enqueue(conn, messages))
         return added
 
     async def claim_outbox(
@@ -186,7 +185,7 @@ class SQLiteOutbox(OutboxStore):
             )
             return [_message(row[:-1], row[11] == "claimed", row[-1]) for row in rows]
 
-        claimed: list[OutboundMessage] = await self._run(self._transaction, claim)
+        claimed: list[OutboundMessage] = await self._run(transaction, claim)
         return claimed
 
     async def update_outbox(self, message_id: str, owner: str, change: OutboxChange) -> bool:
@@ -213,7 +212,7 @@ class SQLiteOutbox(OutboxStore):
             _history(conn, message_id, c.at, c.event, c.status, c.sid, c.error_code, c.detail)
             return True
 
-        done: bool = await self._run(self._transaction, update)
+        done: bool = await self._run(transaction, update)
         return done
 
     async def apply_delivery(
@@ -252,7 +251,7 @@ class SQLiteOutbox(OutboxStore):
             ).fetchone()
             return DeliveryUpdate(_message(after), True)
 
-        result: DeliveryUpdate | None = await self._run(self._transaction, apply)
+        result: DeliveryUpdate | None = await self._run(transaction, apply)
         return result
 
     async def outbox_message(self, message_id: str) -> OutboundMessage | None:
@@ -300,7 +299,7 @@ class SQLiteOutbox(OutboxStore):
 
     async def mark_undeliverable(self, address: str, code: int, at: datetime) -> None:
         await self._run(
-            self._transaction,
+            transaction,
             lambda conn: conn.execute(
                 "INSERT INTO undeliverable (address, code, at) VALUES (?,?,?) "
                 "ON CONFLICT (address) DO UPDATE SET code = excluded.code, at = excluded.at",
@@ -324,12 +323,12 @@ class SQLiteOutbox(OutboxStore):
             )
             return [_timer(row) for row in rows]
 
-        claimed: list[Timer] = await self._run(self._transaction, claim)
+        claimed: list[Timer] = await self._run(transaction, claim)
         return claimed
 
     async def finish_timer(self, timer: Timer) -> None:
         await self._run(
-            self._transaction,
+            transaction,
             lambda conn: conn.execute(
                 "DELETE FROM timers WHERE id = ? AND due_at = ?",
                 (timer.id, _iso(timer.due_at)),
