@@ -65,6 +65,13 @@ class OutboundSettings:
     def __post_init__(self) -> None:
         if self.max_attempts < 1 or self.max_concurrency < 1 or self.batch < 1:
             raise ConfigError("max_attempts, max_concurrency and batch must be at least 1")
+        if self.lease_seconds < 4 * self.request_timeout:
+            # A worker starts a send up to 3/4 into its lease; the send must end inside it,
+            # or another worker may claim the message meanwhile and send it too.
+            raise ConfigError(
+                f"SWITCHBOARD_OUTBOX_LEASE_SECONDS ({self.lease_seconds:g}) must be at least "
+                f"4 x SWITCHBOARD_REST_TIMEOUT ({self.request_timeout:g})"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OutboundSettings:

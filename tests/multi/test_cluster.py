@@ -83,7 +83,7 @@ async def cluster(
         "SWITCHBOARD_SEND_RATE": "1000",  # the rate limiter is not under test here
         "SWITCHBOARD_OUTBOX_LEASE_SECONDS": str(LEASE_S),  # a dead worker's claims come back
         "SWITCHBOARD_OUTBOX_POLL_SECONDS": "0.2",
-        "SWITCHBOARD_REST_TIMEOUT": "2",
+        "SWITCHBOARD_REST_TIMEOUT": "0.75",  # a lease must be 4x the REST timeout
     }
     logs = tmp_path_factory.mktemp("logs")
     app = "tests.multi.app:app"

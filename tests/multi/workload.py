@@ -6,7 +6,7 @@ import asyncio
 import random
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,14 +63,24 @@ def workload(
     return out, rng.sample(out, int(len(out) * retried))
 
 
+KillHook = Callable[[int], Awaitable[None]]
+
+
 async def deliver(
-    cluster: Cluster, session: aiohttp.ClientSession, message: Message, run: Run, rng: random.Random
-) -> None:
-    """Post like Twilio behind a load balancer: to a live instance, again on failure."""
+    cluster: Cluster, session: aiohttp.ClientSession, message: Message, run: Run,
+    rng: random.Random, sent: KillHook | None = None,
+) -> None:  # fmt: skip
+    """Post like Twilio behind a load balancer: to a live instance, again on failure.
+
+    ``sent(target)`` runs once the request is on its way (the kill test kills there).
+    """
     for _attempt in range(10):
         target = rng.choice(cluster.alive())
+        post = asyncio.ensure_future(cluster.post(session, target, "/twilio", message.params()))
+        if sent is not None:
+            await sent(target)
         try:
-            status, body = await cluster.post(session, target, "/twilio", message.params())
+            status, body = await post
         except (TimeoutError, aiohttp.ClientError):
             run.failures += 1
             await asyncio.sleep(0.05)
@@ -85,18 +95,26 @@ async def drive(
     cluster: Cluster, messages: list[Message], retried: list[Message], seed: int,
     kill_after: int | None = None,
 ) -> Run:  # fmt: skip
-    """Send every message (retries at random moments); kill instance 0 after ``kill_after``."""
+    """Send every message (retries at random moments).
+
+    With ``kill_after``, once that many messages were answered, instance 0 is killed just
+    after a request was sent to it, so the kill always hits work in flight.
+    """
     rng, run, gate = random.Random(seed + 1), Run(), asyncio.Semaphore(IN_FLIGHT)
     timeout = aiohttp.ClientTimeout(total=15)  # Twilio's own limit for a webhook
+
+    async def kill_now(target: int) -> None:
+        due = kill_after is not None and len(run.answers) >= kill_after
+        if due and target == 0 and 0 in cluster.alive():
+            await asyncio.sleep(0)  # let the request go out
+            cluster.kill(0)
 
     async with aiohttp.ClientSession(timeout=timeout) as session:
 
         async def one(message: Message, delay: float = 0.0) -> None:
             await asyncio.sleep(delay)
             async with gate:
-                await deliver(cluster, session, message, run, rng)
-                if kill_after is not None and len(run.answers) == kill_after:
-                    cluster.kill(0)
+                await deliver(cluster, session, message, run, rng, kill_now)
 
         jobs = [one(m) for m in messages]
         jobs += [one(m, delay=rng.uniform(0, 1.0)) for m in retried]
