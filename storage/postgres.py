@@ -35,77 +35,20 @@ from bot.errors import ConfigError, ConflictError, SchemaError, StoreError
 from storage.base import ConsentChange, Contact, Conversation, Loaded, LogEntry, Store, TurnWrite
 from storage.migrations import migrations, schema_problem
 from storage.postgres_outbox import PostgresOutbox, fired_timer, write_outbound
+from storage.postgres_sql import (
+    COMMIT,
+    CONSENT_COLUMNS,
+    CONTACT,
+    CONVERSATION_COLUMNS,
+    LOAD,
+    LOG_COLUMNS,
+)
 
 __all__ = ["PostgresStore"]
 
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK = 0x5357_4442  # "SWDB": one `db upgrade` at a time per database
-
-_CONVERSATION_COLUMNS = (
-    "key, flow, state, data, version, closed, channel, ours, theirs, created_at, updated_at"
-)
-_LOG_COLUMNS = (
-    "conversation, direction, kind, body, at, sid, channel, media, state_before, state_after, meta"
-)
-_CONSENT_COLUMNS = "person, scope, status, source, at, channel, detail"
-_CONTACT = """
-SELECT l.id, l.status = 'opted_out',
-       (SELECT last_inbound FROM whatsapp_windows WHERE conversation = $3)
-FROM (VALUES (1)) AS one (x) LEFT JOIN LATERAL (
-    SELECT id, status FROM consent_ledger WHERE person = $2 AND scope = $1
-    ORDER BY id DESC LIMIT 1
-) AS l ON true
-"""
-_LOAD = f"""
-SELECT (SELECT response FROM idempotency WHERE key = ANY($2::text[]) LIMIT 1),
-       {", ".join("c." + col.strip() for col in _CONVERSATION_COLUMNS.split(","))}
-FROM (VALUES (1)) AS one (x) LEFT JOIN conversations c ON c.key = $1
-"""
-# A turn's writes as one statement (inside BEGIN … COMMIT): one round trip, and the counts
-# tell whether to commit (every key new; the version guard held) or roll back.
-_COMMIT = f"""
-WITH idem AS (
-    INSERT INTO idempotency (key, conversation, response, at)
-    SELECT k, $1, $2, $3 FROM unnest($4::text[]) AS k
-    ON CONFLICT (key) DO NOTHING RETURNING 1
-), updated AS (
-    UPDATE conversations SET flow = $5, state = $6, data = $7, version = $8, closed = $9,
-           updated_at = $3
-    WHERE $10 AND $8 > 1 AND key = $1 AND version = $8 - 1 RETURNING 1
-), inserted AS (
-    INSERT INTO conversations ({_CONVERSATION_COLUMNS})
-    SELECT $1, $5, $6, $7, 1, $9, $11, $12, $13, $3, $3 WHERE $10 AND $8 = 1
-    ON CONFLICT (key) DO NOTHING RETURNING 1
-), logged AS (
-    INSERT INTO message_log ({_LOG_COLUMNS})
-    SELECT c, d, k, b, t, s, ch, m::jsonb, sb, sa, mt::jsonb
-    FROM unnest($14::text[], $15::text[], $16::text[], $17::text[], $18::timestamptz[],
-                $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], $24::text[])
-         AS l (c, d, k, b, t, s, ch, m, sb, sa, mt)
-), consented AS (
-    INSERT INTO consent_ledger ({_CONSENT_COLUMNS})
-    SELECT * FROM unnest($25::text[], $26::text[], $27::text[], $28::text[],
-                         $29::timestamptz[], $30::text[], $31::text[])
-), touched AS (
-    INSERT INTO whatsapp_windows (conversation, last_inbound) SELECT $1, $3 WHERE $32
-    ON CONFLICT (conversation) DO UPDATE SET last_inbound = excluded.last_inbound
-), heads AS (
-    SELECT h.n, (SELECT max(id) FROM consent_ledger WHERE person = h.p AND scope = h.s) AS id,
-           (SELECT last_inbound FROM whatsapp_windows WHERE conversation = h.w) AS seen
-    FROM unnest($33::text[], $34::text[], $35::text[]) WITH ORDINALITY AS h (s, p, w, n)
-), dropped AS (
-    -- The timer this turn fires goes even if its step rolled back; with the state, every
-    -- timer of a closed conversation, or (when it moved) bound to a state it left.
-    -- The timers the turn sets are written after this statement, as on SQLite.
-    DELETE FROM timers WHERE (id = $36 AND due_at = $37)
-        OR ($10 AND conversation = $1 AND ($9 OR ($38 AND state IS NOT NULL AND state <> $6)))
-)
-SELECT (SELECT count(*) FROM idem) AS recorded,
-       (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS saved,
-       ARRAY(SELECT id FROM heads ORDER BY n) AS ids,
-       ARRAY(SELECT seen FROM heads ORDER BY n) AS seen
-"""
 
 
 def _dumps(value: Any) -> str:
@@ -335,7 +278,7 @@ class PostgresStore(PostgresOutbox, Store):
 
     async def load(self, key: str, idempotency_keys: Sequence[str]) -> Loaded:
         async with self._connection() as conn:
-            row = await self._query(conn.fetchrow(_LOAD, key, list(idempotency_keys)))
+            row = await self._query(conn.fetchrow(LOAD, key, list(idempotency_keys)))
         if row[0] is not None:
             return Loaded(row[0], None)
         return Loaded(None, _conversation(row) if row["key"] is not None else None)
@@ -347,7 +290,7 @@ class PostgresStore(PostgresOutbox, Store):
             try:
                 async with conn.transaction():
                     recorded, saved, ids, seen = await conn.fetchrow(
-                        _COMMIT, c.key, write.response, write.at, keys, c.flow, c.state, data,
+                        COMMIT, c.key, write.response, write.at, keys, c.flow, c.state, data,
                         c.version, c.closed, write.save_state, c.channel, c.ours, c.theirs,
                         *_log_columns(write.log), *_consent_columns(write.consent),
                         write.touch_window, *_contact_columns(write.contacts),
@@ -384,7 +327,7 @@ class PostgresStore(PostgresOutbox, Store):
     ) -> list[Conversation]:
         async with self._connection() as conn:
             rows = await self._query(conn.fetch(
-                f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE theirs = $1 "
+                f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE theirs = $1 "
                 "AND key <> $2 ORDER BY updated_at DESC, version DESC LIMIT $3",
                 theirs, exclude, limit,
             ))  # fmt: skip
@@ -393,7 +336,7 @@ class PostgresStore(PostgresOutbox, Store):
     async def log(self, key: str) -> list[LogEntry]:
         async with self._connection() as conn:
             rows = await self._query(conn.fetch(
-                f"SELECT {_LOG_COLUMNS} FROM message_log WHERE conversation = $1 ORDER BY id", key
+                f"SELECT {LOG_COLUMNS} FROM message_log WHERE conversation = $1 ORDER BY id", key
             ))  # fmt: skip
         return [_log_entry(row) for row in rows]
 
@@ -401,7 +344,7 @@ class PostgresStore(PostgresOutbox, Store):
 
     async def contact(self, scope: str, person: str, window: str | None) -> Contact:
         async with self._connection() as conn:
-            entry, out, last = await self._query(conn.fetchrow(_CONTACT, scope, person, window))
+            entry, out, last = await self._query(conn.fetchrow(CONTACT, scope, person, window))
         return Contact(
             bool(out), last, scope=scope, person=person, window=window,
             head=_head(entry, last, window),
@@ -410,7 +353,7 @@ class PostgresStore(PostgresOutbox, Store):
     async def record_consent(self, change: ConsentChange) -> None:
         async with self._connection() as conn:
             await self._query(conn.execute(
-                f"INSERT INTO consent_ledger ({_CONSENT_COLUMNS}) "
+                f"INSERT INTO consent_ledger ({CONSENT_COLUMNS}) "
                 "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
                 "$5::timestamptz[], $6::text[], $7::text[])",
                 *_consent_columns([change]),
@@ -419,7 +362,7 @@ class PostgresStore(PostgresOutbox, Store):
     async def consent_history(self, person: str) -> list[ConsentChange]:
         async with self._connection() as conn:
             rows = await self._query(conn.fetch(
-                f"SELECT {_CONSENT_COLUMNS} FROM consent_ledger WHERE person = $1 ORDER BY id",
+                f"SELECT {CONSENT_COLUMNS} FROM consent_ledger WHERE person = $1 ORDER BY id",
                 person,
             ))  # fmt: skip
         return [ConsentChange(*row) for row in rows]

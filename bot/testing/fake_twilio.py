@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import itertools
 import random
 import re
 import threading
@@ -26,16 +25,21 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
 from multidict import MultiDictProxy
 
-from bot.outbound.segments import count_segments
+from bot.testing.fake_resources import (
+    FakeCall,
+    FakeMessage,
+    Fault,
+    error_response,
+    new_sid,
+)
 from bot.testing.signing import TEST_AUTH_TOKEN, sign
 
 __all__ = [
@@ -51,107 +55,8 @@ __all__ = [
 
 TEST_ACCOUNT_SID = "AC" + "0" * 31 + "1"
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_ERRORS = {
-    20003: (401, "Authenticate"),
-    20404: (404, "The requested resource was not found"),
-    20429: (429, "Too Many Requests"),
-    21211: (400, "The 'To' number is not a valid phone number."),
-    21408: (400, "Permission to send an SMS has not been enabled for the region indicated."),
-    21602: (400, "Message body is required."),
-    21604: (400, "A 'To' phone number is required."),
-    21606: (400, "The 'From' phone number provided is not a valid message-capable number."),
-    21610: (400, "Attempt to send to unsubscribed recipient"),
-    21614: (400, "'To' number is not a valid mobile number"),
-    21617: (400, "The concatenated message body exceeds the 1600 character limit."),
-    63016: (400, "Failed to send freeform message because you are outside the allowed window."),
-}
-_sids = itertools.count(1)
-
 # Posts a status callback: (url, form parameters) -> the HTTP status our app answered.
 Poster = Callable[[str, list[tuple[str, str]]], Awaitable[int]]
-
-
-def _sid(prefix: str) -> str:
-    return f"{prefix}{next(_sids):032x}"
-
-
-@dataclass
-class Fault:
-    """An injected failure for the next matching create request(s)."""
-
-    status: int = 500
-    code: int | None = None
-    retry_after: float | None = None
-    delay: float = 0.0  # seconds to wait before answering (longer than the client's timeout)
-    times: int = 1
-    create_anyway: bool = False  # with a delay: the message is created although the client gave up
-
-
-@dataclass
-class FakeMessage:
-    """One message the fake accepted."""
-
-    sid: str
-    account_sid: str
-    from_: str
-    to: str
-    body: str
-    media: list[str]
-    status_callback: str | None
-    content_sid: str | None
-    created: datetime
-    accepted_at: float  # time.monotonic() when accepted
-    status: str = "queued"
-    error_code: int | None = None
-    history: list[str] = field(default_factory=list)
-
-    def resource(self) -> dict[str, Any]:
-        """The JSON Twilio answers for this message."""
-        info = count_segments(self.body)
-        stamp = format_datetime(self.created)
-        return {
-            "sid": self.sid, "account_sid": self.account_sid, "from": self.from_, "to": self.to,
-            "body": self.body, "status": self.status, "num_segments": str(info.segments or 1),
-            "num_media": str(len(self.media)), "direction": "outbound-api",
-            "api_version": "2010-04-01", "date_created": stamp, "date_updated": stamp,
-            "date_sent": None, "price": None, "price_unit": "USD",
-            "error_code": self.error_code, "error_message": None, "messaging_service_sid": None,
-            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{self.sid}.json",
-            "subresource_uris": {},
-        }  # fmt: skip
-
-
-@dataclass
-class FakeCall:
-    """One call the fake accepted."""
-
-    sid: str
-    from_: str
-    to: str
-    url: str | None
-    twiml: str | None
-    status_callback: str | None
-    status: str = "queued"
-
-    def resource(self, account_sid: str) -> dict[str, Any]:
-        return {
-            "sid": self.sid, "account_sid": account_sid, "from": self.from_, "to": self.to,
-            "status": self.status, "direction": "outbound-api", "api_version": "2010-04-01",
-            "uri": f"/2010-04-01/Accounts/{account_sid}/Calls/{self.sid}.json",
-        }  # fmt: skip
-
-
-def _error(
-    code: int, status: int | None = None, headers: dict[str, str] | None = None
-) -> web.Response:
-    http, text = _ERRORS.get(code, (status or 500, "Internal error"))
-    body = {
-        "code": code,
-        "message": text,
-        "more_info": f"https://www.twilio.com/docs/errors/{code}",
-        "status": status or http,
-    }
-    return web.json_response(body, status=status or http, headers=headers)
 
 
 class FakeTwilio:
@@ -358,18 +263,18 @@ class FakeTwilio:
     async def _create_message(self, request: web.Request) -> web.StreamResponse:
         self.attempts += 1
         if not self._authorised(request):
-            return _error(20003)
+            return error_response(20003)
         form = await request.post()
         fault = await self._fault()
         if fault is not None and not fault.create_anyway:
             headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after else None
             code = fault.code or (20500 if fault.status >= 500 else fault.status)
-            return _error(code, fault.status, headers)
+            return error_response(code, fault.status, headers)
         rejected = self._reject(form)
         if rejected is not None:
-            return _error(rejected)
+            return error_response(rejected)
         message = FakeMessage(
-            sid=_sid("MM" if form.getall("MediaUrl", []) else "SM"),
+            sid=new_sid("MM" if form.getall("MediaUrl", []) else "SM"),
             account_sid=self.account_sid, from_=str(form.get("From", "")), to=str(form["To"]),
             body=str(form.get("Body", "")), media=[str(u) for u in form.getall("MediaUrl", [])],
             status_callback=str(form["StatusCallback"]) if "StatusCallback" in form else None,
@@ -381,15 +286,15 @@ class FakeTwilio:
 
     async def _fetch_message(self, request: web.Request) -> web.StreamResponse:
         if not self._authorised(request):
-            return _error(20003)
+            return error_response(20003)
         message = self.messages.get(request.match_info["sid"])
         if message is None:
-            return _error(20404)
+            return error_response(20404)
         return web.json_response(message.resource())
 
     async def _list_messages(self, request: web.Request) -> web.StreamResponse:
         if not self._authorised(request):
-            return _error(20003)
+            return error_response(20003)
         query = request.query
         found = self.sent()
         if "To" in query:
@@ -413,14 +318,14 @@ class FakeTwilio:
 
     async def _create_call(self, request: web.Request) -> web.StreamResponse:
         if not self._authorised(request):
-            return _error(20003)
+            return error_response(20003)
         form = await request.post()
         to = str(form.get("To", ""))
         if not _E164.match(to) and not to.startswith(("client:", "sip:")):
-            return _error(21211)
+            return error_response(21211)
         text = {k: str(form[k]) for k in ("From", "Url", "Twiml", "StatusCallback") if k in form}
         call = FakeCall(
-            _sid("CA"), text.get("From", ""), to, text.get("Url"), text.get("Twiml"),
+            new_sid("CA"), text.get("From", ""), to, text.get("Url"), text.get("Twiml"),
             text.get("StatusCallback"),
         )  # fmt: skip
         self.calls[call.sid] = call
