@@ -22,13 +22,16 @@ class ConversationKey:
     ours: str
     their: str
     thread: str = ""
+    # The key as stored: ``sms:+1ours:+1theirs`` or ``voice:CA…``. Built once: a turn reads
+    # it about six times (lock, load, commit, log entries).
+    id: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def id(self) -> str:
-        """The key as stored: ``sms:+1ours:+1theirs`` or ``voice:CA…``."""
+    def __post_init__(self) -> None:
         if self.thread:
-            return f"{self.channel}:{self.thread}"
-        return f"{self.channel}:{strip_channel(self.ours)}:{strip_channel(self.their)}"
+            key = f"{self.channel}:{self.thread}"
+        else:
+            key = f"{self.channel}:{strip_channel(self.ours)}:{strip_channel(self.their)}"
+        object.__setattr__(self, "id", key)
 
 
 def key_for(event: Event) -> ConversationKey:

@@ -32,7 +32,9 @@ async def test_the_pizza_flow_replays_its_transcript() -> None:
         router.add("+15550100001", "pizza")
         return create_app([*EXAMPLE_FLOWS, pizza], router, settings, store=store, clock=clock)
 
-    await Runner(transcript, factory).run()
+    runner = Runner(transcript, factory)
+    await runner.run()  # raises TranscriptMismatch on the first turn that differs
+    assert runner.turn == 4  # hi, XL, m, mushrooms: every turn of the README's transcript
 
 
 def test_the_readme_names_both_commands() -> None:

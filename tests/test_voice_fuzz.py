@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +10,7 @@ from hypothesis import strategies as st
 
 from bot.testing import Harness
 from flows import build
+from tests.fuzzing import Running, assert_no_server_error, started
 
 KNOWN = [
     "From", "To", "CallSid", "CallStatus", "Digits", "SpeechResult", "Confidence",
@@ -35,13 +35,9 @@ changes = st.lists(
 
 
 @pytest.fixture(scope="module")
-def running() -> Iterator[tuple[asyncio.AbstractEventLoop, Harness]]:
-    loop = asyncio.new_event_loop()
-    harness = Harness(build)
-    loop.run_until_complete(harness.__aenter__())
-    yield loop, harness
-    loop.run_until_complete(harness.__aexit__(None, None, None))
-    loop.close()
+def running() -> Iterator[Running]:
+    with started(Harness(build)) as app:
+        yield app
 
 
 @settings(
@@ -53,13 +49,10 @@ def running() -> Iterator[tuple[asyncio.AbstractEventLoop, Harness]]:
     path=st.sampled_from(PATHS),
 )
 def test_random_voice_requests_never_answer_500(
-    running: tuple[asyncio.AbstractEventLoop, Harness],
+    running: Running,
     drop: set[str],
     extra: list[tuple[str, str]],
     path: str,
 ) -> None:
-    loop, harness = running
     params = [(k, v) for k, v in BASE if k not in drop] + extra
-    reply = loop.run_until_complete(harness.post(path, params))
-    assert reply.status < 500, (path, params, reply.status, reply.body)
-    assert "Traceback" not in reply.body
+    assert_no_server_error(running, path, params)

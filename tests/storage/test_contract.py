@@ -7,7 +7,6 @@ test in a schema of its own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,22 +23,6 @@ DATA: dict[str, Any] = {
     "tickets": ["one", "two"],
     "nested": {"ok": True, "none": None, "n": 2**53, "x": 1.5, "empty": {}},
 }
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest) -> str:
-    """A fresh database of each backend."""
-    if request.param == "sqlite":
-        return str(request.getfixturevalue("sqlite_url"))
-    return str(request.getfixturevalue("postgres_schema_url"))
-
-
-@pytest.fixture
-async def store(url: str) -> AsyncIterator[Store]:
-    s = open_store(url, auto_migrate=True)
-    await s.open()
-    yield s
-    await s.close()
 
 
 def conv(key: str = "sms:+1555:+1666", version: int = 1, **kw: Any) -> Conversation:

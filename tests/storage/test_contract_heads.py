@@ -9,7 +9,6 @@ meantime": two engines (two processes' worth of stores and pools) on one databas
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -29,21 +28,6 @@ from tests.test_consent_race import Stall
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 NUMBER, PERSON = "+15550100000", "+15550001111"
 SMS_KEY, WA_KEY = f"sms:{NUMBER}:{PERSON}", f"whatsapp:{NUMBER}:{PERSON}"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest) -> str:
-    """A fresh database of each backend."""
-    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_schema_url"
-    return str(request.getfixturevalue(fixture))
-
-
-@pytest.fixture
-async def store(url: str) -> AsyncIterator[Store]:
-    s = open_store(url, auto_migrate=True)
-    await s.open()
-    yield s
-    await s.close()
 
 
 def change(status: str, scope: str = NUMBER, person: str = PERSON) -> ConsentChange:

@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from storage import Store, open_store
+from storage import Store
 from storage.outbox import OutboundMessage, OutboxChange, Timer
 from tests.storage.test_contract import conv, write
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 LEASE = T0 + timedelta(minutes=2)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest) -> str:
-    if request.param == "sqlite":
-        return str(request.getfixturevalue("sqlite_url"))
-    return str(request.getfixturevalue("postgres_schema_url"))
-
-
-@pytest.fixture
-async def store(url: str) -> AsyncIterator[Store]:
-    s = open_store(url, auto_migrate=True)
-    await s.open()
-    yield s
-    await s.close()
 
 
 def message(i: int = 1, to: str = "+15550001111", **kw: object) -> OutboundMessage:

@@ -6,7 +6,6 @@ processes, as far as the database can tell) where every due row goes to exactly 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,20 +18,6 @@ from storage.outbox import OutboundMessage, OutboxChange, Timer
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 LEASE = T0 + timedelta(minutes=1)
 KEY = "sms:+15550100000:+15550001111"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest) -> str:
-    name = "sqlite_url" if request.param == "sqlite" else "postgres_schema_url"
-    return str(request.getfixturevalue(name))
-
-
-@pytest.fixture
-async def store(url: str) -> AsyncIterator[Store]:
-    s = open_store(url, auto_migrate=True)
-    await s.open()
-    yield s
-    await s.close()
 
 
 def message(n: int, due: datetime = T0, **kw: Any) -> OutboundMessage:
