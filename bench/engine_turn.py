@@ -18,14 +18,15 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-import bot.engine
+import bot.engine.engine
 from bench.traffic import sms_traffic
-from bot.engine import Engine
-from bot.events import Event, parse_inbound
-from bot.flow import compile_flow
-from bot.twiml import render
+from bot.engine.engine import Engine
+from bot.events.model import Event
+from bot.events.parse import parse_inbound
+from bot.flow.definition import compile_flow
+from bot.twiml.render import render
 from flows import EXAMPLE_FLOWS, example_router
-from storage.base import TurnWrite
+from storage.records import TurnWrite
 from storage.sqlite import SQLiteStore
 
 __all__ = ["TurnCost", "engine_bench"]

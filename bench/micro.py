@@ -11,10 +11,10 @@ from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
 
 from bench.traffic import PUBLIC_URL, TOKEN, sms_params
-from bot.events import parse_inbound
-from bot.form import Form
-from bot.signature import valid_signature
-from bot.twiml import Node, render
+from bot.events.parse import parse_inbound
+from bot.twiml.render import Node, render
+from bot.web.form import Form
+from bot.web.signature import valid_signature
 
 __all__ = ["micro_bench"]
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.outbox_throughput import messages
 from bot.clock import SystemClock
-from bot.gate import Gate
+from bot.compliance.gate import Gate
 from bot.outbound.config import OutboundSettings
 from bot.outbound.rest import Credentials
 from bot.outbound.worker import Outbox

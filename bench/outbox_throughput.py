@@ -23,12 +23,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.clock import SystemClock
-from bot.gate import Gate
+from bot.compliance.gate import Gate
 from bot.outbound.config import OutboundSettings
 from bot.outbound.rest import Credentials
 from bot.outbound.worker import Outbox
 from bot.testing.fake_twilio import FakeTwilio, rate
-from storage.outbox import OutboundMessage
+from storage.records import OutboundMessage
 from storage.sqlite import SQLiteStore
 
 SENDER = "+15550100000"

@@ -6,10 +6,8 @@ serve it with :func:`create_app`.
 
 from __future__ import annotations
 
-from bot.actions import Action, Message
 from bot.clock import Clock, SystemClock
-from bot.conditions import has_media, text_is, text_matches
-from bot.engine import Engine
+from bot.engine.engine import Engine
 from bot.errors import (
     BadRequest,
     ConfigError,
@@ -21,12 +19,16 @@ from bot.errors import (
     StoreError,
     SwitchboardError,
 )
-from bot.events import Channel, Event, InboundMessage, Location, Media
-from bot.flow import CompiledFlow, Flow, T, compile_flow
-from bot.routing import ConversationKey, Router
-from bot.settings import Settings
-from bot.turn import Turn
-from bot.voice.conditions import (
+from bot.events.keys import ConversationKey
+from bot.events.messaging import InboundMessage
+from bot.events.model import Channel, Event, Location, Media
+from bot.events.voice import VoiceEvent
+from bot.flow.conditions import has_media, text_is, text_matches
+from bot.flow.definition import CompiledFlow, Flow, T, compile_flow
+from bot.flow.reprompt import reprompt
+from bot.flow.routing import Router
+from bot.flow.turn import Turn
+from bot.flow.voice_conditions import (
     dial_answered,
     dial_status_is,
     has_recording,
@@ -34,9 +36,9 @@ from bot.voice.conditions import (
     pressed,
     said,
 )
-from bot.voice.events import VoiceEvent
-from bot.voice.reprompt import reprompt
-from bot.web import create_app
+from bot.settings import Settings
+from bot.twiml.messaging import Action, Message
+from bot.web.app import create_app
 
 __all__ = [
     "Action",

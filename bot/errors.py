@@ -16,10 +16,14 @@ The tree::
         ├── ConflictError      another writer advanced the conversation first (retried)
         └── SchemaError        the database schema is not the one this code expects
 
-Lower-level errors are translated with ``raise ... from exc``; messages say what to do.
+``SwitchboardError``, ``ConfigError`` and the ``StoreError`` family are defined in
+``storage.errors`` (the bottom layer, which imports nothing from ``bot``) and re-exported
+here. Lower-level errors are translated with ``raise ... from exc``; messages say what to do.
 """
 
 from __future__ import annotations
+
+from storage.errors import ConfigError, ConflictError, SchemaError, StoreError, SwitchboardError
 
 __all__ = [
     "BadRequest",
@@ -36,14 +40,6 @@ __all__ = [
     "SwitchboardError",
     "WindowClosed",
 ]
-
-
-class SwitchboardError(Exception):
-    """Root of every error Switchboard raises on purpose."""
-
-
-class ConfigError(SwitchboardError):
-    """Settings are missing or contradict each other."""
 
 
 class FlowDefinitionError(SwitchboardError):
@@ -115,15 +111,3 @@ class RestError(SwitchboardError):
         self.status = status
         self.retry_after = retry_after
         self.timeout = timeout
-
-
-class StoreError(SwitchboardError):
-    """The store failed or refused a write."""
-
-
-class ConflictError(StoreError):
-    """A conversation's version moved on between load and save."""
-
-
-class SchemaError(StoreError):
-    """The database schema is older or newer than this code expects."""

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from bot.engine import DEFAULT_APOLOGY
+from bot.engine.engine import DEFAULT_APOLOGY
 from bot.errors import ConfigError
 from bot.outbound.config import OutboundSettings
 

@@ -14,7 +14,7 @@ so they fire after a restart and on any instance.
 from __future__ import annotations
 
 from bot import Flow, T, Turn, text_is
-from bot.outbound.intents import Timeout
+from bot.flow.intents import Timeout
 
 CONFIRM = ("c", "confirm", "yes", "y")
 # "cancel" and "stop" are opt-out keywords (STOP, CANCEL, END, QUIT, ...): the consent
@@ -22,6 +22,9 @@ CONFIRM = ("c", "confirm", "yes", "y")
 CANCEL = ("x", "no")
 RESCHEDULE = ("r", "reschedule")
 CHOICES = "Reply C to confirm, X to cancel or R to reschedule."
+
+
+__all__ = ["AppointmentFlow"]
 
 
 class AppointmentFlow(Flow):

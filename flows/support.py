@@ -17,6 +17,9 @@ ORDER_NUMBER = r"[A-Z]\d{4}"
 ORDERS = {"A1001": "shipped on Monday", "A1002": "being packed", "B2001": "delivered"}
 
 
+__all__ = ["SupportFlow"]
+
+
 class SupportFlow(Flow):
     name = "support"
     initial = "menu"

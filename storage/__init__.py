@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from storage.base import Conversation, Loaded, LogEntry, Store, TurnWrite
+from storage.base import Store
+from storage.records import Conversation, Loaded, LogEntry, TurnWrite
 from storage.sqlite import SQLiteStore
 from storage.url import open_store
 

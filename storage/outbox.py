@@ -10,158 +10,18 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-__all__ = [
-    "DELIVERY_RANK",
-    "FAILED_DELIVERY",
-    "DeliveryCount",
-    "DeliveryUpdate",
-    "HistoryEntry",
-    "OutboundMessage",
-    "OutboxChange",
-    "OutboxStore",
-    "Timer",
-    "delivery_advances",
-]
+from storage.records import (
+    DeliveryCount,
+    DeliveryUpdate,
+    HistoryEntry,
+    OutboundMessage,
+    OutboxChange,
+    Timer,
+)
 
-# Twilio's MessageStatus values in the order a message moves through them.
-DELIVERY_RANK = {
-    "accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4,
-    "read": 5,
-}  # fmt: skip
-FAILED_DELIVERY = frozenset({"failed", "undelivered", "canceled"})
-
-
-def delivery_advances(current: str | None, new: str) -> bool:
-    """Whether status ``new`` may replace ``current`` (monotonic; failures are terminal)."""
-    if current is None:
-        return new in DELIVERY_RANK or new in FAILED_DELIVERY
-    if current in FAILED_DELIVERY:
-        return False
-    if new in FAILED_DELIVERY:
-        return current not in {"delivered", "read"}
-    if new not in DELIVERY_RANK:
-        return False
-    return DELIVERY_RANK[new] > DELIVERY_RANK.get(current, -1)
-
-
-@dataclass(frozen=True, slots=True)
-class OutboundMessage:
-    """One message in the outbox. ``id`` is ours and makes enqueueing idempotent."""
-
-    id: str
-    channel: str
-    ours: str
-    theirs: str
-    body: str
-    due_at: datetime
-    created_at: datetime
-    media: tuple[str, ...] = ()
-    content_sid: str | None = None
-    content_variables: str | None = None
-    purpose: str = "reply"
-    template: str | None = None  # kind of message, for the gate to pick an approved template
-    conversation: str | None = None
-    flow: str | None = None
-    status: str = "pending"
-    delivery: str | None = None
-    attempts: int = 0
-    sid: str | None = None
-    error_code: int | None = None
-    error: str | None = None
-    segments: int | None = None
-    encoding: str | None = None
-    cost: str | None = None
-    reclaimed: bool = False  # claimed again after a lease ran out: it may already have gone out
-    undeliverable: int | None = None  # the error code that marked the recipient undeliverable
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxChange:
-    """What a worker writes back for a claimed message (its lease is released)."""
-
-    status: str
-    event: str
-    at: datetime
-    due_at: datetime | None = None
-    attempts: int | None = None
-    sid: str | None = None
-    delivery: str | None = None
-    error_code: int | None = None
-    error: str | None = None
-    segments: int | None = None
-    encoding: str | None = None
-    cost: str | None = None
-    body: str | None = None  # what was sent, when the gate or smart encoding changed it
-    content_sid: str | None = None
-    content_variables: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
-    """One event in a message's history: claimed, blocked, sent, retry, a delivery status…"""
-
-    at: datetime
-    event: str
-    status: str | None = None
-    sid: str | None = None
-    code: int | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryUpdate:
-    """The outcome of applying a status callback: the message after it, and whether it moved."""
-
-    message: OutboundMessage
-    applied: bool
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryCount:
-    """Messages of one group (a flow or a recipient) by their latest delivery status."""
-
-    group: str
-    total: int
-    by_status: dict[str, int]
-
-    @property
-    def delivered(self) -> int:
-        return self.by_status.get("delivered", 0) + self.by_status.get("read", 0)
-
-    @property
-    def rate(self) -> float:
-        """Delivered (or read) messages over those with a final outcome; 0 when none."""
-        final = self.delivered + sum(self.by_status.get(s, 0) for s in FAILED_DELIVERY)
-        return self.delivered / final if final else 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Timer:
-    """A stored timer: fire ``trigger`` in ``conversation`` at ``due_at``.
-
-    A timer is named per conversation (scheduling the same name again replaces it); with a
-    ``state`` it is cancelled as soon as the conversation leaves that state.
-    """
-
-    conversation: str
-    name: str
-    trigger: str
-    flow: str
-    channel: str
-    ours: str
-    theirs: str
-    due_at: datetime
-    state: str | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def id(self) -> str:
-        return f"{self.conversation}#{self.name}"
+__all__ = ["OutboxStore"]
 
 
 class OutboxStore(ABC):

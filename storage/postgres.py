@@ -31,8 +31,8 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from bot.errors import ConfigError, ConflictError, SchemaError, StoreError
-from storage.base import ConsentChange, Contact, Conversation, Loaded, LogEntry, Store, TurnWrite
+from storage.base import Store
+from storage.errors import ConfigError, ConflictError, SchemaError, StoreError
 from storage.migrations import migrations, schema_problem
 from storage.postgres_outbox import PostgresOutbox, fired_timer, write_outbound
 from storage.postgres_sql import (
@@ -43,6 +43,7 @@ from storage.postgres_sql import (
     LOAD,
     LOG_COLUMNS,
 )
+from storage.records import ConsentChange, Contact, Conversation, Loaded, LogEntry, TurnWrite
 
 __all__ = ["PostgresStore"]
 

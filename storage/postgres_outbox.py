@@ -15,16 +15,16 @@ from typing import Any
 
 import asyncpg
 
-from storage.base import TurnWrite
-from storage.outbox import (
+from storage.outbox import OutboxStore
+from storage.records import (
     FAILED_DELIVERY,
     DeliveryCount,
     DeliveryUpdate,
     HistoryEntry,
     OutboundMessage,
     OutboxChange,
-    OutboxStore,
     Timer,
+    TurnWrite,
     delivery_advances,
 )
 

@@ -32,16 +32,11 @@ try:
 except ImportError:  # Windows: commits fall back to SQLite's busy handler alone
     fcntl = None  # type: ignore[assignment]
 
-from bot.errors import ConflictError, SchemaError, StoreError
-from storage.base import (
-    Conversation,
-    Loaded,
-    LogEntry,
-    Store,
-    TurnWrite,
-)
+from storage.base import Store
+from storage.errors import ConflictError, SchemaError, StoreError
 from storage.group import GroupCommit
 from storage.migrations import Migration, migrations, schema_problem
+from storage.records import Conversation, Loaded, LogEntry, TurnWrite
 from storage.sqlite_consent import SQLiteConsent, insert_consent, read_contact
 from storage.sqlite_outbox import SQLiteOutbox, write_timers_and_outbox
 from storage.sqlite_tx import transaction

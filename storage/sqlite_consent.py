@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from storage.base import OPTED_OUT, ConsentChange, Contact
+from storage.records import OPTED_OUT, ConsentChange, Contact
 from storage.sqlite_tx import transaction
 
 __all__ = ["SQLiteConsent", "insert_consent", "read_contact"]

@@ -14,16 +14,16 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from storage.base import TurnWrite
-from storage.outbox import (
+from storage.outbox import OutboxStore
+from storage.records import (
     FAILED_DELIVERY,
     DeliveryCount,
     DeliveryUpdate,
     HistoryEntry,
     OutboundMessage,
     OutboxChange,
-    OutboxStore,
     Timer,
+    TurnWrite,
     delivery_advances,
 )
 from storage.sqlite_tx import transaction

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from bot.errors import ConfigError
 from storage.base import Store
+from storage.errors import ConfigError
 
 __all__ = ["open_store", "redact"]
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from bot import Channel, Flow, Router, T, Turn
-from bot.compliance import SPANISH, Compliance, Keywords, NumberPolicy, Texts, normalise
-from bot.consent import Keyword, keyword_of
+from bot.compliance.config import SPANISH, Compliance, Keywords, NumberPolicy, Texts, normalise
+from bot.compliance.consent import Keyword, keyword_of
 from bot.testing import Harness
 from flows import EXAMPLE_FLOWS, example_router
 from flows.support import MENU
@@ -161,7 +161,7 @@ async def test_start_restarts_a_flow_that_asks_for_it() -> None:
 
 def test_on_opt_in_is_validated() -> None:
     from bot.errors import FlowDefinitionError
-    from bot.flow import compile_flow
+    from bot.flow.definition import compile_flow
 
     bad = type("Bad", (Restarting,), {"on_opt_in": "rewind"})
     with pytest.raises(FlowDefinitionError, match="on_opt_in"):
@@ -197,7 +197,7 @@ class Notifier(Flow):
     ]
 
     def answer(self, turn: Turn) -> None:
-        from bot.actions import Message
+        from bot.twiml.messaging import Message
 
         if turn.text.startswith("tell "):
             turn.reply(Message("news for you", to=turn.text.removeprefix("tell ")))
@@ -272,7 +272,7 @@ async def test_a_retried_stop_webhook_is_recorded_once() -> None:
 
 
 async def test_an_exported_consent_conversation_replays_and_shows_refusals() -> None:
-    from bot.testing.export import to_transcript
+    from bot.export.transcript import to_transcript
     from bot.testing.runner import Runner
     from bot.testing.transcript import parse
     from flows import build
@@ -311,7 +311,7 @@ class Escalating(Flow):
     ]
 
     def relay(self, turn: Turn) -> None:
-        from bot.actions import Message
+        from bot.twiml.messaging import Message
 
         turn.reply(Message(turn.text, to="whatsapp:+15550002222"))
 
@@ -343,7 +343,7 @@ async def test_window_closed_may_change_state_and_its_errors_roll_back() -> None
 async def test_a_message_action_of_unknown_shape_is_never_sent() -> None:
     from dataclasses import dataclass
 
-    from bot.twiml import Node
+    from bot.twiml.render import Node
 
     @dataclass(frozen=True)
     class Sneaky:
@@ -376,7 +376,7 @@ async def test_the_app_reads_a_compliance_file_named_in_the_environment(tmp_path
 
     from bot import Settings
     from bot.errors import ConfigError
-    from bot.web import create_app, engine_of
+    from bot.web.app import create_app, engine_of
     from storage.sqlite import SQLiteStore
 
     assert isinstance(tmp_path, Path)
@@ -396,7 +396,7 @@ async def test_the_app_reads_a_compliance_file_named_in_the_environment(tmp_path
     "text", ["STOP\u200b", "\ufeffSTOP", "STOP\u200f", "\u200eSTOP", "S\u00adTOP"]
 )
 def test_invisible_format_characters_do_not_hide_a_keyword(text: str) -> None:
-    from bot.compliance import Keywords
-    from bot.consent import keyword_of
+    from bot.compliance.config import Keywords
+    from bot.compliance.consent import keyword_of
 
     assert keyword_of(text, Keywords()) is not None

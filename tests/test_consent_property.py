@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import Channel, Flow, Router, T, Turn
-from bot.actions import Message
-from bot.compliance import Compliance, Keywords, NumberPolicy, Template
-from bot.consent import Keyword, keyword_of, set_consent
-from bot.gate import Outgoing
+from bot.compliance.config import Compliance, Keywords, NumberPolicy, Template
+from bot.compliance.consent import Keyword, keyword_of, set_consent
+from bot.compliance.gate import Outgoing
+from bot.compliance.window import window_key
 from bot.testing import Harness
 from bot.testing.harness import Reply
-from bot.window import window_key
+from bot.twiml.messaging import Message
 from flows.support import SupportFlow
 
 PEOPLE = ["+15550001111", "+15550002222", "+15550003333"]

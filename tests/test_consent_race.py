@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from bot import Channel, Flow, Router, T, Turn
-from bot.actions import Message
-from bot.compliance import Compliance, NumberPolicy, Texts
+from bot.compliance.config import Compliance, NumberPolicy, Texts
+from bot.compliance.window import window_key
 from bot.testing import Harness
 from bot.testing.harness import Reply
-from bot.window import window_key
-from storage.base import Contact, Store
+from bot.twiml.messaging import Message
+from storage.base import Store
+from storage.records import Contact
 
 NUMBER, OTHER_NUMBER = "+15550100000", "+15550100001"
 PERSON, THIRD = "+15550001111", "+15550002222"

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ConflictError
-from storage.base import (
+from storage.base import Store
+from storage.records import (
     OPTED_IN,
     OPTED_OUT,
     ConsentChange,
     Contact,
     Conversation,
     LogEntry,
-    Store,
     TurnWrite,
 )
 from storage.sqlite import SQLiteStore

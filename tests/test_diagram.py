@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.cli import main
-from bot.diagram import mermaid
+from bot.flow.diagram import mermaid
 from flows.support import SupportFlow
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from bot import Channel
 from bot.cli import main
+from bot.export.transcript import to_transcript
 from bot.testing import Harness
-from bot.testing.export import to_transcript
 from bot.testing.runner import Runner
 from bot.testing.transcript import parse
 from flows import build

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.compliance import Compliance, NumberPolicy, Template
-from bot.consent import record_carrier_opt_out, set_consent
+from bot.compliance.config import Compliance, NumberPolicy, Template
+from bot.compliance.consent import record_carrier_opt_out, set_consent
+from bot.compliance.gate import Gate, Outgoing
+from bot.compliance.window import close_window_after_63016, window_key
 from bot.errors import OptedOut, WindowClosed
-from bot.events import Channel
-from bot.gate import Gate, Outgoing
-from bot.window import close_window_after_63016, window_key
-from storage.base import OPTED_OUT, ConsentChange, LogEntry, TurnWrite
+from bot.events.model import Channel
+from storage.records import OPTED_OUT, ConsentChange, LogEntry, TurnWrite
 from storage.sqlite import SQLiteStore
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -48,7 +48,7 @@ def wa(body: str = "hello", **kw: object) -> Outgoing:
 async def inbound_whatsapp(store: SQLiteStore, at: datetime) -> None:
     """What a committed inbound WhatsApp turn writes for the window."""
     key = window_key(WA_OURS, WA_THEIRS)
-    from storage.base import Conversation
+    from storage.records import Conversation
 
     conversation = Conversation(key, "f", "s", {}, 1, "whatsapp", WA_OURS, WA_THEIRS)
     entry = LogEntry(key, "in", "message", "hi", at)

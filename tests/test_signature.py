@@ -6,7 +6,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
-from bot.signature import compute_signature, signature_candidates, valid_signature
+from bot.web.signature import compute_signature, signature_candidates, valid_signature
 
 DOC_URL = "https://example.com/myapp.php?foo=1&bar=2"
 DOC_PARAMS = MultiDict(

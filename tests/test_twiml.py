@@ -6,8 +6,8 @@ import pytest
 from twilio.twiml.messaging_response import Message as TwilioMessage
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.actions import Message
-from bot.twiml import EMPTY, Node, render
+from bot.twiml.messaging import Message
+from bot.twiml.render import EMPTY, Node, render
 
 TEXTS = [
     "plain",

@@ -12,7 +12,7 @@ import pytest
 from bot.errors import ConflictError
 from bot.testing import Harness
 from flows import build
-from storage.base import Conversation, TurnWrite
+from storage.records import Conversation, TurnWrite
 from storage.sqlite import SQLiteStore
 
 NOW = datetime(2026, 1, 5, tzinfo=UTC)

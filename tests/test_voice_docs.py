@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import Channel, Router
-from bot.diagram import mermaid
+from bot.flow.diagram import mermaid
 from bot.testing import Harness
 from bot.testing.runner import Runner, reply_lines
 from bot.testing.transcript import parse

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.export.transcript import to_transcript
 from bot.testing import Harness
-from bot.testing.export import to_transcript
 from bot.testing.runner import Runner
 from bot.testing.transcript import parse
 from flows import build

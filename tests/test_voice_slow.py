@@ -9,10 +9,10 @@ from pathlib import Path
 from quart import Quart
 
 from bot import Channel, Flow, Router, T, Turn
+from bot.flow.voice_conditions import pressed
 from bot.testing import Harness
 from bot.testing.runner import reply_lines
 from bot.voice.answer import CallAnswerer
-from bot.voice.conditions import pressed
 
 DELAY = {"seconds": 0.5}
 

@@ -16,16 +16,16 @@ from twilio.twiml.voice_response import Gather as TwilioGather
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.datastructures import MultiDict
 
-from bot.engine import Engine
-from bot.events import Channel
-from bot.flow import CompiledFlow
+from bot.engine.engine import Engine
+from bot.events.model import Channel
+from bot.events.voice import parse_voice
+from bot.flow.definition import CompiledFlow
 from bot.testing.harness import Harness, Reply
 from bot.testing.runner import Runner
 from bot.testing.transcript import parse
-from bot.twiml import render
+from bot.twiml.render import render
+from bot.twiml.voice import Dial, Gather, Hangup, Pause, Play, Record, Redirect, Reject, Say
 from bot.voice.answer import CallAnswerer
-from bot.voice.events import parse_voice
-from bot.voice.verbs import Dial, Gather, Hangup, Pause, Play, Record, Redirect, Reject, Say
 from flows import EXAMPLE_FLOWS, build
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts"

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from bot import Channel, Flow, Router, T, Turn
+from bot.flow.voice_conditions import pressed
 from bot.testing import Call, Harness
 from bot.testing.harness import Reply
 from bot.testing.runner import reply_lines
-from bot.voice.conditions import pressed
 
 OURS = "+15550100000"
 CALLER = "+15550001111"

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from quart import Quart
 
-import bot.outbound.status  # noqa: F401 - registers the MessageStatus callback handler
-from bot.engine import Engine
+import bot.outbound.delivery  # noqa: F401 - registers the MessageStatus callback handler
+from bot.engine.engine import Engine
 from bot.outbound.timers import TimerRunner
 from bot.outbound.worker import Outbox
 from bot.settings import Settings

@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.engine import Engine
+from bot.engine.engine import Engine
 from bot.errors import ConfigError
-from bot.events import Channel, Params, channel_of
-from bot.outbound.events import Started
-from bot.routing import ConversationKey
+from bot.events.internal import Started
+from bot.events.keys import ConversationKey
+from bot.events.model import Channel, Params, channel_of
 
 __all__ = ["StartOutcome", "start_conversation"]
 

@@ -17,12 +17,12 @@ import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from bot.events import Channel, Params
-from bot.outbound.events import TimerFired
-from storage.outbox import Timer
+from bot.events.internal import TimerFired
+from bot.events.model import Channel, Params
+from storage.records import Timer
 
 if TYPE_CHECKING:
-    from bot.engine import Engine
+    from bot.engine.engine import Engine
 
 __all__ = ["TimerRunner"]
 

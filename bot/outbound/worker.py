@@ -30,16 +30,16 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from bot.clock import Clock
+from bot.compliance.gate import Gate, Outgoing
 from bot.errors import ConfigError, RestError
-from bot.events import Channel
-from bot.gate import Gate, Outgoing
+from bot.events.model import Channel
 from bot.outbound.config import OutboundSettings
 from bot.outbound.policy import Backoff, Consequence, consequence, is_transient
 from bot.outbound.ratelimit import RateLimits
 from bot.outbound.rest import TwilioRest
 from bot.outbound.segments import count_segments, estimate_cost, smart_encode
 from storage.base import Store
-from storage.outbox import OutboundMessage, OutboxChange
+from storage.records import OutboundMessage, OutboxChange
 
 __all__ = ["TIMED_OUT", "ConsequenceHook", "Outbox"]
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 from xml.sax.saxutils import escape
 
-from bot.events import Channel
-from bot.gate import Outgoing
+from bot.compliance.gate import Outgoing
+from bot.events.model import Channel
 from bot.testing.harness import Reply
 from bot.testing.runner import CALLER_ACTIONS, REPLY_LINES, Runner
 from bot.testing.transcript import Send
-from bot.twiml import CONTENT_TYPE
-from bot.web import engine_of
+from bot.twiml.render import CONTENT_TYPE
+from bot.web.app import engine_of
 
 __all__ = ["proactive", "text"]
 

@@ -21,19 +21,19 @@ from quart import Quart
 from quart.typing import TestAppProtocol, TestClientProtocol
 
 from bot.clock import Clock
-from bot.compliance import Compliance
-from bot.engine import Engine
-from bot.events import Channel
-from bot.flow import Flow
+from bot.compliance.config import Compliance
+from bot.engine.engine import Engine
+from bot.events.model import Channel
+from bot.flow.definition import Flow
+from bot.flow.routing import Router
 from bot.outbound.app import Outbound, outbound_of
 from bot.outbound.config import OutboundSettings
 from bot.outbound.rest import Credentials
-from bot.routing import Router
 from bot.settings import Settings
 from bot.testing.clock import FakeClock
 from bot.testing.fake_twilio import FakeTwilio
 from bot.testing.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, sign
-from bot.web import create_app, engine_of
+from bot.web.app import create_app, engine_of
 from storage.base import Store
 from storage.sqlite import SQLiteStore
 from storage.url import open_store

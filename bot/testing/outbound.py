@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from bot.outbound.intents import parse_delay
+from bot.flow.intents import parse_delay
 from bot.outbound.start import start_conversation
 from bot.testing.harness import Harness, Reply
 from bot.testing.runner import CALLER_ACTIONS, Runner

@@ -9,13 +9,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.compliance import Compliance
-from bot.events import Channel
-from bot.routing import ConversationKey
+from bot.compliance.config import Compliance
+from bot.events.keys import ConversationKey
+from bot.events.model import Channel
 from bot.testing.clock import DEFAULT_START, FakeClock
 from bot.testing.harness import AppFactory, Harness, Phone, Reply
 from bot.testing.transcript import Advance, Check, Send, Transcript
-from bot.web import engine_of
+from bot.web.app import engine_of
 
 __all__ = ["CALLER_ACTIONS", "REPLY_LINES", "Runner", "TranscriptMismatch", "reply_lines"]
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from bot.events import Channel
+from bot.events.model import Channel
 from bot.testing.call import Call, CallError
 from bot.testing.harness import Reply
 from bot.testing.runner import CALLER_ACTIONS, REPLY_LINES, Runner

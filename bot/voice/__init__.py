@@ -1,12 +1,10 @@
-"""Voice: calls, ``<Gather>`` (keys and speech), voicemail, dialling and call status as flows.
+"""Voice above the engine: answering a call within Twilio's 15 seconds (a holding prompt while
+a slow step finishes) and the call, recording and transcription status callbacks.
 
-The pieces: :mod:`~bot.voice.verbs` (TwiML voice verbs), :mod:`~bot.voice.events` (what
-Twilio posts), :mod:`~bot.voice.replies` (``turn.gather`` and friends),
-:mod:`~bot.voice.conditions` (``pressed``, ``heard``, ...), :mod:`~bot.voice.reprompt`
-(no input / invalid policy), :mod:`~bot.voice.answer` (answer in time with a holding
-prompt) and :mod:`~bot.voice.callbacks` (call, recording and transcription status).
-
-This package imports nothing heavy at import time, so core modules can use its verbs.
+What flow authors use for calls lives lower down: the verbs in :mod:`bot.twiml.voice`, the
+events in :mod:`bot.events.voice`, ``turn.gather`` and friends in
+:mod:`bot.flow.voice_replies`, ``pressed``/``heard`` in :mod:`bot.flow.voice_conditions` and
+``reprompt`` in :mod:`bot.flow.reprompt`.
 """
 
-__all__: list[str] = []  # the flow-authoring names are exported by ``bot``
+__all__: list[str] = []  # a package of modules; flow authors get what they need from ``bot``

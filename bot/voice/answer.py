@@ -19,11 +19,11 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from bot.engine import Engine
-from bot.routing import key_for
-from bot.voice.events import VoiceEvent
-from bot.voice.urls import action_url
-from bot.voice.verbs import Pause, Redirect, Say
+from bot.engine.engine import Engine
+from bot.events.keys import key_for
+from bot.events.urls import action_url
+from bot.events.voice import VoiceEvent
+from bot.twiml.voice import Pause, Redirect, Say
 
 __all__ = ["DEFAULT_BUDGET", "DEFAULT_HOLD_PROMPT", "CallAnswerer"]
 

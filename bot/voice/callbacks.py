@@ -11,10 +11,10 @@ Registered in this order because a transcription callback also carries ``CallSta
 
 from __future__ import annotations
 
-from bot.engine import Engine
-from bot.events import Params
-from bot.status import status_handler
-from bot.voice.events import parse_voice_status
+from bot.engine.engine import Engine
+from bot.events.model import Params
+from bot.events.voice import parse_voice_status
+from bot.web.status import status_handler
 
 __all__ = ["call_status"]
 

@@ -32,7 +32,8 @@ from bot.testing.databases import drop_schema_async, with_options
 from bot.testing.fake_twilio import FakeTwilio
 from bot.testing.harness import Harness
 from flows import build
-from storage import LogEntry, open_store
+from storage import open_store
+from storage.records import LogEntry
 from tests.multi.workload import ECHO, ROOT, SUPPORT, Message, Run, drive, upgrade, workload
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot import Flow, Router, T, Turn, text_is
-from bot.outbound.intents import Timeout
+from bot.flow.intents import Timeout
 from bot.testing import Harness
 
 OURS = "+15550100000"

@@ -7,8 +7,8 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from bot.compliance import Compliance, NumberPolicy, Template
-from bot.events import Channel
+from bot.compliance.config import Compliance, NumberPolicy, Template
+from bot.events.model import Channel
 from bot.testing import Harness
 from tests.outbound.conftest import CALLER
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.outbound.cli import read_recipients
+from bot.cli.send import read_recipients
 from bot.testing.fake_twilio import FakeTwilio, fake_twilio_thread
 from bot.testing.signing import TEST_AUTH_TOKEN
 

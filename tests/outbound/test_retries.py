@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.errors import RestError
-from bot.events import Channel
+from bot.events.model import Channel
 from bot.outbound.policy import Backoff, Consequence, consequence, is_transient
 from bot.outbound.start import start_conversation
 from bot.testing import Harness

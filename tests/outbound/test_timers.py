@@ -8,8 +8,8 @@ import pytest
 
 from bot import Channel, Flow, Message, Router, T, Turn
 from bot.errors import FlowDefinitionError
-from bot.flow import compile_flow
-from bot.outbound.intents import Timeout, parse_delay
+from bot.flow.definition import compile_flow
+from bot.flow.intents import Timeout, parse_delay
 from bot.testing import Harness
 from tests.outbound.conftest import CALLER
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot import Flow, Router, T, Turn
-from bot.engine import DEFAULT_APOLOGY
+from bot.engine.engine import DEFAULT_APOLOGY
 from bot.testing import Harness
 from flows import build
 from flows.support import MENU

@@ -13,9 +13,17 @@ from typing import Any
 import pytest
 
 from bot.errors import ConflictError, SchemaError, StoreError
-from storage import Conversation, LogEntry, Store, TurnWrite, open_store
-from storage.base import OPTED_IN, OPTED_OUT, ConsentChange, Contact
+from storage import Store, open_store
 from storage.migrations import migrations
+from storage.records import (
+    OPTED_IN,
+    OPTED_OUT,
+    ConsentChange,
+    Contact,
+    Conversation,
+    LogEntry,
+    TurnWrite,
+)
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 DATA: dict[str, Any] = {

@@ -15,14 +15,14 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from bot import Router
-from bot.engine import Engine
+from bot.engine.engine import Engine
 from bot.errors import ConflictError
-from bot.events import parse_inbound
-from bot.flow import compile_flow
-from bot.twiml import EMPTY
+from bot.events.parse import parse_inbound
+from bot.flow.definition import compile_flow
+from bot.twiml.render import EMPTY
 from flows import SupportFlow
-from storage import Conversation, Store, TurnWrite, open_store
-from storage.base import OPTED_IN, OPTED_OUT, ConsentChange, Contact
+from storage import Store, open_store
+from storage.records import OPTED_IN, OPTED_OUT, ConsentChange, Contact, Conversation, TurnWrite
 from tests.test_consent_race import Stall
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from storage import Store
-from storage.outbox import OutboundMessage, OutboxChange, Timer
+from storage.records import OutboundMessage, OutboxChange, Timer
 from tests.storage.test_contract import conv, write
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from bot.errors import ConflictError
-from storage import Conversation, Store, TurnWrite, open_store
-from storage.outbox import OutboundMessage, OutboxChange, Timer
+from storage import Store, open_store
+from storage.records import Conversation, OutboundMessage, OutboxChange, Timer, TurnWrite
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 LEASE = T0 + timedelta(minutes=1)

@@ -1,0 +1,96 @@
+"""``switchboard consent``: read and change the consent ledger from the command line.
+
+    switchboard consent history +15550001111
+    switchboard consent opt-out +15550100000 +15550001111 --detail "asked by phone"
+    switchboard consent opt-in  +15550100000 +15550001111
+    switchboard consent import opt-outs.csv
+
+Changes are recorded with source ``operator`` (``import`` for files); the scope comes from
+``--compliance FILE.json`` (a number's Messaging Service), else the number itself. An import
+file is CSV with a header row ``ours,person,status[,detail]`` (status ``opted_out`` or
+``opted_in``); it is checked completely before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.compliance.config import Compliance
+from bot.compliance.consent import set_consent
+from bot.compliance.gate import Gate
+from bot.errors import SwitchboardError
+from storage.records import OPTED_IN, OPTED_OUT
+from storage.url import open_store
+
+__all__ = ["add_parser", "run"]
+
+Row = tuple[str, str, bool, str]
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``switchboard consent …``."""
+    consent = commands.add_parser("consent", help="read or change the consent ledger")
+    consent.add_argument("--database", default=None, help="database URL (default: from env)")
+    consent.add_argument("--compliance", default=None, help="compliance JSON (for scopes)")
+    verbs = consent.add_subparsers(dest="verb", required=True)
+    verbs.add_parser("history", help="every change for a person").add_argument("person")
+    for verb in ("opt-out", "opt-in"):
+        change = verbs.add_parser(verb, help=f"record an {verb} made by an operator")
+        change.add_argument("ours", help="our number (E.164)")
+        change.add_argument("person", help="the person's number (E.164)")
+        change.add_argument("--detail", default="", help="why, who, reference")
+    verbs.add_parser("import", help="record changes from a CSV file").add_argument("file")
+
+
+def read_rows(path: Path) -> list[Row]:
+    """The import file's rows; :class:`ValueError` naming the first bad line."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or not {"ours", "person", "status"} <= set(reader.fieldnames):
+            raise ValueError(f"{path}: the header must name ours,person,status[,detail]")
+        rows = []
+        for line, record in enumerate(reader, start=2):
+            status = (record.get("status") or "").strip()
+            ours, person = (record.get("ours") or "").strip(), (record.get("person") or "").strip()
+            if status not in (OPTED_OUT, OPTED_IN) or not ours or not person:
+                raise ValueError(f"{path}:{line}: need ours, person and status opted_out/opted_in")
+            rows.append((ours, person, status == OPTED_IN, (record.get("detail") or "").strip()))
+    return rows
+
+
+async def _run(args: argparse.Namespace) -> int:
+    url = args.database or os.environ.get("SWITCHBOARD_DATABASE_URL", "sqlite:///switchboard.db")
+    compliance = Compliance.from_file(args.compliance) if args.compliance else Compliance()
+    rows = read_rows(Path(args.file)) if args.verb == "import" else []
+    store = open_store(url, auto_migrate=False)
+    await store.open()
+    try:
+        gate, now = Gate(store, compliance), datetime.now(UTC)
+        if args.verb == "history":
+            for c in await store.consent_history(args.person):
+                print(f"{c.at.isoformat()} {c.scope} {c.status} {c.source} {c.detail}".rstrip())
+        elif args.verb == "import":
+            for ours, person, opted_in, detail in rows:
+                await set_consent(gate, ours, person, opted_in, now, source="import", detail=detail)
+            print(f"recorded {len(rows)} consent changes from {args.file}")
+        else:
+            opted_in = args.verb == "opt-in"
+            await set_consent(gate, args.ours, args.person, opted_in, now, detail=args.detail)
+        return 0
+    finally:
+        await store.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``switchboard consent``; 2 with a one-line reason on bad input."""
+    try:
+        return asyncio.run(_run(args))
+    except (SwitchboardError, ValueError, OSError) as exc:
+        print(f"switchboard: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,217 @@
+"""``switchboard send`` and ``switchboard outbox``: campaigns from a CSV, and delivery reports.
+
+``switchboard send FLOW --from +1… --csv people.csv`` starts FLOW with every number in the
+CSV (a ``to``/``phone``/``number`` column; the other columns become the conversation's data),
+with a progress bar and a summary. A campaign id (by default derived from the flow, sender
+and file contents) makes a rerun skip the numbers already started. Messages go through the
+outbox: ``--wait`` sends them from this process; otherwise a running server sends them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import hashlib
+import importlib
+import re
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+__all__ = ["OUTBOUND_COMMANDS", "Summary", "add_outbound_parsers", "read_recipients"]
+
+_ADDRESS = re.compile(r"^(whatsapp:)?\+[1-9]\d{6,14}$")
+_NUMBER_COLUMNS = ("to", "phone", "number", "mobile")
+
+
+@dataclass
+class Summary:
+    """What a ``send`` run did."""
+
+    started: int = 0
+    skipped: int = 0  # already started by an earlier run of the same campaign
+    invalid: list[str] = field(default_factory=list)
+    processed: int = 0  # outbox messages handled by --wait
+    statuses: dict[str, int] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        out = [f"started {self.started}, already started {self.skipped}, "
+               f"invalid {len(self.invalid)}"]  # fmt: skip
+        out += [f"  invalid: {reason}" for reason in self.invalid[:20]]
+        if len(self.invalid) > 20:
+            out.append(f"  ... and {len(self.invalid) - 20} more")
+        if self.statuses:
+            shown = ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items()))
+            out.append(f"outbox after sending: {shown}")
+        return out
+
+
+def read_recipients(
+    rows: Iterable[dict[str, str]], column: str | None
+) -> tuple[list[tuple[str, dict[str, str]]], list[str]]:
+    """(address, data) per valid row, and a reason per invalid row (with its line number)."""
+    good, bad = [], []
+    for line, row in enumerate(rows, start=2):
+        name = column or next((c for c in _NUMBER_COLUMNS if c in row), None)
+        if name is None or name not in row:
+            raise ValueError(f"the CSV has no {column or '/'.join(_NUMBER_COLUMNS)} column")
+        address = (row.get(name) or "").strip().replace(" ", "").replace("-", "")
+        if not _ADDRESS.match(address):
+            bad.append(f"line {line}: {row.get(name)!r} is not an E.164 number")
+            continue
+        good.append((address, {k: v for k, v in row.items() if k != name and k}))
+    return good, bad
+
+
+class Progress:
+    """A one-line progress bar on ``stream`` (stderr)."""
+
+    def __init__(self, label: str, total: int, stream: TextIO | None = None) -> None:
+        self.label, self.total, self.done = label, total, 0
+        self.stream = stream or sys.stderr
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        width = 30
+        filled = width * self.done // max(1, self.total)
+        bar = "#" * filled + "-" * (width - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total}")
+        if self.done >= self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def add_outbound_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    send = commands.add_parser("send", help="start a flow with numbers (a CSV or --to)")
+    send.add_argument("flow", help="the flow to start, e.g. appointments")
+    send.add_argument(
+        "--from", dest="from_", required=True, help="our number (+1… or whatsapp:+1…)"
+    )
+    send.add_argument("--to", action="append", default=[], help="a recipient (repeatable)")
+    send.add_argument("--csv", type=Path, help="CSV with a to/phone/number column and data")
+    send.add_argument("--column", help="the CSV column holding the numbers")
+    send.add_argument("--campaign", help="campaign id (default: from flow, sender and file)")
+    send.add_argument("--app", default="flows:build", help="app factory (default flows:build)")
+    send.add_argument("--database", help="database URL (default: from env)")
+    send.add_argument("--wait", action="store_true", help="send the messages from here too")
+    outbox = commands.add_parser("outbox", help="delivery report, or one message's history")
+    outbox.add_argument("--by", choices=("flow", "number"), default="flow")
+    outbox.add_argument("--message", help="show this outbox message's history")
+    outbox.add_argument("--database", help="database URL (default: from env)")
+
+
+def _campaign(args: argparse.Namespace, content: str) -> str:
+    if args.campaign:
+        return str(args.campaign)
+    digest = hashlib.sha256(f"{args.flow}\n{args.from_}\n{content}".encode()).hexdigest()
+    return f"{args.flow}-{digest[:12]}"
+
+
+def _app(args: argparse.Namespace) -> Any:
+    from bot.settings import Settings
+
+    if args.database:
+        import os
+
+        os.environ["SWITCHBOARD_DATABASE_URL"] = args.database
+    module, _, name = args.app.partition(":")
+    factory = getattr(importlib.import_module(module), name)
+    return factory(Settings.from_env())
+
+
+async def _send(args: argparse.Namespace) -> int:
+    from bot.outbound.app import outbound_of
+    from bot.outbound.start import start_conversation
+    from bot.web.app import engine_of
+
+    content = args.csv.read_text("utf-8-sig") if args.csv else ""
+    rows = list(csv.DictReader(content.splitlines())) if content else []
+    recipients, invalid = read_recipients(rows, args.column) if rows else ([], [])
+    more, bad = read_recipients(({"to": t} for t in args.to), "to")
+    recipients, summary = recipients + more, Summary(invalid=invalid + bad)
+    campaign = _campaign(args, content + "\n".join(args.to))
+    app = _app(args)
+    engine, outbound = engine_of(app), outbound_of(app)
+    await engine.store.open()
+    try:
+        progress = Progress("starting", len(recipients))
+        for address, data in recipients:
+            outcome = await start_conversation(
+                engine, args.flow, address, from_=args.from_, data=data,
+                start_id=f"{campaign}:{address}",
+            )  # fmt: skip
+            summary.started += outcome.started
+            summary.skipped += not outcome.started
+            progress.advance()
+        if args.wait:
+            await _wait(outbound.outbox, summary)
+    finally:
+        await outbound.stop()
+        await engine.store.close()
+    print(f"campaign {campaign}")
+    print("\n".join(summary.lines()))
+    if not args.wait:
+        print("queued in the outbox: a running `switchboard serve` sends them (or use --wait)")
+    return 0 if not summary.invalid else 1
+
+
+async def _wait(outbox: Any, summary: Summary) -> None:
+    if outbox.rest is None:
+        raise ValueError("--wait needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or an API key)")
+    progress = Progress("sending", summary.started)
+    while done := await outbox.run_once():
+        summary.processed += done
+        progress.advance(done)
+    for row in await outbox.store.delivery_report("flow"):
+        for status, count in row.by_status.items():
+            summary.statuses[status] = summary.statuses.get(status, 0) + count
+
+
+async def _outbox(args: argparse.Namespace) -> int:
+    import os
+
+    from storage.url import open_store
+
+    url = args.database or os.environ.get("SWITCHBOARD_DATABASE_URL", "sqlite:///switchboard.db")
+    store = open_store(url, auto_migrate=False)
+    await store.open()
+    try:
+        if args.message:
+            history = await store.outbox_history(args.message)
+            if not history:
+                print(f"switchboard: no outbox message {args.message!r}", file=sys.stderr)
+                return 2
+            for e in history:
+                code = f" error {e.code}" if e.code else ""
+                print(f"{e.at.isoformat()}  {e.event:<15} {e.status or '':<10} {e.sid or ''}{code}")
+            return 0
+        print(f"{'group':<28} {'total':>6} {'delivered':>9} {'rate':>6}  statuses")
+        for row in await store.delivery_report("theirs" if args.by == "number" else "flow"):
+            shown = ", ".join(f"{k} {v}" for k, v in sorted(row.by_status.items()))
+            print(f"{row.group:<28} {row.total:>6} {row.delivered:>9} {row.rate:>6.1%}  {shown}")
+        return 0
+    finally:
+        await store.close()
+
+
+def _runner(fn: Callable[[argparse.Namespace], Any]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from bot.errors import SwitchboardError
+
+        try:
+            result: int = asyncio.run(fn(args))
+        except (SwitchboardError, ValueError, OSError) as exc:
+            print(f"switchboard: {exc}", file=sys.stderr)
+            return 2
+        return result
+
+    return run
+
+
+OUTBOUND_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "send": _runner(_send),
+    "outbox": _runner(_outbox),
+}

@@ -1,0 +1,215 @@
+"""Compliance configuration: consent keywords, confirmation texts, WhatsApp templates.
+
+Everything has a working default, so ``Compliance()`` is enough to run. Per number (E.164,
+no channel prefix) a :class:`NumberPolicy` can replace the keyword sets, the texts, the
+WhatsApp templates and the consent *scope* (a Messaging Service SID, when the number sends
+through one: an opt-out from one number of a service then covers the whole service, as it
+does at Twilio). :meth:`Compliance.from_dict` reads the same shape from JSON.
+
+Keyword matching (see docs/compliance.md): the **whole** message must be the keyword. Case,
+Unicode width and white space around it do not count, and neither does punctuation at either
+end ("STOP.", "stop!", "¡STOP!" all opt out); anything else ("stop please") is not a keyword.
+We err this way on purpose: honouring an opt-out someone punctuated is safe, missing it is not.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ConfigError
+from bot.events.model import strip_channel
+
+__all__ = [
+    "SPANISH",
+    "Compliance",
+    "Keywords",
+    "NumberPolicy",
+    "Template",
+    "Texts",
+    "normalise",
+]
+
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+def normalise(text: str) -> str:
+    """How a message is compared with keywords: NFKC, casefolded, trimmed of space/punctuation."""
+    folded = _visible(unicodedata.normalize("NFKC", text)).casefold()
+    start, end = 0, len(folded)
+    while start < end and _ignorable(folded[start]):
+        start += 1
+    while end > start and _ignorable(folded[end - 1]):
+        end -= 1
+    return folded[start:end]
+
+
+def _ignorable(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char).startswith("P")
+
+
+def _visible(text: str) -> str:
+    # Format characters (zero-width space, BOM, direction marks, soft hyphen) are invisible:
+    # "STOP" with one of them inside or around it is still STOP to the person who sent it.
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+
+
+def _words(words: Iterable[str], what: str) -> frozenset[str]:
+    if isinstance(words, str):
+        raise ConfigError(f"{what} keywords must be a list of words, not the string {words!r}")
+    found = frozenset(normalise(w) for w in words)
+    if "" in found:
+        raise ConfigError(f"{what} keywords contain an empty word")
+    return found
+
+
+@dataclass(frozen=True)
+class Keywords:
+    """The opt-out, opt-in and help keyword sets of one number (stored normalised)."""
+
+    opt_out: frozenset[str] = frozenset(
+        {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"}
+    )
+    opt_in: frozenset[str] = frozenset({"start", "yes", "unstop"})
+    help: frozenset[str] = frozenset({"help", "info"})
+
+    def __post_init__(self) -> None:
+        for name in ("opt_out", "opt_in", "help"):
+            object.__setattr__(self, name, _words(getattr(self, name), name))
+        overlap = (self.opt_out & self.opt_in) | (self.opt_out & self.help)
+        overlap |= self.opt_in & self.help
+        if overlap:
+            raise ConfigError(f"keywords {sorted(overlap)} are in more than one set")
+
+    def plus(self, other: Keywords) -> Keywords:
+        """These keywords and ``other``'s (e.g. ``Keywords().plus(SPANISH)``)."""
+        return Keywords(
+            self.opt_out | other.opt_out, self.opt_in | other.opt_in, self.help | other.help
+        )
+
+
+# An extra language, to add with ``Keywords().plus(SPANISH)``. Check the words with your
+# carrier/Twilio Advanced Opt-Out settings; these are common choices, not a legal list.
+SPANISH = Keywords(
+    opt_out=frozenset({"alto", "parar", "para", "baja", "cancelar", "detener"}),
+    opt_in=frozenset({"comenzar", "iniciar", "alta"}),
+    help=frozenset({"ayuda"}),
+)
+
+
+@dataclass(frozen=True)
+class Texts:
+    """What we answer to the keywords (Twilio's widely quoted defaults)."""
+
+    opted_out: str = (
+        "You have successfully been unsubscribed. You will not receive any more messages "
+        "from this number. Reply START to resubscribe."
+    )
+    opted_in: str = (
+        "You have successfully been resubscribed to messages from this number. "
+        "Reply HELP for help. Reply STOP to unsubscribe. Msg&Data Rates May Apply."
+    )
+    help: str = "Reply STOP to unsubscribe, START to resubscribe. Msg&Data Rates May Apply."
+
+    def __post_init__(self) -> None:
+        for name in ("opted_out", "opted_in", "help"):
+            if not getattr(self, name).strip():
+                raise ConfigError(f"the {name} confirmation text is empty")
+
+
+@dataclass(frozen=True)
+class Template:
+    """An approved WhatsApp template: its ``ContentSid`` and default ``ContentVariables``."""
+
+    content_sid: str
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not (self.content_sid.startswith("HX") and len(self.content_sid) == 34):
+            raise ConfigError(
+                f"template ContentSid {self.content_sid!r} must look like HX + 32 hex digits"
+            )
+
+
+@dataclass(frozen=True)
+class NumberPolicy:
+    """Keywords, texts, templates (by message kind) and consent scope of one number."""
+
+    keywords: Keywords = field(default_factory=Keywords)
+    texts: Texts = field(default_factory=Texts)
+    templates: Mapping[str, Template] = field(default_factory=dict)
+    service: str | None = None  # Messaging Service SID: the consent scope, when set
+
+    def consent_reply(self, body: str) -> bool:
+        """Whether ``body`` is one of the texts an opted-out person may still receive."""
+        return body in (self.texts.opted_out, self.texts.help)
+
+
+@dataclass(frozen=True)
+class Compliance:
+    """Compliance settings for every number: ``default`` unless ``numbers`` has its own."""
+
+    default: NumberPolicy = field(default_factory=NumberPolicy)
+    numbers: Mapping[str, NumberPolicy] = field(default_factory=dict)
+    window: timedelta = WHATSAPP_WINDOW
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "numbers", {strip_channel(n): p for n, p in self.numbers.items()})
+        if self.window <= timedelta(0):
+            raise ConfigError("the WhatsApp window must be positive")
+
+    def policy(self, ours: str) -> NumberPolicy:
+        """The policy of our number ``ours`` (``+1…`` or ``whatsapp:+1…``)."""
+        return self.numbers.get(strip_channel(ours), self.default)
+
+    def scope(self, ours: str) -> str:
+        """Where a consent change applies: the number's Messaging Service, else the number."""
+        return self.policy(ours).service or strip_channel(ours)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Compliance:
+        """Build from ``{"default": {...}, "numbers": {"+1…": {...}}}`` (see the docs)."""
+        try:
+            default = _policy(raw.get("default", {}), NumberPolicy())
+            numbers = {n: _policy(p, default) for n, p in raw.get("numbers", {}).items()}
+            window = timedelta(hours=float(raw.get("window_hours", 24)))
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ConfigError(f"compliance settings are malformed: {exc}") from exc
+        return cls(default, numbers, window)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Compliance:
+        """Read :meth:`from_dict`'s shape from a JSON file."""
+        try:
+            raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read compliance settings {str(path)!r}: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{str(path)!r} must hold a JSON object")
+        return cls.from_dict(raw)
+
+
+def _policy(raw: Mapping[str, Any], base: NumberPolicy) -> NumberPolicy:
+    words = raw.get("keywords", {})
+    keywords = Keywords(
+        words.get("opt_out", base.keywords.opt_out),
+        words.get("opt_in", base.keywords.opt_in),
+        words.get("help", base.keywords.help),
+    )
+    for language in words.get("languages", ()):
+        if language != "es":
+            raise ConfigError(f"unknown keyword language {language!r} (known: es)")
+        keywords = keywords.plus(SPANISH)
+    texts = replace(base.texts, **raw.get("texts", {}))
+    templates = {
+        kind: Template(t["content_sid"], dict(t.get("variables", {})))
+        for kind, t in raw.get("templates", {}).items()
+    }
+    return NumberPolicy(
+        keywords, texts, {**base.templates, **templates}, raw.get("service", base.service)
+    )

@@ -1,0 +1,349 @@
+"""The engine: one inbound event → one step of its conversation, stored, rendered.
+
+Order of work (see docs/architecture.md): route → take the conversation's lock → load (one
+hop: a stored response for a duplicate, else the conversation) → global transitions (consent
+keywords, WhatsApp window: ``bot.consent``) → run the flow → pass every reply through the
+outbound gate (``bot.gate``; refused replies are logged, not sent) → commit state, data,
+version, message log, idempotency records, consent changes and window in one transaction →
+render TwiML.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.clock import Clock, SystemClock
+from bot.compliance.config import Compliance
+from bot.compliance.consent import Inbound, before_flow
+from bot.compliance.gate import Admission, Gate
+from bot.engine.compose import compose, detach_replies
+from bot.engine.locks import KeyedLocks
+from bot.errors import ConflictError, StoreError
+from bot.events.keys import ConversationKey, key_for
+from bot.events.messaging import InboundMessage
+from bot.events.model import Channel, Event, InternalEvent
+from bot.flow.definition import CompiledFlow
+from bot.flow.routing import Router
+from bot.flow.turn import Turn
+from bot.twiml.messaging import Action, Message
+from bot.twiml.render import EMPTY, render
+from bot.twiml.voice import Hangup, Say
+from storage.base import Store
+from storage.records import Contact, Conversation, LogEntry, TurnWrite
+
+if TYPE_CHECKING:
+    from bot.outbound.worker import Outbox
+
+__all__ = ["DEFAULT_APOLOGY", "Engine"]
+
+log = logging.getLogger("switchboard.engine")
+
+DEFAULT_APOLOGY = "Sorry, something went wrong on our side. Please try again in a moment."
+_MAX_CONFLICTS = 12
+_BACKOFF_CAP_S = 0.05
+
+
+def storable(data: object) -> None:
+    """Raise unless ``data`` is JSON every backend stores alike.
+
+    Not NaN or infinities (not JSON; PostgreSQL's jsonb refuses them) and no U+0000
+    (PostgreSQL refuses it in text and jsonb), so a flow that puts them in its data fails
+    its step on SQLite as on PostgreSQL, instead of the store failing with a 503.
+    """
+    json.dumps(data, allow_nan=False)
+    if _holds_nul(data):
+        raise ValueError("conversation data cannot hold the character U+0000")
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+@dataclass
+class Engine:
+    """Runs flows for events. Build one per app; it is safe to share across requests."""
+
+    store: Store
+    flows: Mapping[str, CompiledFlow]
+    router: Router
+    clock: Clock = field(default_factory=SystemClock)
+    apology: str = DEFAULT_APOLOGY
+    locks: KeyedLocks = field(default_factory=KeyedLocks)
+    compliance: Compliance = field(default_factory=Compliance)
+    gate: Gate = field(init=False)
+    outbox: Outbox | None = None
+
+    def __post_init__(self) -> None:
+        self.gate = Gate(self.store, self.compliance)
+
+    def flow_for(self, event: Event, stored: Conversation | None = None) -> CompiledFlow | None:
+        """The flow that takes ``event``: an open conversation's own, else the routed one.
+
+        An open conversation keeps its flow even when its number routes elsewhere: a reply
+        to a proactive message continues the flow that sent it. An internal event names its
+        flow itself, or ``None`` when it has nothing to do any more.
+        """
+        if isinstance(event, InternalEvent):
+            args = (stored.flow, stored.state, stored.closed) if stored else (None, None, True)
+            name = event.flow_name(*args)
+            return self.flows.get(name) if name else None
+        if stored is not None and not stored.closed and stored.flow in self.flows:
+            return self.flows[stored.flow]
+        return self.flows[self.router.resolve(event.channel, event.to)]
+
+    def _flow_of(self, event: Event, stored: Conversation | None) -> CompiledFlow | None:
+        """The routed flow; for an event that cannot start a conversation, the stored one."""
+        if event.can_start or isinstance(event, InternalEvent):
+            return self.flow_for(event, stored)
+        flow = self.flows.get(stored.flow) if stored is not None else None
+        if flow is None:
+            log.info("ignored %s for unknown conversation (sid %s)", event.kind, event.sid)
+        return flow
+
+    async def handle(self, event: Event, token: str | None = None) -> str:
+        """Apply ``event`` once and return the TwiML answer (the stored one for a duplicate).
+
+        An event that cannot start a conversation (a status callback) for one we never had
+        changes nothing and gets an empty answer.
+        """
+        key = key_for(event)
+        idem = [k for k in (event.dedupe_key, token and f"token:{token}") if k]
+        async with self.locks.hold(key.id), self.store.hold(key.id):
+            for attempt in range(_MAX_CONFLICTS):
+                loaded = await self.store.load(key.id, idem)
+                if loaded.response is not None:
+                    return loaded.response
+                stored = loaded.conversation
+                flow = self._flow_of(event, stored)
+                if flow is None:
+                    return EMPTY
+                if stored is not None and not key.ours:  # callbacks without From/To
+                    key = replace(key, ours=stored.ours, their=stored.theirs)
+                write = await self.step(flow, key, event, stored, idem)
+                try:
+                    earlier = await self.store.commit(write)
+                except ConflictError:
+                    # Another process advanced it: load again and redo the step on that state.
+                    log.info("version conflict on %s; redoing the step", key.id)
+                    # Jittered backoff, so two processes racing on one conversation stop
+                    # colliding in lockstep.
+                    await asyncio.sleep(random.uniform(0, min(_BACKOFF_CAP_S, 0.001 * 2**attempt)))
+                    continue
+                if write.outbox and self.outbox is not None:
+                    self.outbox.wake()
+                return write.response if earlier is None else earlier
+        raise StoreError(f"conversation {key.id!r} kept changing under us; giving up")
+
+    async def step(
+        self,
+        flow: CompiledFlow,
+        key: ConversationKey,
+        event: Event,
+        stored: Conversation | None,
+        idem: Sequence[str],
+    ) -> TurnWrite:
+        """Run the flow for one event and describe what to write (nothing is written here)."""
+        now = self.clock.now()
+        internal = isinstance(event, InternalEvent)
+        inbound = await self._before_flow(flow, key, event, now)
+        reopen = stored is not None and stored.closed and event.can_start
+        fresh = inbound.restart or stored is None or reopen or stored.flow != flow.name
+        fresh = fresh or (isinstance(event, InternalEvent) and event.restart)
+        state = flow.initial if fresh or stored is None else stored.state
+        seed = dict(event.seed) if isinstance(event, InternalEvent) else {}
+        data = seed if fresh or stored is None else stored.data
+        version = (stored.version if stored else 0) + 1
+        turn = Turn(event, key, flow.name, state, data, self.clock, step=version)
+        run = inbound.run_flow or inbound.restart
+        # A call that ended is closed even when its flow raises: keep the data it had.
+        before = json.dumps(data) if event.ends_conversation else None
+        try:
+            if run and fresh and key.thread:
+                turn.history = await self._history(key)
+            new_state = await self._run(flow, turn, fresh) if run else state
+            storable(turn.data)  # refuse data that cannot be stored, as a flow error
+            saved = ran = run
+        except Exception:
+            log.exception(
+                "flow %r raised in state %r; step rolled back (conversation %s, sid %s)",
+                flow.name,
+                state,
+                key.id,
+                event.sid,
+            )
+            turn.actions[:] = self.apologise(event.channel)
+            new_state, saved, ran = state, False, False
+            if before is not None:
+                turn.data, saved = json.loads(before), True
+        if internal and not ran:
+            turn.actions[:] = []  # nobody to apologise to
+        detach_replies(turn)
+        read = [inbound.contact]  # the contacts the replies are decided on: checked at commit
+        screened = await self._screen(flow, turn, inbound, new_state, saved, read)
+        actions, refused, new_state = screened
+        out = compose(flow, turn, state, new_state, fresh, now) if saved and ran else None
+        closed = flow.is_final(new_state) or event.ends_conversation
+        if stored is not None and stored.closed and not fresh:
+            closed = True  # a late callback about a call that is over does not reopen it
+        conversation = Conversation(
+            key=key.id, flow=flow.name, state=new_state, data=turn.data, version=version,
+            channel=key.channel.value, ours=key.ours, theirs=key.their, closed=closed,
+        )  # fmt: skip
+        response = render(action.node() for action in actions)
+        entries = self._log(key, event, actions, state, new_state, now)
+        entries[0] = replace(entries[0], meta={**event.log_meta, **inbound.meta})
+        entries += [_refused_entry(key, r, now) for r in refused]
+        touch = key.channel is Channel.WHATSAPP and isinstance(event, InboundMessage)
+        return TurnWrite(
+            conversation, entries, idem, response, now, save_state=saved,
+            consent=inbound.changes, touch_window=touch,
+            outbox=out.outbox if out else (), timers=out.timers if out else (),
+            fired=getattr(event, "timer", None), moved=fresh or new_state != state,
+            contacts=_read_once(read),
+        )  # fmt: skip
+
+    async def _before_flow(
+        self, flow: CompiledFlow, key: ConversationKey, event: Event, now: datetime
+    ) -> Inbound:
+        """The global transitions: consent keywords and window bookkeeping (``bot.consent``)."""
+        if isinstance(event, InboundMessage):
+            return await before_flow(self.gate, event, key, now, flow.cls.on_opt_in)
+        if key.channel is Channel.VOICE:
+            return Inbound(Contact())
+        return Inbound(await self.gate.contact(key.channel, key.ours, key.their))
+
+    async def _screen(
+        self,
+        flow: CompiledFlow,
+        turn: Turn,
+        inbound: Inbound,
+        state: str,
+        ran: bool,
+        read: list[Contact],
+    ) -> tuple[list[Action], list[Admission], str]:
+        """Every reply through the gate: (sent, refused, state after any ``window_closed``).
+
+        A reply refused for a closed WhatsApp window fires the flow's ``window_closed``
+        trigger, when the step ran and the flow handles it in ``state``; what that answers
+        is screened too. If its callback raises, its changes are dropped and logged. Other
+        people's contacts read for ``to=`` replies are appended to ``read``.
+        """
+        now, key, contact, gate = turn.now, turn.key, inbound.contact, self.gate
+        answers, refused = await gate.screen(inbound.replies, key, contact, now, "consent", read)
+        kept, more = await gate.screen(turn.actions, key, contact, now, read=read)
+        refused += more
+        if not (ran and any(r.reason == "window_closed" for r in more)):
+            return answers + kept, refused, state
+        if not flow.handles("window_closed", state):
+            return answers + kept, refused, state
+        before, turn.actions[:] = json.dumps(turn.data), []
+        try:
+            _, moved = await flow.fire("window_closed", state, turn)
+            storable(turn.data)
+            state = moved  # only once its data proved storable: a failure keeps the old state
+        except Exception:
+            log.exception("flow %r raised on window_closed in state %r", flow.name, state)
+            turn.data, turn.actions[:] = json.loads(before), []
+        extra, more = await gate.screen(turn.actions, key, contact, now, read=read)
+        return answers + kept + extra, refused + more, state
+
+    async def _run(self, flow: CompiledFlow, turn: Turn, fresh: bool) -> str:
+        if fresh:
+            await flow.enter(turn)
+            return flow.initial
+        done, state = await flow.fire(turn.event.kind, turn.state, turn)
+        if not done and turn.event.is_input:
+            _, state = await flow.fire("invalid", turn.state, turn)
+        return state
+
+    async def _history(self, key: ConversationKey) -> list[Conversation]:
+        """The caller's most recent earlier conversations (a new call starts knowing them).
+
+        Only for real numbers: a withheld caller ID (``anonymous``) is not one person."""
+        if not key.their.startswith("+"):
+            return []
+        return await self.store.history(key.their, exclude=key.id)
+
+    def render_call(self, actions: Sequence[Action]) -> str:
+        """TwiML for a call outside a flow step (the holding prompt, the apology after it).
+
+        Voice verbs only: the gate passes them unchanged, and a message must go through a step.
+        """
+        if any(isinstance(action, Message) for action in actions):
+            raise TypeError("render_call takes voice verbs only; messages go through a step")
+        return render(action.node() for action in actions)
+
+    def apologise(self, channel: Channel) -> list[Action]:
+        """What the caller gets when a flow callback raises (said, then hung up on a call)."""
+        if channel is Channel.VOICE:
+            return [Say(self.apology), Hangup()]
+        return [Message(self.apology)]
+
+    @staticmethod
+    def _log(
+        key: ConversationKey,
+        event: Event,
+        actions: Sequence[Action],
+        before: str,
+        after: str,
+        now: datetime,
+    ) -> list[LogEntry]:
+        media = tuple(m.url for m in getattr(event, "media", ()))
+        entries = [
+            LogEntry(
+                conversation=key.id,
+                direction="in",
+                kind=event.kind,
+                body=event.text,
+                at=now,
+                sid=event.sid,
+                channel=key.channel.value,
+                media=media,
+                state_before=before,
+                state_after=after,
+            )
+        ]
+        for action in actions:
+            node = action.node()
+            entries.append(
+                LogEntry(
+                    conversation=key.id,
+                    direction="out",
+                    kind=node.tag.lower(),
+                    body=action.summary(),
+                    at=now,
+                    channel=key.channel.value,
+                    media=tuple(getattr(action, "media", ())),
+                    state_after=after,
+                )
+            )
+        return entries
+
+
+def _read_once(contacts: Sequence[Contact]) -> list[Contact]:
+    """The contacts read from the store, each read result once (a person read twice with
+    different heads keeps both: the commit then conflicts, as it should)."""
+    found = {(c.scope, c.person, c.window, c.head): c for c in contacts if c.head}
+    return list(found.values())
+
+
+def _refused_entry(key: ConversationKey, refused: Admission, now: datetime) -> LogEntry:
+    out = refused.outgoing
+    return LogEntry(
+        conversation=key.id, direction="out", kind="refused", body=out.body, at=now,
+        channel=key.channel.value, media=out.media,
+        meta={"reason": refused.reason or "", "to": out.theirs, "purpose": out.purpose},
+    )  # fmt: skip

@@ -1,0 +1,133 @@
+"""The :class:`Turn`: what a flow callback receives for one inbound event."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import Clock
+from bot.events.keys import ConversationKey
+from bot.events.model import Channel, Event
+from bot.flow.intents import ScheduleIntent, SendIntent, parse_delay
+from bot.flow.voice_replies import VoiceReplies
+from bot.twiml.messaging import Action, Message
+from bot.twiml.voice import Say
+from storage.records import Conversation
+
+__all__ = ["Turn"]
+
+
+@dataclass(slots=True)
+class Turn(VoiceReplies):
+    """One step of one conversation.
+
+    ``data`` is the conversation's JSON-serialisable dict: change it in place and it is saved
+    with the new state, or thrown away if a callback raises. Reply helpers append
+    :mod:`actions <bot.actions>` that are rendered as the webhook's TwiML answer; voice
+    verbs (``gather``, ``play``, ``record``, ``dial``, ...) come from
+    :class:`~bot.voice.replies.VoiceReplies`.
+
+    ``step`` is this step's number in its conversation (the version it commits); ``history``
+    holds the caller's most recent earlier conversations when a call starts.
+    """
+
+    event: Event
+    key: ConversationKey
+    flow: str
+    state: str
+    data: dict[str, Any]
+    clock: Clock
+    actions: list[Action] = field(default_factory=list)
+    step: int = 0
+    history: Sequence[Conversation] = ()
+    sends: list[SendIntent] = field(default_factory=list)
+    timers: list[ScheduleIntent] = field(default_factory=list)
+
+    @property
+    def now(self) -> datetime:
+        """The current time (the fake clock's in tests)."""
+        return self.clock.now()
+
+    @property
+    def channel(self) -> Channel:
+        return self.event.channel
+
+    @property
+    def caller(self) -> str:
+        """The person's address (``+1…`` or ``whatsapp:+1…``)."""
+        return self.event.from_ or self.key.their
+
+    @property
+    def text(self) -> str:
+        """The inbound message's text, stripped; ``""`` for events that carry none."""
+        return self.event.text
+
+    def say(
+        self,
+        text: str,
+        *,
+        media: Sequence[str] = (),
+        voice: str | None = None,
+        language: str | None = None,
+        loop: int | None = None,
+    ) -> None:
+        """Answer the person: a message (with optional media URLs) on messaging channels,
+        ``<Say>`` on a call (``voice``, ``language`` and ``loop`` apply to calls only)."""
+        if self.channel is Channel.VOICE:
+            if media:
+                raise ValueError("a call cannot carry media; use turn.play(url)")
+            self.actions.append(Say(text, voice, language, loop))
+            return
+        if len(media) > 10:
+            raise ValueError("a message carries at most 10 media URLs")
+        self.actions.append(Message(text, tuple(media)))
+
+    def reply(self, action: Action) -> None:
+        """Append any reply action (a TwiML verb) as it is."""
+        self.actions.append(action)
+
+    def send(
+        self,
+        text: str = "",
+        *,
+        to: str | None = None,
+        from_: str | None = None,
+        media: Sequence[str] = (),
+        content_sid: str | None = None,
+        content_variables: Mapping[str, str] | None = None,
+        template: str | None = None,
+    ) -> None:
+        """Send a message through the outbox (REST API), to the person or to ``to``.
+
+        It is stored with this turn and sent by the outbox worker after the turn commits,
+        through the consent/window gate, rate limits and retries; nothing is sent if the
+        turn is rolled back. ``from_`` defaults to our number of this conversation.
+        """
+        if len(media) > 10:
+            raise ValueError("a message carries at most 10 media URLs")
+        if not (text or media or content_sid):
+            raise ValueError("a message needs text, media or a content_sid")
+        self.sends.append(
+            SendIntent(text, to, from_, tuple(media), content_sid, content_variables, template)
+        )
+
+    def schedule(
+        self,
+        trigger: str,
+        after: timedelta | float | str,
+        *,
+        name: str | None = None,
+        keep: bool = False,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        """Fire ``trigger`` in this conversation ``after`` from now (a stored, durable timer).
+
+        The timer is cancelled when the conversation leaves the state this turn ends in,
+        unless ``keep``. Scheduling the same ``name`` (default: the trigger) again replaces it.
+        """
+        if not trigger.isidentifier():
+            raise ValueError(f"trigger {trigger!r} must be a name")
+        intent = ScheduleIntent(trigger, parse_delay(after), name or trigger, keep, payload or {})
+        self.timers.append(intent)

@@ -1,0 +1,73 @@
+"""``MessageStatus`` callbacks: applied to the outbox monotonically, whatever order they come in.
+
+queued < sending < sent < delivered < read; ``failed``, ``undelivered`` and ``canceled`` are
+terminal. A duplicate or a status older than the one stored is recorded in the message's
+history and otherwise ignored. A failure with a transient code (30003, 30008, 63018) puts
+the message back in the outbox for another attempt, while attempts remain; a permanent one
+applies its consequence (21610 → consent ledger, 30005/30006 → undeliverable, 63016 → window).
+The message is found by our id (the ``ob`` query parameter of its callback URL) or its sid.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from quart import request
+
+from bot.engine.engine import Engine
+from bot.errors import BadRequest
+from bot.events.model import Params
+from bot.outbound.policy import is_transient
+from bot.web.status import status_handler
+from storage.records import DELIVERY_RANK, FAILED_DELIVERY
+
+__all__ = ["message_status"]
+
+log = logging.getLogger("switchboard.status")
+_KNOWN = set(DELIVERY_RANK) | FAILED_DELIVERY
+_OTHER = {"receiving", "received", "partially_delivered"}
+
+
+def _error_code(params: Params) -> int | None:
+    raw = params.get("ErrorCode", "")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise BadRequest(f"ErrorCode must be a number, got {raw!r}")
+    return int(raw)
+
+
+@status_handler("MessageStatus")
+async def message_status(engine: Engine, params: Params) -> None:
+    """Apply one message status callback to the outbox."""
+    sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    status = params.get("MessageStatus", "").strip().lower()
+    if not sid:
+        raise BadRequest("missing required parameter 'MessageSid'")
+    if status in _OTHER:
+        return
+    if status not in _KNOWN:
+        raise BadRequest(f"unknown MessageStatus {status!r}")
+    code = _error_code(params)
+    outbox = engine.outbox
+    now = engine.clock.now()
+    message = (
+        await engine.store.outbox_message(request.args["ob"]) if "ob" in request.args else None
+    )
+    retry_at = None
+    if outbox is not None and status in FAILED_DELIVERY and is_transient(code):
+        attempts = message.attempts if message is not None else 0
+        if not outbox.backoff.exhausted(attempts):
+            retry_at = now + outbox.backoff.delay(attempts)
+    update = await engine.store.apply_delivery(
+        message.id if message else None, sid, status, code, now, retry_at
+    )
+    if update is None:
+        log.info("status %s for %s, which is not in the outbox", status, sid)
+        return
+    if not update.applied or outbox is None:
+        return
+    if retry_at is not None:
+        outbox.wake()
+    elif status in FAILED_DELIVERY and code is not None:
+        await outbox.after_permanent(update.message, code, now)

@@ -1,0 +1,45 @@
+"""What a turn answers with: reply actions that render to TwiML nodes.
+
+An action is a frozen dataclass with a ``node()`` method. Messaging replies are
+:class:`Message`; voice verbs live in ``bot.voice``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.twiml.render import Node
+
+__all__ = ["Action", "Message"]
+
+
+class Action(Protocol):
+    """Anything a turn can answer with."""
+
+    def node(self) -> Node: ...
+
+    def summary(self) -> str:
+        """What the message log records for this action (the text said or sent)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A ``<Message>`` reply: text, up to ten media URLs, optional other recipient."""
+
+    body: str
+    media: tuple[str, ...] = ()
+    to: str | None = None
+    from_: str | None = None
+
+    def summary(self) -> str:
+        return self.body
+
+    def node(self) -> Node:
+        attrs = {"to": self.to, "from": self.from_}
+        if not self.media:
+            return Node("Message", attrs, self.body)
+        body = [Node("Body", text=self.body)] if self.body else []
+        media = [Node("Media", text=url) for url in self.media]
+        return Node("Message", attrs, children=tuple(body + media))

@@ -1,0 +1,7 @@
+"""The web layer: reading and verifying Twilio's requests, and the Quart app."""
+
+from __future__ import annotations
+
+from bot.web.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,297 @@
+"""What the store keeps, as plain frozen records: conversations, their log, consent, the
+outbox, delivery statuses and timers. No I/O here; the backends read and write these."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "DELIVERY_RANK",
+    "FAILED_DELIVERY",
+    "OPTED_IN",
+    "OPTED_OUT",
+    "ConsentChange",
+    "Contact",
+    "Conversation",
+    "DeliveryCount",
+    "DeliveryUpdate",
+    "Direction",
+    "HistoryEntry",
+    "Loaded",
+    "LogEntry",
+    "OutboundMessage",
+    "OutboxChange",
+    "Timer",
+    "TurnWrite",
+    "delivery_advances",
+]
+
+
+Direction = str  # "in" or "out"
+
+
+OPTED_OUT = "opted_out"
+
+
+OPTED_IN = "opted_in"
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A conversation as stored. ``version`` counts committed turns (0 = never stored)."""
+
+    key: str
+    flow: str
+    state: str
+    data: dict[str, Any]
+    version: int
+    channel: str
+    ours: str
+    theirs: str
+    closed: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One message (or call event) in a conversation's log."""
+
+    conversation: str
+    direction: Direction
+    kind: str
+    body: str
+    at: datetime
+    sid: str | None = None
+    channel: str = ""
+    media: tuple[str, ...] = ()
+    state_before: str | None = None
+    state_after: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentChange:
+    """One entry of the consent ledger.
+
+    ``person`` is the address without channel prefix (``+1…``); ``scope`` is our number or
+    Messaging Service SID; ``status`` is :data:`OPTED_OUT` or :data:`OPTED_IN`; ``source`` is
+    ``keyword``, ``carrier`` (error 21610), ``operator``, ``api`` or ``import``; ``detail``
+    says more (the keyword sent, the failed message's SID, who changed it).
+    """
+
+    person: str
+    scope: str
+    status: str
+    source: str
+    at: datetime
+    channel: str = ""
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in (OPTED_OUT, OPTED_IN):
+            raise ValueError(f"consent status must be {OPTED_OUT!r} or {OPTED_IN!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """What the outbound gate needs to know about a person before sending.
+
+    :meth:`Store.contact` also says where it read them (``scope``, ``person``, ``window``)
+    and ``head``, the store's token for what it read: the latest consent entry in the scope
+    and the window's last inbound message. A turn hands the contacts it decided on back in
+    :attr:`TurnWrite.contacts`; its commit fails with ``ConflictError`` when any head moved
+    in between. These four fields are not part of equality (a contact *is* its consent and
+    window), and ``head`` is empty on a contact that was not read from a store.
+    """
+
+    opted_out: bool = False
+    last_inbound: datetime | None = None  # their last message on a WhatsApp conversation
+    scope: str = field(default="", compare=False)
+    person: str = field(default="", compare=False)
+    window: str | None = field(default=None, compare=False)
+    head: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What :meth:`Store.load` found: a stored response for a duplicate, or the conversation."""
+
+    response: str | None
+    conversation: Conversation | None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnWrite:
+    """Everything one turn writes, committed together or not at all.
+
+    ``conversation.version`` is the new version; the write succeeds only if the stored
+    version is still ``conversation.version - 1``. With ``save_state=False`` (a step that
+    was rolled back) only the log, the idempotency records, ``consent`` and the window are
+    written. ``consent`` entries join the ledger; ``touch_window`` records ``at`` as the
+    person's last inbound message on this (WhatsApp) conversation. ``outbox`` holds the
+    messages the turn sends through the REST API, ``timers`` the timers it sets, and
+    ``fired`` the timer this turn is the firing of (deleted with the turn).
+
+    ``contacts`` are the contacts (from :meth:`Store.contact`) the turn's replies were
+    screened against: the write also succeeds only if each one's ``head`` is unchanged, i.e.
+    nobody changed that person's consent in that scope, or touched or closed that window,
+    since the turn read it (in any conversation, in any process).
+    """
+
+    conversation: Conversation
+    log: Sequence[LogEntry]
+    idempotency_keys: Sequence[str]
+    response: str
+    at: datetime
+    save_state: bool = True
+    consent: Sequence[ConsentChange] = ()
+    touch_window: bool = False
+    outbox: Sequence[OutboundMessage] = ()
+    timers: Sequence[Timer] = ()
+    fired: Timer | None = None
+    # whether the conversation may have left a state (timers bound to other states go then)
+    moved: bool = True
+    contacts: Sequence[Contact] = ()
+
+
+# Twilio's MessageStatus values in the order a message moves through them.
+DELIVERY_RANK = {
+    "accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4,
+    "read": 5,
+}  # fmt: skip
+
+
+FAILED_DELIVERY = frozenset({"failed", "undelivered", "canceled"})
+
+
+def delivery_advances(current: str | None, new: str) -> bool:
+    """Whether status ``new`` may replace ``current`` (monotonic; failures are terminal)."""
+    if current is None:
+        return new in DELIVERY_RANK or new in FAILED_DELIVERY
+    if current in FAILED_DELIVERY:
+        return False
+    if new in FAILED_DELIVERY:
+        return current not in {"delivered", "read"}
+    if new not in DELIVERY_RANK:
+        return False
+    return DELIVERY_RANK[new] > DELIVERY_RANK.get(current, -1)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """One message in the outbox. ``id`` is ours and makes enqueueing idempotent."""
+
+    id: str
+    channel: str
+    ours: str
+    theirs: str
+    body: str
+    due_at: datetime
+    created_at: datetime
+    media: tuple[str, ...] = ()
+    content_sid: str | None = None
+    content_variables: str | None = None
+    purpose: str = "reply"
+    template: str | None = None  # kind of message, for the gate to pick an approved template
+    conversation: str | None = None
+    flow: str | None = None
+    status: str = "pending"
+    delivery: str | None = None
+    attempts: int = 0
+    sid: str | None = None
+    error_code: int | None = None
+    error: str | None = None
+    segments: int | None = None
+    encoding: str | None = None
+    cost: str | None = None
+    reclaimed: bool = False  # claimed again after a lease ran out: it may already have gone out
+    undeliverable: int | None = None  # the error code that marked the recipient undeliverable
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxChange:
+    """What a worker writes back for a claimed message (its lease is released)."""
+
+    status: str
+    event: str
+    at: datetime
+    due_at: datetime | None = None
+    attempts: int | None = None
+    sid: str | None = None
+    delivery: str | None = None
+    error_code: int | None = None
+    error: str | None = None
+    segments: int | None = None
+    encoding: str | None = None
+    cost: str | None = None
+    body: str | None = None  # what was sent, when the gate or smart encoding changed it
+    content_sid: str | None = None
+    content_variables: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One event in a message's history: claimed, blocked, sent, retry, a delivery status…"""
+
+    at: datetime
+    event: str
+    status: str | None = None
+    sid: str | None = None
+    code: int | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryUpdate:
+    """The outcome of applying a status callback: the message after it, and whether it moved."""
+
+    message: OutboundMessage
+    applied: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryCount:
+    """Messages of one group (a flow or a recipient) by their latest delivery status."""
+
+    group: str
+    total: int
+    by_status: dict[str, int]
+
+    @property
+    def delivered(self) -> int:
+        return self.by_status.get("delivered", 0) + self.by_status.get("read", 0)
+
+    @property
+    def rate(self) -> float:
+        """Delivered (or read) messages over those with a final outcome; 0 when none."""
+        final = self.delivered + sum(self.by_status.get(s, 0) for s in FAILED_DELIVERY)
+        return self.delivered / final if final else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A stored timer: fire ``trigger`` in ``conversation`` at ``due_at``.
+
+    A timer is named per conversation (scheduling the same name again replaces it); with a
+    ``state`` it is cancelled as soon as the conversation leaves that state.
+    """
+
+    conversation: str
+    name: str
+    trigger: str
+    flow: str
+    channel: str
+    ours: str
+    theirs: str
+    due_at: datetime
+    state: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.conversation}#{self.name}"
