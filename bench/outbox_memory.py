@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.outbox_throughput import messages
 from bot.clock import SystemClock
 from bot.compliance.gate import Gate
-from bot.outbound.config import OutboundSettings
-from bot.outbound.rest import Credentials
-from bot.outbound.worker import Outbox
+from bot.outbound.config import Credentials, OutboundSettings
+from bot.outbound.rest import TwilioRest
+from bot.outbound.worker import OutboxWorker
 from bot.testing.fake_twilio import FakeTwilio
 from storage.sqlite import SQLiteStore
 
@@ -76,11 +76,20 @@ async def main() -> None:
         tracemalloc.stop()  # it slows aiohttp and the twilio client many times over
         async with FakeTwilio() as fake:
             settings = OutboundSettings(
-                credentials=Credentials(fake.account_sid, fake.account_sid, fake.auth_token,
-                                        fake.base_url),
+                credentials=(
+                credentials := Credentials(
+                    fake.account_sid, fake.account_sid, fake.auth_token, fake.base_url
+                )
+            ),
                 rates={"+15550100000": 1e9}, batch=200, lease_seconds=600,
             )  # fmt: skip
-            outbox = Outbox(store, settings, SystemClock(), gate=Gate(store))
+            outbox = OutboxWorker(
+                store,
+                settings,
+                SystemClock(),
+                Gate(store),
+                sender=TwilioRest(credentials, max_concurrency=settings.max_concurrency),
+            )
             t0 = time.perf_counter()
             sent = 0
             while sent < args.send:

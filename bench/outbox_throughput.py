@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.clock import SystemClock
 from bot.compliance.gate import Gate
-from bot.outbound.config import OutboundSettings
-from bot.outbound.rest import Credentials
-from bot.outbound.worker import Outbox
+from bot.outbound.config import Credentials, OutboundSettings
+from bot.outbound.rest import TwilioRest
+from bot.outbound.worker import OutboxWorker
 from bot.testing.fake_twilio import FakeTwilio, rate
 from storage.records import OutboundMessage
 from storage.sqlite import SQLiteStore
@@ -68,11 +68,20 @@ async def run(configured: float, duration: float, concurrency: int, folder: Path
     async with FakeTwilio() as fake:
         rates = {SENDER: configured} if configured else {SENDER: 1e9}
         settings = OutboundSettings(
-            credentials=Credentials(fake.account_sid, fake.account_sid, fake.auth_token,
-                                    fake.base_url),
+            credentials=(
+                credentials := Credentials(
+                    fake.account_sid, fake.account_sid, fake.auth_token, fake.base_url
+                )
+            ),
             rates=rates, max_concurrency=concurrency, batch=200, lease_seconds=600,
         )  # fmt: skip
-        outbox = Outbox(store, settings, SystemClock(), gate=Gate(store))
+        outbox = OutboxWorker(
+            store,
+            settings,
+            SystemClock(),
+            Gate(store),
+            sender=TwilioRest(credentials, max_concurrency=settings.max_concurrency),
+        )
         await store.enqueue(messages(count, f"{configured:g}-"))
         started = time.perf_counter()
         await outbox.drain()

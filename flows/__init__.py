@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from quart import Quart
 
-from bot import Channel, Clock, Flow, Router, Settings, create_app
+from bot import Channel, Clock, Flow, Router, Settings
+from bot.runtime import Runtime, build_runtime
+from bot.web import web_app
 from flows.appointments import AppointmentFlow
 from flows.ivr import IvrFlow
 from flows.speech_menu import SpeechMenuFlow
 from flows.support import SupportFlow
-from storage import Store
+from storage.base import Store
 
 __all__ = [
     "EXAMPLE_FLOWS",
@@ -26,6 +28,7 @@ __all__ = [
     "SupportFlow",
     "build",
     "example_router",
+    "runtime",
 ]
 
 EXAMPLE_FLOWS: list[type[Flow]] = [SupportFlow, IvrFlow, SpeechMenuFlow, AppointmentFlow]
@@ -40,6 +43,13 @@ def example_router() -> Router:
     return router
 
 
+def runtime(
+    settings: Settings, *, store: Store | None = None, clock: Clock | None = None
+) -> Runtime:
+    """The example flows' runtime for ``settings`` (``switchboard send`` uses it)."""
+    return build_runtime(EXAMPLE_FLOWS, example_router(), settings, store=store, clock=clock)
+
+
 def build(settings: Settings, *, store: Store | None = None, clock: Clock | None = None) -> Quart:
     """The example app for ``settings`` (tests pass their own store and clock)."""
-    return create_app(EXAMPLE_FLOWS, example_router(), settings, store=store, clock=clock)
+    return web_app(runtime(settings, store=store, clock=clock))

@@ -376,7 +376,7 @@ async def test_the_app_reads_a_compliance_file_named_in_the_environment(tmp_path
 
     from bot import Settings
     from bot.errors import ConfigError
-    from bot.web.app import create_app, engine_of
+    from bot.web.app import create_app, runtime_of
     from storage.sqlite import SQLiteStore
 
     assert isinstance(tmp_path, Path)
@@ -386,7 +386,7 @@ async def test_the_app_reads_a_compliance_file_named_in_the_environment(tmp_path
         {"TWILIO_AUTH_TOKEN": "t", "SWITCHBOARD_COMPLIANCE_FILE": str(path)}
     )
     app = create_app(EXAMPLE_FLOWS, example_router(), settings, store=SQLiteStore(":memory:"))
-    assert engine_of(app).gate.compliance.default.texts.help == "Acme: 555-0100"
+    assert runtime_of(app).engine.gate.compliance.default.texts.help == "Acme: 555-0100"
     missing = Settings(auth_token="t", compliance_file=str(tmp_path / "nope.json"))
     with pytest.raises(ConfigError, match=r"nope\.json"):
         create_app(EXAMPLE_FLOWS, example_router(), missing)

@@ -162,7 +162,9 @@ async def play(steps: list[tuple[object, ...]]) -> None:
                 model.windows[window_key("whatsapp:" + number, "whatsapp:" + person)] = None
             else:
                 opted_in = bool(step[3])
-                await set_consent(gate, number, person, opted_in, now, source="operator")
+                await set_consent(
+                    gate.store, gate.compliance, number, person, opted_in, now, source="operator"
+                )
                 scope = (COMPLIANCE.scope(number), person)
                 (model.out.discard if opted_in else model.out.add)(scope)
 

@@ -62,7 +62,16 @@ async def test_a_stranger_may_be_texted(gate: Gate) -> None:
 
 
 async def test_an_opt_out_blocks_every_send_in_its_scope_until_opt_in(gate: Gate) -> None:
-    await set_consent(gate, OURS, THEIRS, False, T0, source="operator", detail="asked by phone")
+    await set_consent(
+        gate.store,
+        gate.compliance,
+        OURS,
+        THEIRS,
+        False,
+        T0,
+        source="operator",
+        detail="asked by phone",
+    )
     for outgoing in (sms(), sms(purpose="reminder"), wa(), wa(content_sid=REMINDER.content_sid)):
         verdict = await gate.admit(outgoing, T0)
         assert (verdict.allowed, verdict.reason) == (False, "opted_out"), outgoing
@@ -70,12 +79,14 @@ async def test_an_opt_out_blocks_every_send_in_its_scope_until_opt_in(gate: Gate
         await gate.require(sms(), T0)
     # another of our numbers is another scope
     assert (await gate.admit(Outgoing(Channel.SMS, "+15550199999", THEIRS, "x"), T0)).allowed
-    await set_consent(gate, OURS, THEIRS, True, T0 + timedelta(minutes=1), source="api")
+    await set_consent(
+        gate.store, gate.compliance, OURS, THEIRS, True, T0 + timedelta(minutes=1), source="api"
+    )
     assert (await gate.admit(sms(), T0)).allowed
 
 
 async def test_an_opted_out_person_may_get_only_the_keyword_answers(gate: Gate) -> None:
-    await set_consent(gate, OURS, THEIRS, False, T0)
+    await set_consent(gate.store, gate.compliance, OURS, THEIRS, False, T0)
     texts = COMPLIANCE.default.texts
     assert (await gate.admit(sms(texts.opted_out, purpose="consent"), T0)).allowed
     assert (await gate.admit(sms(texts.help, purpose="consent"), T0)).allowed
@@ -93,7 +104,7 @@ async def test_a_messaging_service_is_one_scope(store: SQLiteStore) -> None:
     service = "MG" + "1" * 32
     policy = NumberPolicy(service=service)
     gate = Gate(store, Compliance(numbers={"+15550100000": policy, "+15550100001": policy}))
-    await set_consent(gate, OURS, THEIRS, False, T0)
+    await set_consent(gate.store, gate.compliance, OURS, THEIRS, False, T0)
     blocked = Outgoing(Channel.WHATSAPP, "whatsapp:+15550100001", WA_THEIRS, "x")
     assert (await gate.admit(blocked, T0)).reason == "opted_out"
     assert (await gate.admit(Outgoing(Channel.SMS, "+15550100002", THEIRS, "x"), T0)).allowed
@@ -143,7 +154,10 @@ async def test_error_63016_closes_the_window(gate: Gate, store: SQLiteStore) -> 
 
 
 async def test_error_21610_records_a_carrier_opt_out_once(gate: Gate, store: SQLiteStore) -> None:
-    assert await record_carrier_opt_out(gate, OURS, THEIRS, T0, "SM" + "0" * 32) is True
+    assert (
+        await record_carrier_opt_out(gate.store, gate.compliance, OURS, THEIRS, T0, "SM" + "0" * 32)
+        is True
+    )
     assert await gate.carrier_opt_out(OURS, THEIRS, T0) is False
     history = await store.consent_history(THEIRS)
     assert history == [
@@ -153,7 +167,7 @@ async def test_error_21610_records_a_carrier_opt_out_once(gate: Gate, store: SQL
 
 
 async def test_voice_is_not_gated(gate: Gate) -> None:
-    await set_consent(gate, OURS, THEIRS, False, T0)
+    await set_consent(gate.store, gate.compliance, OURS, THEIRS, False, T0)
     assert (await gate.admit(Outgoing(Channel.VOICE, OURS, THEIRS, "hi"), T0)).allowed
 
 

@@ -8,8 +8,10 @@ REST API. The rule, enforced here over the source of every shipped module:
 2. Only the REST client wrapper (:data:`REST_CLIENT_MODULES`) imports Twilio's REST client
    (``twilio.rest``/``twilio.http``/``twilio.base``) or an HTTP client; test tooling under
    ``bot/testing/`` (the fake Twilio server) may use HTTP libraries too.
-3. Only the gated senders (:data:`GATED_SENDERS`, the outbox worker) import the wrapper's
-   client class or ``twilio.rest.Client``, and each of them calls the gate (``.admit(`` or
+3. Only the composition root (``bot/runtime.py``) imports the wrapper's client class, to
+   build it, and it hands it to the gated worker alone (``OutboxWorker(..., sender=...)``).
+   Only the gated senders (:data:`GATED_SENDERS`, the outbox worker) use the ``Sender``
+   protocol the client implements, and each of them calls the gate (``.admit(`` or
    ``.require(``).
 """
 
@@ -30,6 +32,8 @@ SHIPPED = sorted(
 REST_CLIENT_MODULES = {"bot/outbound/rest.py"}
 REST_CLIENTS = ("twilio.rest.Client", "bot.outbound.rest.TwilioRest")
 GATED_SENDERS = {"bot/outbound/worker.py"}
+COMPOSITION_ROOT = "bot/runtime.py"
+SENDER = "bot.outbound.sender.Sender"
 # Modules allowed to render TwiML for the webhook answer (gated in Engine.step).
 TWIML_MODULES = {"bot/engine/engine.py", "bot/twiml/render.py", "bot/twiml/__init__.py"}
 # The renderer, however it is imported (the function, or the package's re-export of it).
@@ -64,8 +68,17 @@ def test_no_module_reaches_twilio_around_the_gate(path: Path) -> None:
     if name in GATED_SENDERS:
         source = path.read_text(encoding="utf-8")
         assert ".admit(" in source or ".require(" in source, f"{name} sends around the gate"
+    elif name == COMPOSITION_ROOT:
+        source = path.read_text(encoding="utf-8")
+        assert source.count("TwilioRest(") == 1, "the runtime builds one REST client"
+        assert source.count("_twilio_sender(") == 2, "built in one place, used in one place"
+        worker = source[source.index("OutboxWorker(") :]
+        assert worker[: worker.index(")  # fmt: skip")].count("sender=_twilio_sender(") == 1
     elif name not in REST_CLIENT_MODULES and not name.startswith("bot/testing/"):
         assert not clients, f"{name} uses {sorted(clients)}: only the gated outbox worker may"
+    if SENDER in names and not name.startswith("bot/testing/"):
+        allowed = GATED_SENDERS | REST_CLIENT_MODULES | {COMPOSITION_ROOT}
+        assert name in allowed, f"{name} uses the Sender: only the gated worker may"
     if name not in TWIML_MODULES:
         twiml = {n for n in names if n in RENDER or n.startswith("twilio.twiml")}
         assert not twiml, f"{name} renders TwiML ({sorted(twiml)}) outside the gated engine"

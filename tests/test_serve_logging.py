@@ -8,7 +8,7 @@ import sys
 SCRIPT = """
 import logging, logging.config
 import bot.outbound.rest
-from bot.cli import _WORKER_LOGGING
+from bot.cli.serve import _WORKER_LOGGING
 logging.basicConfig(level=logging.INFO)
 logging.config.dictConfig(_WORKER_LOGGING)
 names = ["switchboard.engine", "switchboard.rest.http", "transitions.core"]

@@ -13,6 +13,7 @@ from bot.flow.voice_conditions import pressed
 from bot.testing import Harness
 from bot.testing.runner import reply_lines
 from bot.voice.answer import CallAnswerer
+from bot.web.app import runtime_of
 
 DELAY = {"seconds": 0.5}
 
@@ -35,7 +36,7 @@ class SlowLookup(Flow):
 
 def _harness(budget: float, max_wait: float = 60.0) -> Harness:
     def configure(app: Quart) -> None:
-        answerer: CallAnswerer = app.extensions["switchboard.voice"]
+        answerer: CallAnswerer = runtime_of(app).calls
         answerer.budget, answerer.max_wait, answerer.hold_pause = budget, max_wait, 1
 
     router = Router()
@@ -55,7 +56,7 @@ async def test_a_slow_callback_holds_the_caller_then_answers() -> None:
         assert lines[-2:] == ["say: Your order shipped on Monday.", "hangup"]
         assert set(lines[1:-2]) == {"pause: 1s"} and 2 <= len(lines[1:-2]) <= 8
         assert asyncio.get_running_loop().time() - started < 2.5
-        timings: list[float] = harness.app.extensions["switchboard.voice"].timings  # type: ignore[union-attr]
+        timings: list[float] = harness.runtime.calls.timings  # type: ignore[union-attr]
         # every request was answered near the budget, none waited for the 0.8 s callback
         assert all(t < 0.15 + 0.4 for t in timings)
         stored = await harness.store.conversation(f"voice:{call.sid}")
@@ -73,7 +74,7 @@ async def test_the_redirect_back_finds_the_answer_in_the_store() -> None:
         assert redirect is not None and redirect.text is not None
         assert redirect.text.endswith("/twilio?step=1&on=gather&hold=1")
         await asyncio.sleep(0.4)  # the step finished meanwhile; its task is gone
-        answerer: CallAnswerer = harness.app.extensions["switchboard.voice"]  # type: ignore[union-attr]
+        answerer: CallAnswerer = harness.runtime.calls  # type: ignore[union-attr]
         assert answerer.pending == {}
         path = redirect.text[len(harness.public_url) :]
         done = await harness.post(path, call.params())
@@ -93,7 +94,7 @@ async def test_a_step_that_never_finishes_ends_in_the_apology_not_dead_air() -> 
         assert lines[:3] == ["say: Please hold on a moment.", "pause: 1s", "pause: 1s"]
         assert lines[-2].startswith("say: Sorry") and lines[-1] == "hangup"
         await asyncio.sleep(0.05)
-        answerer: CallAnswerer = harness.app.extensions["switchboard.voice"]  # type: ignore[union-attr]
+        answerer: CallAnswerer = harness.runtime.calls  # type: ignore[union-attr]
         assert answerer.pending == {}  # the step was cancelled, not left to commit later
         stored = await harness.store.conversation(f"voice:{call.sid}")
         assert stored is not None and stored.state == "menu" and not stored.closed

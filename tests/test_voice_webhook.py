@@ -193,7 +193,7 @@ async def test_a_failing_flow_apologises_and_hangs_up_and_a_hangup_still_closes(
 async def test_time_to_answer_is_measured(harness: Harness) -> None:
     call, _ = await _started(harness)
     await call.press("2")
-    timings = harness.app.extensions["switchboard.voice"].timings  # type: ignore[union-attr]
+    timings = harness.runtime.calls.timings  # type: ignore[union-attr]
     assert len(timings) == 2 and all(0 < t < 3 for t in timings)
 
 

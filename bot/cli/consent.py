@@ -21,9 +21,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.cli.common import Commands
 from bot.compliance.config import Compliance
 from bot.compliance.consent import set_consent
-from bot.compliance.gate import Gate
 from bot.errors import SwitchboardError
 from storage.records import OPTED_IN, OPTED_OUT
 from storage.url import open_store
@@ -33,7 +33,7 @@ __all__ = ["add_parser", "run"]
 Row = tuple[str, str, bool, str]
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: Commands) -> None:
     """Register ``switchboard consent …``."""
     consent = commands.add_parser("consent", help="read or change the consent ledger")
     consent.add_argument("--database", default=None, help="database URL (default: from env)")
@@ -71,17 +71,21 @@ async def _run(args: argparse.Namespace) -> int:
     store = open_store(url, auto_migrate=False)
     await store.open()
     try:
-        gate, now = Gate(store, compliance), datetime.now(UTC)
+        now = datetime.now(UTC)
         if args.verb == "history":
             for c in await store.consent_history(args.person):
                 print(f"{c.at.isoformat()} {c.scope} {c.status} {c.source} {c.detail}".rstrip())
         elif args.verb == "import":
             for ours, person, opted_in, detail in rows:
-                await set_consent(gate, ours, person, opted_in, now, source="import", detail=detail)
+                await set_consent(
+                    store, compliance, ours, person, opted_in, now, source="import", detail=detail
+                )
             print(f"recorded {len(rows)} consent changes from {args.file}")
         else:
             opted_in = args.verb == "opt-in"
-            await set_consent(gate, args.ours, args.person, opted_in, now, detail=args.detail)
+            await set_consent(
+                store, compliance, args.ours, args.person, opted_in, now, detail=args.detail
+            )
         return 0
     finally:
         await store.close()

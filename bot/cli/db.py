@@ -7,11 +7,12 @@ import asyncio
 import os
 import sys
 
+from bot.cli.common import Commands
 from bot.errors import SwitchboardError
 from storage.admin import schema_status, upgrade
 from storage.url import open_store, redact
 
-__all__ = ["check_schema", "db"]
+__all__ = ["add_parser", "check_schema", "run"]
 
 _DEFAULT_URL = "sqlite:///switchboard.db"
 
@@ -42,7 +43,7 @@ def _status(url: str) -> int:
     return 0 if status.current else 1
 
 
-def db(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``switchboard db <verb>``; exit 2 with one line on a configuration or store error."""
     url = args.database or os.environ.get("SWITCHBOARD_DATABASE_URL") or _DEFAULT_URL
     try:
@@ -65,3 +66,17 @@ def check_schema(url: str) -> bool:
         _fail(str(exc))
         return False
     return True
+
+
+def add_parser(commands: Commands) -> None:
+    """Register ``switchboard db upgrade|status``."""
+    db = commands.add_parser("db", help="show or upgrade the database schema")
+    verbs = db.add_subparsers(dest="verb", required=True)
+    for verb, text in [
+        ("upgrade", "apply the migrations the database lacks (safe from several hosts at once)"),
+        ("status", "show the schema version; exit 1 unless it is this code's"),
+    ]:
+        sub = verbs.add_parser(verb, help=text)
+        sub.add_argument(
+            "--database", default=None, help="database URL (default SWITCHBOARD_DATABASE_URL)"
+        )

@@ -10,18 +10,24 @@ outbox: ``--wait`` sends them from this process; otherwise a running server send
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import hashlib
 import importlib
+import os
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-__all__ = ["OUTBOUND_COMMANDS", "Summary", "add_outbound_parsers", "read_recipients"]
+from bot.cli.common import Commands, run_async
+from bot.outbound.start import start_conversation
+from bot.outbound.worker import OutboxWorker
+from bot.runtime import Runtime
+from bot.settings import Settings
+
+__all__ = ["Summary", "add_parser", "read_recipients", "run"]
 
 _ADDRESS = re.compile(r"^(whatsapp:)?\+[1-9]\d{6,14}$")
 _NUMBER_COLUMNS = ("to", "phone", "number", "mobile")
@@ -84,7 +90,8 @@ class Progress:
         self.stream.flush()
 
 
-def add_outbound_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: Commands) -> None:
+    """Register ``switchboard send``."""
     send = commands.add_parser("send", help="start a flow with numbers (a CSV or --to)")
     send.add_argument("flow", help="the flow to start, e.g. appointments")
     send.add_argument(
@@ -94,13 +101,13 @@ def add_outbound_parsers(commands: argparse._SubParsersAction[argparse.ArgumentP
     send.add_argument("--csv", type=Path, help="CSV with a to/phone/number column and data")
     send.add_argument("--column", help="the CSV column holding the numbers")
     send.add_argument("--campaign", help="campaign id (default: from flow, sender and file)")
-    send.add_argument("--app", default="flows:build", help="app factory (default flows:build)")
+    send.add_argument(
+        "--runtime",
+        default="flows:runtime",
+        help="function of Settings returning the Runtime to start flows on (default flows:runtime)",
+    )
     send.add_argument("--database", help="database URL (default: from env)")
     send.add_argument("--wait", action="store_true", help="send the messages from here too")
-    outbox = commands.add_parser("outbox", help="delivery report, or one message's history")
-    outbox.add_argument("--by", choices=("flow", "number"), default="flow")
-    outbox.add_argument("--message", help="show this outbox message's history")
-    outbox.add_argument("--database", help="database URL (default: from env)")
 
 
 def _campaign(args: argparse.Namespace, content: str) -> str:
@@ -110,32 +117,26 @@ def _campaign(args: argparse.Namespace, content: str) -> str:
     return f"{args.flow}-{digest[:12]}"
 
 
-def _app(args: argparse.Namespace) -> Any:
-    from bot.settings import Settings
-
+def _runtime(args: argparse.Namespace) -> Runtime:
+    """The runtime ``--runtime`` builds, on ``--database`` when given (no web app)."""
     if args.database:
-        import os
-
         os.environ["SWITCHBOARD_DATABASE_URL"] = args.database
-    module, _, name = args.app.partition(":")
+    module, _, name = args.runtime.partition(":")
     factory = getattr(importlib.import_module(module), name)
-    return factory(Settings.from_env())
+    runtime: Runtime = factory(Settings.from_env())
+    return runtime
 
 
 async def _send(args: argparse.Namespace) -> int:
-    from bot.outbound.app import outbound_of
-    from bot.outbound.start import start_conversation
-    from bot.web.app import engine_of
-
     content = args.csv.read_text("utf-8-sig") if args.csv else ""
     rows = list(csv.DictReader(content.splitlines())) if content else []
     recipients, invalid = read_recipients(rows, args.column) if rows else ([], [])
     more, bad = read_recipients(({"to": t} for t in args.to), "to")
     recipients, summary = recipients + more, Summary(invalid=invalid + bad)
     campaign = _campaign(args, content + "\n".join(args.to))
-    app = _app(args)
-    engine, outbound = engine_of(app), outbound_of(app)
-    await engine.store.open()
+    runtime = _runtime(args)
+    engine = runtime.engine
+    await runtime.store.open()
     try:
         progress = Progress("starting", len(recipients))
         for address, data in recipients:
@@ -147,10 +148,9 @@ async def _send(args: argparse.Namespace) -> int:
             summary.skipped += not outcome.started
             progress.advance()
         if args.wait:
-            await _wait(outbound.outbox, summary)
+            await _wait(runtime.outbox, summary)
     finally:
-        await outbound.stop()
-        await engine.store.close()
+        await runtime.stop()
     print(f"campaign {campaign}")
     print("\n".join(summary.lines()))
     if not args.wait:
@@ -158,8 +158,8 @@ async def _send(args: argparse.Namespace) -> int:
     return 0 if not summary.invalid else 1
 
 
-async def _wait(outbox: Any, summary: Summary) -> None:
-    if outbox.rest is None:
+async def _wait(outbox: OutboxWorker, summary: Summary) -> None:
+    if outbox.sender is None:
         raise ValueError("--wait needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or an API key)")
     progress = Progress("sending", summary.started)
     while done := await outbox.run_once():
@@ -170,48 +170,4 @@ async def _wait(outbox: Any, summary: Summary) -> None:
             summary.statuses[status] = summary.statuses.get(status, 0) + count
 
 
-async def _outbox(args: argparse.Namespace) -> int:
-    import os
-
-    from storage.url import open_store
-
-    url = args.database or os.environ.get("SWITCHBOARD_DATABASE_URL", "sqlite:///switchboard.db")
-    store = open_store(url, auto_migrate=False)
-    await store.open()
-    try:
-        if args.message:
-            history = await store.outbox_history(args.message)
-            if not history:
-                print(f"switchboard: no outbox message {args.message!r}", file=sys.stderr)
-                return 2
-            for e in history:
-                code = f" error {e.code}" if e.code else ""
-                print(f"{e.at.isoformat()}  {e.event:<15} {e.status or '':<10} {e.sid or ''}{code}")
-            return 0
-        print(f"{'group':<28} {'total':>6} {'delivered':>9} {'rate':>6}  statuses")
-        for row in await store.delivery_report("theirs" if args.by == "number" else "flow"):
-            shown = ", ".join(f"{k} {v}" for k, v in sorted(row.by_status.items()))
-            print(f"{row.group:<28} {row.total:>6} {row.delivered:>9} {row.rate:>6.1%}  {shown}")
-        return 0
-    finally:
-        await store.close()
-
-
-def _runner(fn: Callable[[argparse.Namespace], Any]) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        from bot.errors import SwitchboardError
-
-        try:
-            result: int = asyncio.run(fn(args))
-        except (SwitchboardError, ValueError, OSError) as exc:
-            print(f"switchboard: {exc}", file=sys.stderr)
-            return 2
-        return result
-
-    return run
-
-
-OUTBOUND_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "send": _runner(_send),
-    "outbox": _runner(_outbox),
-}
+run = run_async(_send)

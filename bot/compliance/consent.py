@@ -27,16 +27,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
-from bot.compliance.config import Keywords, normalise
+from bot.compliance.config import Compliance, Keywords, normalise
+from bot.compliance.contacts import read_contact
 from bot.events.keys import ConversationKey
 from bot.events.model import Channel, Event, strip_channel
 from bot.twiml.messaging import Message
+from storage.base import Store
 from storage.records import OPTED_IN, OPTED_OUT, ConsentChange, Contact
-
-if TYPE_CHECKING:
-    from bot.compliance.gate import Gate
 
 __all__ = [
     "SOURCES",
@@ -95,21 +93,27 @@ class Inbound:
 
 
 async def before_flow(
-    gate: Gate, event: Event, key: ConversationKey, now: datetime, on_opt_in: str = "resume"
+    store: Store,
+    compliance: Compliance,
+    event: Event,
+    key: ConversationKey,
+    now: datetime,
+    on_opt_in: str = "resume",
 ) -> Inbound:
     """Apply the consent keywords and window bookkeeping to ``event`` (see the module doc)."""
-    contact = await gate.contact(key.channel, key.ours, key.their)
+    contact = await read_contact(store, compliance, key.channel, key.ours, key.their)
     if key.channel is Channel.WHATSAPP:
         contact = replace(contact, last_inbound=now)
-    texts = gate.compliance.policy(key.ours).texts
+    policy = compliance.policy(key.ours)
+    texts = policy.texts
     advanced = event.params.get("OptOutType", "").strip().upper()
     keyword = _ADVANCED.get(advanced) if advanced else None
     if keyword is None:
-        keyword = keyword_of(event.text, gate.compliance.policy(key.ours).keywords)
+        keyword = keyword_of(event.text, policy.keywords)
 
     def change(status: str) -> list[ConsentChange]:
         how = f"{advanced} (Advanced Opt-Out)" if advanced else repr(event.text)
-        person, scope = strip_channel(key.their), gate.scope(key.ours)
+        person, scope = strip_channel(key.their), compliance.scope(key.ours)
         detail = f"{how}, {event.sid}"
         return [ConsentChange(person, scope, status, "keyword", now, key.channel.value, detail)]
 
@@ -134,7 +138,8 @@ async def before_flow(
 
 
 async def set_consent(
-    gate: Gate,
+    store: Store,
+    compliance: Compliance,
     ours: str,
     theirs: str,
     opted_in: bool,
@@ -147,25 +152,26 @@ async def set_consent(
     if source not in SOURCES:
         raise ValueError(f"consent source must be one of {sorted(SOURCES)}, got {source!r}")
     change = ConsentChange(
-        strip_channel(theirs), gate.scope(ours), OPTED_IN if opted_in else OPTED_OUT, source,
+        strip_channel(theirs), compliance.scope(ours), OPTED_IN if opted_in else OPTED_OUT, source,
         at, _channel(theirs), detail,
     )  # fmt: skip
-    await gate.store.record_consent(change)
+    await store.record_consent(change)
     return change
 
 
 async def record_carrier_opt_out(
-    gate: Gate, ours: str, theirs: str, at: datetime, message_sid: str = ""
-) -> bool:
+    store: Store, compliance: Compliance, ours: str, theirs: str, at: datetime,
+    message_sid: str = "",
+) -> bool:  # fmt: skip
     """Twilio error 21610 for a send from ``ours`` to ``theirs``: record their opt-out.
 
     Returns False (and records nothing) when the ledger already has them opted out.
     """
-    contact = await gate.store.contact(gate.scope(ours), strip_channel(theirs), None)
+    contact = await store.contact(compliance.scope(ours), strip_channel(theirs), None)
     if contact.opted_out:
         return False
     detail = f"error {OPT_OUT_ERROR}" + (f" on {message_sid}" if message_sid else "")
-    await set_consent(gate, ours, theirs, False, at, source="carrier", detail=detail)
+    await set_consent(store, compliance, ours, theirs, False, at, source="carrier", detail=detail)
     return True
 
 

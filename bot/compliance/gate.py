@@ -27,7 +27,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.compliance.config import Compliance, NumberPolicy
-from bot.compliance.window import window_key, window_open
+from bot.compliance.consent import record_carrier_opt_out
+from bot.compliance.contacts import read_contact
+from bot.compliance.window import close_window_after_63016, window_open
 from bot.errors import OptedOut, OutboundRefused, WindowClosed
 from bot.events.keys import ConversationKey
 from bot.events.model import Channel, strip_channel
@@ -94,8 +96,7 @@ class Gate:
 
     async def contact(self, channel: Channel, ours: str, theirs: str) -> Contact:
         """What the store knows about the person: consent in our scope, their window."""
-        window = window_key(ours, theirs) if channel is Channel.WHATSAPP else None
-        return await self.store.contact(self.scope(ours), strip_channel(theirs), window)
+        return await read_contact(self.store, self.compliance, channel, ours, theirs)
 
     async def admit(self, outgoing: Outgoing, now: datetime) -> Admission:
         """Check ``outgoing`` against the consent ledger and the WhatsApp window at ``now``."""
@@ -189,15 +190,13 @@ class Gate:
     async def carrier_opt_out(
         self, ours: str, theirs: str, at: datetime, message_sid: str = ""
     ) -> bool:
-        """Twilio answered a send with error 21610: record the opt-out (``bot.consent``)."""
-        from bot.compliance.consent import record_carrier_opt_out
-
-        return await record_carrier_opt_out(self, ours, theirs, at, message_sid)
+        """Twilio answered a send with error 21610: record the opt-out (``consent``)."""
+        return await record_carrier_opt_out(
+            self.store, self.compliance, ours, theirs, at, message_sid
+        )
 
     async def window_error(self, ours: str, theirs: str, at: datetime) -> bool:
-        """Twilio answered a WhatsApp send with 63016: close our window (``bot.window``)."""
-        from bot.compliance.window import close_window_after_63016
-
+        """Twilio answered a WhatsApp send with 63016: close our window (``window``)."""
         return await close_window_after_63016(self.store, ours, theirs, at)
 
 

@@ -14,13 +14,11 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from bot.clock import Clock, SystemClock
-from bot.compliance.config import Compliance
 from bot.compliance.consent import Inbound, before_flow
 from bot.compliance.gate import Admission, Gate
 from bot.engine.compose import compose, detach_replies
@@ -38,10 +36,7 @@ from bot.twiml.voice import Hangup, Say
 from storage.base import Store
 from storage.records import Contact, Conversation, LogEntry, TurnWrite
 
-if TYPE_CHECKING:
-    from bot.outbound.worker import Outbox
-
-__all__ = ["DEFAULT_APOLOGY", "Engine"]
+__all__ = ["DEFAULT_APOLOGY", "Engine", "apology_actions"]
 
 log = logging.getLogger("switchboard.engine")
 
@@ -72,22 +67,27 @@ def _holds_nul(value: object) -> bool:
     return False
 
 
-@dataclass
+def _nothing() -> None:
+    """The default ``on_enqueued``: no outbox worker to wake."""
+
+
+@dataclass(frozen=True)
 class Engine:
-    """Runs flows for events. Build one per app; it is safe to share across requests."""
+    """Runs flows for events. Built once (``bot.runtime``); safe to share across requests.
+
+    ``gate`` screens every reply (and carries the compliance configuration);
+    ``on_enqueued`` is called after a commit that put messages in the outbox (the runtime
+    wakes its outbox worker with it).
+    """
 
     store: Store
     flows: Mapping[str, CompiledFlow]
     router: Router
+    gate: Gate
     clock: Clock = field(default_factory=SystemClock)
     apology: str = DEFAULT_APOLOGY
     locks: KeyedLocks = field(default_factory=KeyedLocks)
-    compliance: Compliance = field(default_factory=Compliance)
-    gate: Gate = field(init=False)
-    outbox: Outbox | None = None
-
-    def __post_init__(self) -> None:
-        self.gate = Gate(self.store, self.compliance)
+    on_enqueued: Callable[[], None] = _nothing
 
     def flow_for(self, event: Event, stored: Conversation | None = None) -> CompiledFlow | None:
         """The flow that takes ``event``: an open conversation's own, else the routed one.
@@ -142,8 +142,8 @@ class Engine:
                     # colliding in lockstep.
                     await asyncio.sleep(random.uniform(0, min(_BACKOFF_CAP_S, 0.001 * 2**attempt)))
                     continue
-                if write.outbox and self.outbox is not None:
-                    self.outbox.wake()
+                if write.outbox:
+                    self.on_enqueued()
                 return write.response if earlier is None else earlier
         raise StoreError(f"conversation {key.id!r} kept changing under us; giving up")
 
@@ -220,7 +220,8 @@ class Engine:
     ) -> Inbound:
         """The global transitions: consent keywords and window bookkeeping (``bot.consent``)."""
         if isinstance(event, InboundMessage):
-            return await before_flow(self.gate, event, key, now, flow.cls.on_opt_in)
+            compliance = self.gate.compliance
+            return await before_flow(self.store, compliance, event, key, now, flow.cls.on_opt_in)
         if key.channel is Channel.VOICE:
             return Inbound(Contact())
         return Inbound(await self.gate.contact(key.channel, key.ours, key.their))
@@ -288,9 +289,7 @@ class Engine:
 
     def apologise(self, channel: Channel) -> list[Action]:
         """What the caller gets when a flow callback raises (said, then hung up on a call)."""
-        if channel is Channel.VOICE:
-            return [Say(self.apology), Hangup()]
-        return [Message(self.apology)]
+        return apology_actions(channel, self.apology)
 
     @staticmethod
     def _log(
@@ -331,6 +330,13 @@ class Engine:
                 )
             )
         return entries
+
+
+def apology_actions(channel: Channel, apology: str) -> list[Action]:
+    """The apology as replies: a message, or said and then hung up on a call."""
+    if channel is Channel.VOICE:
+        return [Say(apology), Hangup()]
+    return [Message(apology)]
 
 
 def _read_once(contacts: Sequence[Contact]) -> list[Contact]:

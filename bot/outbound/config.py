@@ -9,9 +9,43 @@ from decimal import Decimal, InvalidOperation
 
 from bot.errors import ConfigError
 from bot.outbound.ratelimit import DEFAULT_RATES
-from bot.outbound.rest import Credentials
 
-__all__ = ["OutboundSettings"]
+__all__ = ["DEFAULT_API_URL", "Credentials", "OutboundSettings"]
+
+
+DEFAULT_API_URL = "https://api.twilio.com"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How to authenticate to the REST API. ``password`` is never shown."""
+
+    account_sid: str
+    username: str
+    password: str = field(repr=False)
+    api_url: str = DEFAULT_API_URL
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Credentials:
+        """Read the ``TWILIO_*`` variables and ``SWITCHBOARD_TWILIO_API_URL``."""
+        env = os.environ if env is None else env
+        account = env.get("TWILIO_ACCOUNT_SID", "")
+        if not account.startswith("AC"):
+            raise ConfigError("TWILIO_ACCOUNT_SID must be set (it starts with AC) to send messages")
+        key, secret = env.get("TWILIO_API_KEY_SID"), env.get("TWILIO_API_KEY_SECRET")
+        if bool(key) != bool(secret):
+            raise ConfigError("set both TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET, or neither")
+        api_url = env.get("SWITCHBOARD_TWILIO_API_URL") or DEFAULT_API_URL
+        if not api_url.startswith(("http://", "https://")):
+            raise ConfigError(f"SWITCHBOARD_TWILIO_API_URL {api_url!r} must be an http(s) URL")
+        if key and secret:
+            return cls(account, key, secret, api_url)
+        token = env.get("TWILIO_AUTH_TOKEN")
+        if not token:
+            raise ConfigError(
+                "set TWILIO_AUTH_TOKEN, or TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET, to send"
+            )
+        return cls(account, account, token, api_url)
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

@@ -11,17 +11,18 @@ The message is found by our id (the ``ob`` query parameter of its callback URL) 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from quart import request
-
-from bot.engine.engine import Engine
+from bot.clock import Clock
 from bot.errors import BadRequest
 from bot.events.model import Params
 from bot.outbound.policy import is_transient
-from bot.web.status import status_handler
+from bot.outbound.worker import OutboxWorker
+from storage.base import Store
 from storage.records import DELIVERY_RANK, FAILED_DELIVERY
 
-__all__ = ["message_status"]
+__all__ = ["DeliveryCallbacks"]
 
 log = logging.getLogger("switchboard.status")
 _KNOWN = set(DELIVERY_RANK) | FAILED_DELIVERY
@@ -37,37 +38,42 @@ def _error_code(params: Params) -> int | None:
     return int(raw)
 
 
-@status_handler("MessageStatus")
-async def message_status(engine: Engine, params: Params) -> None:
-    """Apply one message status callback to the outbox."""
-    sid = params.get("MessageSid") or params.get("SmsSid") or ""
-    status = params.get("MessageStatus", "").strip().lower()
-    if not sid:
-        raise BadRequest("missing required parameter 'MessageSid'")
-    if status in _OTHER:
-        return
-    if status not in _KNOWN:
-        raise BadRequest(f"unknown MessageStatus {status!r}")
-    code = _error_code(params)
-    outbox = engine.outbox
-    now = engine.clock.now()
-    message = (
-        await engine.store.outbox_message(request.args["ob"]) if "ob" in request.args else None
-    )
-    retry_at = None
-    if outbox is not None and status in FAILED_DELIVERY and is_transient(code):
-        attempts = message.attempts if message is not None else 0
-        if not outbox.backoff.exhausted(attempts):
-            retry_at = now + outbox.backoff.delay(attempts)
-    update = await engine.store.apply_delivery(
-        message.id if message else None, sid, status, code, now, retry_at
-    )
-    if update is None:
-        log.info("status %s for %s, which is not in the outbox", status, sid)
-        return
-    if not update.applied or outbox is None:
-        return
-    if retry_at is not None:
-        outbox.wake()
-    elif status in FAILED_DELIVERY and code is not None:
-        await outbox.after_permanent(update.message, code, now)
+@dataclass(frozen=True)
+class DeliveryCallbacks:
+    """Applies ``MessageStatus`` callbacks to the outbox (wired by ``bot.runtime``)."""
+
+    store: Store
+    worker: OutboxWorker
+    clock: Clock
+
+    async def __call__(self, params: Params, query: Mapping[str, str]) -> None:
+        """Apply one message status callback; ``query`` is the callback URL's query string
+        (``ob`` names our outbox message)."""
+        sid = params.get("MessageSid") or params.get("SmsSid") or ""
+        status = params.get("MessageStatus", "").strip().lower()
+        if not sid:
+            raise BadRequest("missing required parameter 'MessageSid'")
+        if status in _OTHER:
+            return
+        if status not in _KNOWN:
+            raise BadRequest(f"unknown MessageStatus {status!r}")
+        code = _error_code(params)
+        outbox, now = self.worker, self.clock.now()
+        message = await self.store.outbox_message(query["ob"]) if "ob" in query else None
+        retry_at = None
+        if status in FAILED_DELIVERY and is_transient(code):
+            attempts = message.attempts if message is not None else 0
+            if not outbox.backoff.exhausted(attempts):
+                retry_at = now + outbox.backoff.delay(attempts)
+        update = await self.store.apply_delivery(
+            message.id if message else None, sid, status, code, now, retry_at
+        )
+        if update is None:
+            log.info("status %s for %s, which is not in the outbox", status, sid)
+            return
+        if not update.applied:
+            return
+        if retry_at is not None:
+            outbox.wake()
+        elif status in FAILED_DELIVERY and code is not None:
+            await outbox.after_permanent(update.message, code, now)

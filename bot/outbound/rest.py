@@ -8,8 +8,9 @@ environment: ``TWILIO_ACCOUNT_SID`` with ``TWILIO_AUTH_TOKEN``, or an API key
 translated into :class:`~bot.errors.RestError` carrying Twilio's code and any ``Retry-After``;
 secrets never appear in them.
 
-Only :mod:`bot.outbound.worker` calls :class:`TwilioRest` (a test pins that), so every message
-that reaches Twilio has passed the consent/window gate at send time.
+Only :mod:`bot.runtime` builds a :class:`TwilioRest`, and only :mod:`bot.outbound.worker`
+calls it (a test pins both), so every message that reaches Twilio has passed the
+consent/window gate at send time.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,57 +29,17 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from bot.errors import ConfigError, RestError
+from bot.outbound.config import Credentials
+from bot.outbound.sender import Created
 
-__all__ = ["DEFAULT_API_URL", "Created", "Credentials", "TwilioRest"]
+__all__ = ["TwilioRest"]
 
-DEFAULT_API_URL = "https://api.twilio.com"
 # The SDK logs every request and response at INFO; keep that out of an app's INFO logs.
 _http_log = logging.getLogger("switchboard.rest.http")
 _http_log.setLevel(logging.WARNING)
 _retry_after: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "switchboard_retry_after", default=None
 )
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """How to authenticate to the REST API. ``password`` is never shown."""
-
-    account_sid: str
-    username: str
-    password: str = field(repr=False)
-    api_url: str = DEFAULT_API_URL
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Credentials:
-        """Read the ``TWILIO_*`` variables and ``SWITCHBOARD_TWILIO_API_URL``."""
-        env = os.environ if env is None else env
-        account = env.get("TWILIO_ACCOUNT_SID", "")
-        if not account.startswith("AC"):
-            raise ConfigError("TWILIO_ACCOUNT_SID must be set (it starts with AC) to send messages")
-        key, secret = env.get("TWILIO_API_KEY_SID"), env.get("TWILIO_API_KEY_SECRET")
-        if bool(key) != bool(secret):
-            raise ConfigError("set both TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET, or neither")
-        api_url = env.get("SWITCHBOARD_TWILIO_API_URL") or DEFAULT_API_URL
-        if not api_url.startswith(("http://", "https://")):
-            raise ConfigError(f"SWITCHBOARD_TWILIO_API_URL {api_url!r} must be an http(s) URL")
-        if key and secret:
-            return cls(account, key, secret, api_url)
-        token = env.get("TWILIO_AUTH_TOKEN")
-        if not token:
-            raise ConfigError(
-                "set TWILIO_AUTH_TOKEN, or TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET, to send"
-            )
-        return cls(account, account, token, api_url)
-
-
-@dataclass(frozen=True, slots=True)
-class Created:
-    """What Twilio answered to a create: the resource's sid, status and segment count."""
-
-    sid: str
-    status: str
-    segments: int | None = None
 
 
 class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
@@ -101,7 +60,8 @@ def _retry_seconds(raw: str | None) -> float | None:
 
 
 class TwilioRest:
-    """Messages and Calls over the REST API, at most ``max_concurrency`` requests at once."""
+    """The :class:`~bot.outbound.sender.Sender` over Twilio's REST API (Messages, Calls),
+    at most ``max_concurrency`` requests at once."""
 
     def __init__(
         self, credentials: Credentials, *, timeout: float = 10.0, max_concurrency: int = 10

@@ -36,12 +36,12 @@ from bot.events.model import Channel
 from bot.outbound.config import OutboundSettings
 from bot.outbound.policy import Backoff, Consequence, consequence, is_transient
 from bot.outbound.ratelimit import RateLimits
-from bot.outbound.rest import TwilioRest
 from bot.outbound.segments import count_segments, estimate_cost, smart_encode
-from storage.base import Store
+from bot.outbound.sender import Sender
+from storage.base import Store as OutboxStore
 from storage.records import OutboundMessage, OutboxChange
 
-__all__ = ["TIMED_OUT", "ConsequenceHook", "Outbox"]
+__all__ = ["TIMED_OUT", "ConsequenceHook", "OutboxWorker"]
 
 log = logging.getLogger("switchboard.outbox")
 
@@ -50,17 +50,18 @@ TIMED_OUT = "no answer from Twilio (timeout)"
 ConsequenceHook = Callable[[OutboundMessage, int, datetime], Awaitable[None]]
 
 
-class Outbox:
-    """Sends what the store's outbox holds. ``start()`` runs it in the background."""
+class OutboxWorker:
+    """Sends what the store's outbox holds through ``sender``. ``start()`` runs it in the
+    background; without a sender (no credentials) messages wait in the outbox."""
 
     def __init__(
         self,
-        store: Store,
+        store: OutboxStore,
         settings: OutboundSettings,
         clock: Clock,
+        gate: Gate,
         *,
-        gate: Gate | None = None,
-        rest: TwilioRest | None = None,
+        sender: Sender | None = None,
         public_url: str | None = None,
         owner: str | None = None,
     ) -> None:
@@ -69,13 +70,7 @@ class Outbox:
         self.clock = clock
         self.gate = gate
         self.owner = owner or f"outbox-{uuid.uuid4().hex[:12]}"
-        if rest is None and settings.credentials is not None:
-            rest = TwilioRest(
-                settings.credentials,
-                timeout=settings.request_timeout,
-                max_concurrency=settings.max_concurrency,
-            )
-        self.rest = rest
+        self.sender = sender
         self.limits = RateLimits(settings.rates, settings.default_rates)
         self.backoff = Backoff(settings.backoff_base, settings.backoff_cap, settings.max_attempts)
         callback = settings.status_callback
@@ -94,7 +89,7 @@ class Outbox:
 
     def start(self) -> None:
         """Run the worker loop in the background (the app does this at startup)."""
-        if self.rest is None:
+        if self.sender is None:
             log.warning(
                 "no Twilio credentials (TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN or an API key): "
                 "outbound messages stay queued in the outbox"
@@ -110,8 +105,8 @@ class Outbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self.rest is not None:
-            await self.rest.close()
+        if self.sender is not None:
+            await self.sender.close()
 
     def wake(self) -> None:
         """Look at the outbox now (something was just enqueued)."""
@@ -132,7 +127,7 @@ class Outbox:
 
     async def run_once(self) -> int:
         """Claim one batch of due messages and process them all; returns how many."""
-        if self.rest is None:
+        if self.sender is None:
             return 0  # nothing can be sent: leave the messages unclaimed for a process that can
         now = self.clock.now()
         lease = now + timedelta(seconds=self.settings.lease_seconds)
@@ -158,10 +153,10 @@ class Outbox:
 
     # -- one message ----------------------------------------------------------------------
 
-    def _client(self) -> TwilioRest:
-        if self.rest is None:
+    def _client(self) -> Sender:
+        if self.sender is None:
             raise ConfigError("no Twilio credentials: set TWILIO_ACCOUNT_SID and a token or key")
-        return self.rest
+        return self.sender
 
     async def _write(self, message: OutboundMessage, change: OutboxChange) -> None:
         if not await self.store.update_outbox(message.id, self.owner, change):
@@ -204,8 +199,6 @@ class Outbox:
 
     async def _admit(self, message: OutboundMessage, now: datetime) -> OutboundMessage | None:
         """The message as the gate lets it go (maybe as a template), or None if blocked."""
-        if self.gate is None:
-            return message
         variables = json.loads(message.content_variables) if message.content_variables else None
         outgoing = Outgoing(
             Channel(message.channel), message.ours, message.theirs, body=message.body,
@@ -306,9 +299,7 @@ class Outbox:
         await self.store.mark_undeliverable(message.theirs, code, at)
 
     async def _opted_out(self, message: OutboundMessage, code: int, at: datetime) -> None:
-        if self.gate is not None:
-            await self.gate.carrier_opt_out(message.ours, message.theirs, at, message.sid or "")
+        await self.gate.carrier_opt_out(message.ours, message.theirs, at, message.sid or "")
 
     async def _window_closed(self, message: OutboundMessage, code: int, at: datetime) -> None:
-        if self.gate is not None:
-            await self.gate.window_error(message.ours, message.theirs, at)
+        await self.gate.window_error(message.ours, message.theirs, at)

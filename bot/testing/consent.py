@@ -21,7 +21,7 @@ from bot.testing.harness import Reply
 from bot.testing.runner import CALLER_ACTIONS, REPLY_LINES, Runner
 from bot.testing.transcript import Send
 from bot.twiml.render import CONTENT_TYPE
-from bot.web.app import engine_of
+from bot.web.app import runtime_of
 
 __all__ = ["proactive", "text"]
 
@@ -43,7 +43,7 @@ async def proactive(runner: Runner, step: Send) -> Reply:
         runner.channel, prefix + runner.ours, prefix + runner.caller, body,
         template=None if kind == "-" else kind, purpose="send",
     )  # fmt: skip
-    verdict = await engine_of(runner.harness.app).gate.admit(outgoing, runner.clock.now())
+    verdict = await runtime_of(runner.harness.app).engine.gate.admit(outgoing, runner.clock.now())
     sent = verdict.outgoing
     if not verdict.allowed:
         node = f"<Refused>{escape(verdict.reason or '')}</Refused>"

@@ -26,14 +26,13 @@ from bot.engine.engine import Engine
 from bot.events.model import Channel
 from bot.flow.definition import Flow
 from bot.flow.routing import Router
-from bot.outbound.app import Outbound, outbound_of
-from bot.outbound.config import OutboundSettings
-from bot.outbound.rest import Credentials
+from bot.outbound.config import Credentials, OutboundSettings
+from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.testing.clock import FakeClock
 from bot.testing.fake_twilio import FakeTwilio
 from bot.testing.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, sign
-from bot.web.app import create_app, engine_of
+from bot.web.app import create_app, runtime_of
 from storage.base import Store
 from storage.sqlite import SQLiteStore
 from storage.url import open_store
@@ -151,6 +150,8 @@ class Harness:
     public_url: str = TEST_PUBLIC_URL
     token: str = TEST_AUTH_TOKEN
     configure: Callable[[Quart], None] | None = None
+    # Header ``compliance: file.json`` of a transcript: the app reads it as in production.
+    compliance_file: str | None = None
     # Outbound settings; credentials and the REST URL are pointed at ``twilio``, the fake.
     outbound_settings: OutboundSettings = field(
         default_factory=lambda: OutboundSettings(worker=False, default_rates=_FAST)
@@ -183,25 +184,24 @@ class Harness:
         return cls(factory, **kwargs)
 
     @property
-    def engine(self) -> Engine:
+    def runtime(self) -> Runtime:
+        """The app's runtime: its engine, store, outbox worker and timer runner (the workers
+        do not run in the background here: :meth:`drain` runs them)."""
         if self.app is None:
             raise RuntimeError("the harness is not started (use `async with harness:`)")
-        return engine_of(self.app)
+        return runtime_of(self.app)
+
+    @property
+    def engine(self) -> Engine:
+        return self.runtime.engine
 
     @property
     def store(self) -> Store:
-        return self.engine.store
-
-    @property
-    def outbound(self) -> Outbound:
-        """The app's outbox worker and timer runner (not running in the background here)."""
-        if self.app is None:
-            raise RuntimeError("the harness is not started (use `async with harness:`)")
-        return outbound_of(self.app)
+        return self.runtime.store
 
     async def drain(self) -> int:
         """Fire the timers due at the fake clock's time and send what the outbox holds."""
-        return await self.outbound.drain()
+        return await self.runtime.drain()
 
     async def _callback(self, url: str, params: list[tuple[str, str]]) -> int:
         """The fake Twilio's status callbacks, posted to the app in process."""
@@ -231,7 +231,10 @@ class Harness:
             self.twilio.account_sid, self.twilio.account_sid, self.token, self.twilio.base_url
         )
         outbound = replace(self.outbound_settings, credentials=credentials)
-        settings = Settings(auth_token=self.token, public_url=self.public_url, outbound=outbound)
+        settings = Settings(
+            auth_token=self.token, public_url=self.public_url, outbound=outbound,
+            compliance_file=self.compliance_file,
+        )  # fmt: skip
         store = (
             open_store(self.database_url, auto_migrate=True)
             if self.database_url

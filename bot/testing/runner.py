@@ -9,13 +9,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.compliance.config import Compliance
 from bot.events.keys import ConversationKey
 from bot.events.model import Channel
 from bot.testing.clock import DEFAULT_START, FakeClock
 from bot.testing.harness import AppFactory, Harness, Phone, Reply
 from bot.testing.transcript import Advance, Check, Send, Transcript
-from bot.web.app import engine_of
+from bot.web.app import runtime_of
 
 __all__ = ["CALLER_ACTIONS", "REPLY_LINES", "Runner", "TranscriptMismatch", "reply_lines"]
 
@@ -90,24 +89,20 @@ class Runner:
         return TranscriptMismatch(f"{head}\n{why}")
 
     async def run(self) -> None:
-        started = Harness(self.factory, clock=self.clock, database_url=self.database_url)
+        named = self.transcript.header.get("compliance")
+        compliance = str(Path(self.transcript.path).parent / named) if named else None
+        started = Harness(
+            self.factory, clock=self.clock, database_url=self.database_url,
+            compliance_file=compliance,
+        )  # fmt: skip
         async with started as harness:
             self.harness = harness
             flow = self.transcript.header.get("flow")
             if flow:
-                engine_of(harness.app).router.add(self.ours, flow, self.channel)  # type: ignore[arg-type]
-            if "compliance" in self.transcript.header:
-                self.use_compliance(self.transcript.header["compliance"])
+                runtime_of(harness.app).engine.router.add(self.ours, flow, self.channel)  # type: ignore[arg-type]
             self.phone = harness.phone(self.caller, self.ours, self.channel)
             for step in self.transcript.steps:
                 await self.play(step)
-
-    def use_compliance(self, name: str) -> None:
-        """Header ``compliance: file.json`` (next to the transcript) replaces the app's."""
-        assert self.harness is not None and self.harness.app is not None
-        loaded = Compliance.from_file(Path(self.transcript.path).parent / name)
-        engine = engine_of(self.harness.app)
-        engine.compliance = engine.gate.compliance = loaded
 
     async def play(self, step: Send | Check | Advance) -> None:
         if isinstance(step, Advance):

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from bot.web.app import create_app
+from bot.web.app import create_app, runtime_of, web_app
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "runtime_of", "web_app"]

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.errors import RestError
-from bot.outbound.rest import Credentials, TwilioRest
+from bot.outbound.config import Credentials
+from bot.outbound.rest import TwilioRest
 from bot.testing.fake_twilio import FakeTwilio
 
 TO, FROM = "+15550001111", "+15550100000"

@@ -9,8 +9,7 @@ from decimal import Decimal
 import pytest
 
 from bot.errors import ConfigError
-from bot.outbound.config import OutboundSettings
-from bot.outbound.rest import DEFAULT_API_URL, Credentials
+from bot.outbound.config import DEFAULT_API_URL, Credentials, OutboundSettings
 from tests.outbound.conftest import CALLER, make_harness
 
 FAST = dict.fromkeys(("long_code", "toll_free", "short_code", "whatsapp"), 1e6)
@@ -35,7 +34,7 @@ async def test_the_background_worker_sends_without_being_asked() -> None:
         h.clock.advance(timedelta(minutes=30))  # the timer runner polls the (fake) clock
         await eventually(lambda: len(h.twilio.sent()) == 2)  # type: ignore[union-attr]
         assert [m.body for m in h.twilio.sent()] == ["pong", "beep!"]
-        outbox = h.outbound.outbox
+        outbox = h.runtime.outbox
     assert outbox._task is None  # stopped with the app
 
 

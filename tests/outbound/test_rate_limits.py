@@ -43,7 +43,7 @@ async def test_the_concurrency_cap_holds() -> None:
         h.twilio.fail_next(delay=0.1, create_anyway=True, times=10)  # slow, but successful
         await h.drain()
         assert len(h.twilio.sent()) == 10
-        rest = h.outbound.outbox.rest
+        rest = h.runtime.outbox.sender
         assert rest is not None and rest.peak_in_flight == 3
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.outbound.rest import Credentials, TwilioRest
+from bot.outbound.config import Credentials
+from bot.outbound.rest import TwilioRest
 from bot.testing import FakeClock, Harness
 from bot.testing.fake_twilio import FakeTwilio
 from bot.testing.signing import TEST_AUTH_TOKEN
@@ -118,9 +119,9 @@ async def test_a_message_whose_lease_is_nearly_over_is_handed_back_unsent() -> N
         await h.phone(CALLER).send("ping")
         now = h.clock.now()
         [message] = await h.store.claim_outbox(
-            h.outbound.outbox.owner, now, now + timedelta(minutes=2), 10
+            h.runtime.outbox.owner, now, now + timedelta(minutes=2), 10
         )
-        await h.outbound.outbox.process(message, deadline=now)  # as if the bucket took that long
+        await h.runtime.outbox.process(message, deadline=now)  # as if the bucket took that long
         assert h.twilio is not None and h.twilio.sent() == []
         got = await h.store.outbox_message(message.id)
         assert got is not None and got.status == "pending"

@@ -114,7 +114,7 @@ async def test_21610_records_the_opt_out_in_the_consent_ledger(h: Harness) -> No
 
 async def test_a_timeout_is_checked_before_it_is_retried_so_nothing_goes_twice() -> None:
     async with make_harness() as h:
-        h.outbound.outbox.rest.timeout = 0.2  # type: ignore[union-attr]
+        h.runtime.outbox.sender.timeout = 0.2  # type: ignore[union-attr]
         message_id = await ping(h)
         fake(h).fail_next(delay=0.5, create_anyway=True)  # Twilio takes it, answers too late
         await h.drain()

@@ -138,6 +138,6 @@ async def test_a_state_entered_while_screening_replies_arms_its_timeouts() -> No
         stored = await h.store.conversation(f"whatsapp:+15550100000:{CALLER}")
         assert stored is not None and stored.state == "held"
         h.clock.advance(timedelta(hours=1))
-        assert await h.outbound.timers.drain() == 1
+        assert await h.runtime.timers.drain() == 1
         stored = await h.store.conversation(f"whatsapp:+15550100000:{CALLER}")
         assert stored is not None and stored.state == "idle"

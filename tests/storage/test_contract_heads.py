@@ -15,6 +15,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from bot import Router
+from bot.compliance.gate import Gate
 from bot.engine.engine import Engine
 from bot.errors import ConflictError
 from bot.events.parse import parse_inbound
@@ -125,7 +126,7 @@ async def test_a_stop_from_another_process_silences_a_turn_that_read_consent_bef
     for s in stores:
         await s.open()
     try:
-        one, two = (Engine(s, flows, Router(default="support")) for s in stores)
+        one, two = (Engine(s, flows, Router(default="support"), Gate(s)) for s in stores)
         await two.handle(inbound("hi", "SM0", whatsapp=True))  # type: ignore[arg-type]
         stall = Stall(stores[1], lambda scope, person, window: window is not None)
         task = asyncio.ensure_future(two.handle(inbound("3", "SMhours", whatsapp=True)))  # type: ignore[arg-type]

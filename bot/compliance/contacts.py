@@ -1,0 +1,20 @@
+"""Reading what the store knows about a person before we send to them: their consent in our
+number's scope and, on WhatsApp, their window. Used by consent keywords and by the gate."""
+
+from __future__ import annotations
+
+from bot.compliance.config import Compliance
+from bot.compliance.window import window_key
+from bot.events.model import Channel, strip_channel
+from storage.base import Store
+from storage.records import Contact
+
+__all__ = ["read_contact"]
+
+
+async def read_contact(
+    store: Store, compliance: Compliance, channel: Channel, ours: str, theirs: str
+) -> Contact:
+    """The person ``theirs`` as seen from our address ``ours``: consent and window."""
+    window = window_key(ours, theirs) if channel is Channel.WHATSAPP else None
+    return await store.contact(compliance.scope(ours), strip_channel(theirs), window)
