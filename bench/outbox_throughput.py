@@ -28,7 +28,7 @@ from bot.outbound.config import Credentials, OutboundSettings
 from bot.outbound.rest import TwilioRest
 from bot.outbound.worker import OutboxWorker
 from bot.testing.fake_twilio import FakeTwilio, rate
-from storage.records import OutboundMessage
+from storage.records import OutboundMessage, Purpose
 from storage.sqlite import SQLiteStore
 
 SENDER = "+15550100000"
@@ -45,7 +45,7 @@ def messages(count: int, prefix: str) -> list[OutboundMessage]:
             body=f"Reminder {i}: your appointment is tomorrow at 10:00.",
             due_at=now,
             created_at=now,
-            purpose="bench",
+            purpose=Purpose.SEND,
         )
         for i in range(count)
     ]

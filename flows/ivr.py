@@ -83,16 +83,16 @@ class IvrFlow(Flow):
 
     def keep_recording(self, turn: Turn) -> None:
         turn.data["voicemail"] = {
-            "url": getattr(turn.event, "recording_url", ""),
-            "seconds": getattr(turn.event, "recording_duration", None),
+            "url": turn.voice.recording_url,
+            "seconds": turn.voice.recording_duration,
         }
 
     def nothing_recorded(self, turn: Turn) -> None:
         turn.say("We didn't get a message.")
 
     def recording_stored(self, turn: Turn) -> None:
-        turn.data["recording_sid"] = getattr(turn.event, "recording_sid", "")
+        turn.data["recording_sid"] = turn.voice.recording_sid
 
     def file_transcription(self, turn: Turn) -> None:
-        status = getattr(turn.event, "transcription_status", "")
-        turn.data["transcript"] = turn.text if status == "completed" else None
+        completed = turn.voice.transcription_status == "completed"
+        turn.data["transcript"] = turn.voice.transcription_text if completed else None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 __all__ = [
@@ -24,10 +25,27 @@ __all__ = [
     "LogEntry",
     "OutboundMessage",
     "OutboxChange",
+    "Purpose",
     "Timer",
     "TurnWrite",
     "delivery_advances",
 ]
+
+
+class Purpose(StrEnum):
+    """Why a message goes out; stored with every outbox row and refusal.
+
+    ``reply`` a TwiML answer to the person's message; ``send`` a ``turn.send``; ``consent``
+    our answer to a consent keyword (the only thing an opted-out person may get); ``start``
+    what a flow says when we start a conversation; ``timer`` what a flow says when a timer
+    fires (a reminder, a time-out).
+    """
+
+    REPLY = "reply"
+    SEND = "send"
+    CONSENT = "consent"
+    START = "start"
+    TIMER = "timer"
 
 
 Direction = str  # "in" or "out"
@@ -195,7 +213,7 @@ class OutboundMessage:
     media: tuple[str, ...] = ()
     content_sid: str | None = None
     content_variables: str | None = None
-    purpose: str = "reply"
+    purpose: Purpose = Purpose.REPLY
     template: str | None = None  # kind of message, for the gate to pick an approved template
     conversation: str | None = None
     flow: str | None = None

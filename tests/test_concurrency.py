@@ -20,7 +20,12 @@ def script(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-async def snapshot(h: Harness, caller: str) -> tuple[object, ...]:
+Snapshot = tuple[
+    str, dict[str, object], int, list[tuple[str, str | None, str, str | None, str | None]]
+]
+
+
+async def snapshot(h: Harness, caller: str) -> Snapshot:
     key = f"sms:+15550100000:{caller}"
     stored = await h.store.conversation(key)
     assert stored is not None
@@ -60,7 +65,7 @@ async def test_concurrent_turns_equal_a_serial_replay_and_duplicates_step_once()
         # Replay the order the engine applied, one request at a time, on a fresh database.
         async with Harness(build) as serial:
             phone = serial.phone(caller)
-            for sid, body in inbound:
-                reply: Reply = await phone.send(body, sid=sid)
-                assert reply.status == 200
+            for logged, body in inbound:
+                replayed: Reply = await phone.send(body, sid=logged)
+                assert replayed.status == 200
             assert await snapshot(serial, caller) == (state, data, version, log)

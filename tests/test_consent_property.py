@@ -21,9 +21,10 @@ from bot.compliance.consent import Keyword, keyword_of, set_consent
 from bot.compliance.gate import Outgoing
 from bot.compliance.window import window_key
 from bot.testing import Harness
-from bot.testing.harness import Reply
+from bot.testing.reply import Reply
 from bot.twiml.messaging import Message
 from flows.support import SupportFlow
+from storage.records import Purpose
 
 PEOPLE = ["+15550001111", "+15550002222", "+15550003333"]
 SERVICE = "MG" + "5" * 32
@@ -121,7 +122,9 @@ async def play(steps: list[tuple[object, ...]]) -> None:
             if kind == "clock":
                 h.clock.advance(timedelta(hours=step[1]))  # type: ignore[arg-type]
                 continue
-            person, number = PEOPLE[step[1]], NUMBERS[step[2]]  # type: ignore[index]
+            who, where = step[1], step[2]
+            assert isinstance(who, int) and isinstance(where, int)
+            person, number = PEOPLE[who], NUMBERS[where]
             if kind == "msg":
                 channel, text = step[3], step[4]
                 assert isinstance(channel, Channel) and isinstance(text, str)
@@ -140,7 +143,7 @@ async def play(steps: list[tuple[object, ...]]) -> None:
                 prefix = "whatsapp:" if channel is Channel.WHATSAPP else ""
                 outgoing = Outgoing(
                     channel, prefix + number, prefix + person, "free text",
-                    template=kind_, purpose="reminder",  # type: ignore[arg-type]
+                    template=kind_, purpose=Purpose.TIMER,  # type: ignore[arg-type]
                 )  # fmt: skip
                 verdict = await gate.admit(outgoing, now)
                 expect = not model.opted_out(number, person) and (

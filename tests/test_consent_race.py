@@ -21,7 +21,7 @@ from bot import Channel, Flow, Router, T, Turn
 from bot.compliance.config import Compliance, NumberPolicy, Texts
 from bot.compliance.window import window_key
 from bot.testing import Harness
-from bot.testing.harness import Reply
+from bot.testing.reply import Reply
 from bot.twiml.messaging import Message
 from storage.base import Store
 from storage.records import Contact

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from bot.compliance.gate import Gate, Outgoing
 from bot.compliance.window import close_window_after_63016, window_key
 from bot.errors import OptedOut, WindowClosed
 from bot.events.model import Channel
-from storage.records import OPTED_OUT, ConsentChange, LogEntry, TurnWrite
+from storage.records import OPTED_OUT, ConsentChange, LogEntry, Purpose, TurnWrite
 from storage.sqlite import SQLiteStore
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -72,7 +73,7 @@ async def test_an_opt_out_blocks_every_send_in_its_scope_until_opt_in(gate: Gate
         source="operator",
         detail="asked by phone",
     )
-    for outgoing in (sms(), sms(purpose="reminder"), wa(), wa(content_sid=REMINDER.content_sid)):
+    for outgoing in (sms(), sms(purpose=Purpose.TIMER), wa(), wa(content_sid=REMINDER.content_sid)):
         verdict = await gate.admit(outgoing, T0)
         assert (verdict.allowed, verdict.reason) == (False, "opted_out"), outgoing
     with pytest.raises(OptedOut):
@@ -88,13 +89,13 @@ async def test_an_opt_out_blocks_every_send_in_its_scope_until_opt_in(gate: Gate
 async def test_an_opted_out_person_may_get_only_the_keyword_answers(gate: Gate) -> None:
     await set_consent(gate.store, gate.compliance, OURS, THEIRS, False, T0)
     texts = COMPLIANCE.default.texts
-    assert (await gate.admit(sms(texts.opted_out, purpose="consent"), T0)).allowed
-    assert (await gate.admit(sms(texts.help, purpose="consent"), T0)).allowed
+    assert (await gate.admit(sms(texts.opted_out, purpose=Purpose.CONSENT), T0)).allowed
+    assert (await gate.admit(sms(texts.help, purpose=Purpose.CONSENT), T0)).allowed
     refused = [
-        sms("buy now", purpose="consent"),  # not a consent text
+        sms("buy now", purpose=Purpose.CONSENT),  # not a consent text
         sms(texts.help),  # a consent text, but as an ordinary reply
-        sms(texts.help, purpose="consent", media=("https://x/a.png",)),
-        sms(texts.opted_in, purpose="consent"),
+        sms(texts.help, purpose=Purpose.CONSENT, media=("https://x/a.png",)),
+        sms(texts.opted_in, purpose=Purpose.CONSENT),
     ]
     for outgoing in refused:
         assert not (await gate.admit(outgoing, T0)).allowed, outgoing
@@ -128,7 +129,7 @@ async def test_outside_the_window_the_template_for_the_kind_goes(
 ) -> None:
     await inbound_whatsapp(store, T0)
     outgoing = wa("Reminder: tomorrow 3pm", media=("https://x/a.png",), template="reminder")
-    outgoing = Outgoing(**{**_fields(outgoing), "content_variables": {"2": "3pm"}})
+    outgoing = replace(outgoing, content_variables={"2": "3pm"})
     verdict = await gate.admit(outgoing, T0 + timedelta(hours=25))
     assert verdict.allowed and verdict.reason == "template"
     sent = verdict.outgoing
@@ -177,4 +178,4 @@ def test_consent_sources_are_checked() -> None:
 
 
 def _fields(outgoing: Outgoing) -> dict[str, object]:
-    return {name: getattr(outgoing, name) for name in Outgoing.__slots__}  # type: ignore[attr-defined]
+    return {name: getattr(outgoing, name) for name in Outgoing.__slots__}

@@ -20,7 +20,8 @@ def _block(doc: str, language: str, containing: str) -> str:
     text = (DOCS / doc).read_text(encoding="utf-8")
     found = [b for b in re.findall(rf"```{language}\n(.*?)```", text, re.DOTALL) if containing in b]
     assert found, f"no {language} block with {containing!r} in {doc}"
-    return found[0]
+    block: str = found[0]
+    return block
 
 
 async def test_the_voice_flow_in_the_guide_runs() -> None:

@@ -56,7 +56,7 @@ async def test_a_slow_callback_holds_the_caller_then_answers() -> None:
         assert lines[-2:] == ["say: Your order shipped on Monday.", "hangup"]
         assert set(lines[1:-2]) == {"pause: 1s"} and 2 <= len(lines[1:-2]) <= 8
         assert asyncio.get_running_loop().time() - started < 2.5
-        timings: list[float] = harness.runtime.calls.timings  # type: ignore[union-attr]
+        timings: list[float] = harness.runtime.calls.timings
         # every request was answered near the budget, none waited for the 0.8 s callback
         assert all(t < 0.15 + 0.4 for t in timings)
         stored = await harness.store.conversation(f"voice:{call.sid}")
@@ -74,7 +74,7 @@ async def test_the_redirect_back_finds_the_answer_in_the_store() -> None:
         assert redirect is not None and redirect.text is not None
         assert redirect.text.endswith("/twilio?step=1&on=gather&hold=1")
         await asyncio.sleep(0.4)  # the step finished meanwhile; its task is gone
-        answerer: CallAnswerer = harness.runtime.calls  # type: ignore[union-attr]
+        answerer: CallAnswerer = harness.runtime.calls
         assert answerer.pending == {}
         path = redirect.text[len(harness.public_url) :]
         done = await harness.post(path, call.params())
@@ -94,7 +94,7 @@ async def test_a_step_that_never_finishes_ends_in_the_apology_not_dead_air() -> 
         assert lines[:3] == ["say: Please hold on a moment.", "pause: 1s", "pause: 1s"]
         assert lines[-2].startswith("say: Sorry") and lines[-1] == "hangup"
         await asyncio.sleep(0.05)
-        answerer: CallAnswerer = harness.runtime.calls  # type: ignore[union-attr]
+        answerer: CallAnswerer = harness.runtime.calls
         assert answerer.pending == {}  # the step was cancelled, not left to commit later
         stored = await harness.store.conversation(f"voice:{call.sid}")
         assert stored is not None and stored.state == "menu" and not stored.closed

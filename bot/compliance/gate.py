@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
 
 from bot.compliance.config import Compliance, NumberPolicy
 from bot.compliance.consent import record_carrier_opt_out
@@ -35,9 +36,9 @@ from bot.events.keys import ConversationKey
 from bot.events.model import Channel, strip_channel
 from bot.twiml.messaging import Action, Message
 from storage.base import Store
-from storage.records import Contact
+from storage.records import Contact, Purpose
 
-__all__ = ["Admission", "Gate", "Outgoing", "reply_outgoing"]
+__all__ = ["Admission", "Gate", "Outgoing", "Reason", "reply_outgoing"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ class Outgoing:
     content_sid: str | None = None
     content_variables: Mapping[str, str] | None = None
     template: str | None = None  # kind of message, to pick an approved template when closed
-    purpose: str = "reply"  # "reply" (TwiML answer), "send" (REST), "reminder", "consent", ...
+    purpose: Purpose = Purpose.REPLY
 
     @property
     def person(self) -> str:
@@ -65,19 +66,28 @@ class Outgoing:
         return self.content_sid is None
 
 
+class Reason(StrEnum):
+    """Why the gate refused a message, or (``TEMPLATE``) rewrote it into a template."""
+
+    OPTED_OUT = "opted_out"
+    WINDOW_CLOSED = "window_closed"
+    TEMPLATE = "template"  # allowed, rewritten into the approved template for its kind
+    UNKNOWN = "unknown"  # a <Message> the gate cannot describe: never sent
+
+
 @dataclass(frozen=True, slots=True)
 class Admission:
     """The gate's verdict: send ``outgoing`` (possibly rewritten to a template) or not."""
 
     allowed: bool
     outgoing: Outgoing  # possibly rewritten (free-form -> template with ContentSid/Variables)
-    reason: str | None = None  # "opted_out", "window_closed"; "template" when rewritten
+    reason: Reason | None = None
 
     def raise_if_refused(self) -> Outgoing:
         """The outgoing message to send; :class:`OptedOut`/:class:`WindowClosed` if refused."""
         if self.allowed:
             return self.outgoing
-        error: type[OutboundRefused] = OptedOut if self.reason == "opted_out" else WindowClosed
+        error: type[OutboundRefused] = OptedOut if self.reason is Reason.OPTED_OUT else WindowClosed
         raise error(
             f"not sending to {self.outgoing.theirs} from {self.outgoing.ours}: {self.reason}"
         )
@@ -119,20 +129,20 @@ class Gate:
             return Admission(True, outgoing)
         policy = self.compliance.policy(outgoing.ours)
         if contact.opted_out and not _answers_keyword(outgoing, policy):
-            return Admission(False, outgoing, "opted_out")
+            return Admission(False, outgoing, Reason.OPTED_OUT)
         if outgoing.channel is not Channel.WHATSAPP or not outgoing.free_form:
             return Admission(True, outgoing)
         if window_open(contact.last_inbound, now, self.compliance.window):
             return Admission(True, outgoing)
         template = policy.templates.get(outgoing.template) if outgoing.template else None
         if template is None:
-            return Admission(False, outgoing, "window_closed")
+            return Admission(False, outgoing, Reason.WINDOW_CLOSED)
         variables = {**template.variables, **(outgoing.content_variables or {})}
         rewritten = replace(
             outgoing, body="", media=(), content_sid=template.content_sid,
             content_variables=variables,
         )  # fmt: skip
-        return Admission(True, rewritten, "template")
+        return Admission(True, rewritten, Reason.TEMPLATE)
 
     async def screen(
         self,
@@ -140,7 +150,7 @@ class Gate:
         key: ConversationKey,
         contact: Contact,
         now: datetime,
-        purpose: str = "reply",
+        purpose: Purpose = Purpose.REPLY,
         read: list[Contact] | None = None,
     ) -> tuple[list[Action], list[Admission]]:
         """Pass a turn's TwiML replies through the gate: (those allowed, the refusals).
@@ -166,7 +176,7 @@ class Gate:
         key: ConversationKey,
         contact: Contact,
         now: datetime,
-        purpose: str,
+        purpose: Purpose,
         read: list[Contact] | None,
     ) -> Admission | None:
         """Why ``action`` may not be sent as TwiML, or None when it may."""
@@ -174,7 +184,7 @@ class Gate:
             if action.node().tag != "Message":
                 return None  # voice verbs: not messages
             unknown = Outgoing(key.channel, key.ours, key.their, action.summary(), purpose=purpose)
-            return Admission(False, unknown, "unknown")  # a message we cannot describe: never
+            return Admission(False, unknown, Reason.UNKNOWN)  # a message we cannot describe: never
         outgoing = reply_outgoing(action, key, purpose)
         other = (outgoing.ours, outgoing.theirs) != (key.ours, key.their)
         if other and outgoing.channel is not Channel.VOICE:
@@ -185,7 +195,8 @@ class Gate:
         if verdict.allowed and verdict.outgoing == outgoing:
             return None
         # refused, or allowed only as a template, which TwiML cannot send
-        return Admission(False, outgoing, "window_closed" if verdict.allowed else verdict.reason)
+        closed = Reason.WINDOW_CLOSED
+        return Admission(False, outgoing, closed if verdict.allowed else verdict.reason)
 
     async def carrier_opt_out(
         self, ours: str, theirs: str, at: datetime, message_sid: str = ""
@@ -200,7 +211,9 @@ class Gate:
         return await close_window_after_63016(self.store, ours, theirs, at)
 
 
-def reply_outgoing(message: Message, key: ConversationKey, purpose: str = "reply") -> Outgoing:
+def reply_outgoing(
+    message: Message, key: ConversationKey, purpose: Purpose = Purpose.REPLY
+) -> Outgoing:
     """The :class:`Outgoing` a TwiML ``<Message>`` in conversation ``key`` amounts to."""
     return Outgoing(
         channel=key.channel, ours=message.from_ or key.ours, theirs=message.to or key.their,
@@ -211,7 +224,7 @@ def reply_outgoing(message: Message, key: ConversationKey, purpose: str = "reply
 def _answers_keyword(outgoing: Outgoing, policy: NumberPolicy) -> bool:
     """Our answer to an opted-out person's own STOP or HELP: the configured text, nothing else."""
     return (
-        outgoing.purpose == "consent"
+        outgoing.purpose is Purpose.CONSENT
         and outgoing.free_form
         and not outgoing.media
         and policy.consent_reply(outgoing.body)

@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.events.internal import Started
 from bot.events.model import Channel, InternalEvent, channel_of, strip_channel
 from bot.flow.definition import CompiledFlow
 from bot.flow.intents import SendIntent, Timeout
 from bot.flow.turn import Turn
 from bot.twiml.messaging import Message
-from storage.records import OutboundMessage, Timer
+from storage.records import OutboundMessage, Purpose, Timer
 
 __all__ = ["Composed", "compose", "detach_replies", "new_message_id"]
 
@@ -68,8 +69,8 @@ def detach_replies(turn: Turn) -> None:
         return
     said = [a for a in turn.actions if isinstance(a, Message)]
     turn.actions[:] = [a for a in turn.actions if not isinstance(a, Message)]
-    kind = turn.event.kind
-    turn.sends[:0] = [SendIntent(m.body, media=m.media, purpose=kind) for m in said]
+    why = Purpose.START if isinstance(turn.event, Started) else Purpose.TIMER
+    turn.sends[:0] = [SendIntent(m.body, media=m.media, purpose=why) for m in said]
 
 
 def compose(

@@ -20,10 +20,11 @@ from datetime import datetime
 
 from bot.clock import Clock, SystemClock
 from bot.compliance.consent import Inbound, before_flow
-from bot.compliance.gate import Admission, Gate
+from bot.compliance.gate import Admission, Gate, Reason
 from bot.engine.compose import compose, detach_replies
 from bot.engine.locks import KeyedLocks
 from bot.errors import ConflictError, StoreError
+from bot.events.internal import TimerFired
 from bot.events.keys import ConversationKey, key_for
 from bot.events.messaging import InboundMessage
 from bot.events.model import Channel, Event, InternalEvent
@@ -34,7 +35,7 @@ from bot.twiml.messaging import Action, Message
 from bot.twiml.render import EMPTY, render
 from bot.twiml.voice import Hangup, Say
 from storage.base import Store
-from storage.records import Contact, Conversation, LogEntry, TurnWrite
+from storage.records import Contact, Conversation, LogEntry, Purpose, TurnWrite
 
 __all__ = ["DEFAULT_APOLOGY", "Engine", "apology_actions"]
 
@@ -211,7 +212,8 @@ class Engine:
             conversation, entries, idem, response, now, save_state=saved,
             consent=inbound.changes, touch_window=touch,
             outbox=out.outbox if out else (), timers=out.timers if out else (),
-            fired=getattr(event, "timer", None), moved=fresh or new_state != state,
+            fired=event.timer if isinstance(event, TimerFired) else None,
+            moved=fresh or new_state != state,
             contacts=_read_once(read),
         )  # fmt: skip
 
@@ -243,10 +245,12 @@ class Engine:
         people's contacts read for ``to=`` replies are appended to ``read``.
         """
         now, key, contact, gate = turn.now, turn.key, inbound.contact, self.gate
-        answers, refused = await gate.screen(inbound.replies, key, contact, now, "consent", read)
+        answers, refused = await gate.screen(
+            inbound.replies, key, contact, now, Purpose.CONSENT, read
+        )
         kept, more = await gate.screen(turn.actions, key, contact, now, read=read)
         refused += more
-        if not (ran and any(r.reason == "window_closed" for r in more)):
+        if not (ran and any(r.reason is Reason.WINDOW_CLOSED for r in more)):
             return answers + kept, refused, state
         if not flow.handles("window_closed", state):
             return answers + kept, refused, state
@@ -300,7 +304,7 @@ class Engine:
         after: str,
         now: datetime,
     ) -> list[LogEntry]:
-        media = tuple(m.url for m in getattr(event, "media", ()))
+        media = tuple(m.url for m in event.media) if isinstance(event, InboundMessage) else ()
         entries = [
             LogEntry(
                 conversation=key.id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from bot.events.messaging import InboundMessage
 from bot.flow.turn import Turn
 
 __all__ = ["has_media", "text_is", "text_matches"]
@@ -40,4 +41,4 @@ def text_matches(pattern: str, flags: int = re.IGNORECASE) -> Condition:
 
 def has_media(turn: Turn) -> bool:
     """True when the message carries at least one attachment."""
-    return bool(getattr(turn.event, "media", ()))
+    return isinstance(turn.event, InboundMessage) and bool(turn.event.media)

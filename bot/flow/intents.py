@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from storage.records import Purpose
+
 __all__ = ["ScheduleIntent", "SendIntent", "Timeout", "parse_delay"]
 
 _DELAY = re.compile(r"(\d+)\s*([dhms])")
@@ -48,7 +50,7 @@ class SendIntent:
     content_sid: str | None = None
     content_variables: Mapping[str, str] | None = None
     template: str | None = None
-    purpose: str = "send"
+    purpose: Purpose = Purpose.SEND
 
 
 @dataclass(frozen=True, slots=True)

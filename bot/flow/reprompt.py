@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.events.voice import VoiceEvent
 from bot.flow.definition import T
 from bot.flow.turn import Turn
 
@@ -21,8 +22,9 @@ REPROMPT_KEY = "_reprompt"  # in turn.data: {"state", "count", "step"}
 
 
 def _answered_step(turn: Turn) -> int:
-    step = getattr(turn.event, "step", None)
-    return step if isinstance(step, int) else turn.step - 1
+    event = turn.event
+    step = event.step if isinstance(event, VoiceEvent) else None
+    return step if step is not None else turn.step - 1
 
 
 def attempt(turn: Turn) -> int:

@@ -9,7 +9,9 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.events.keys import ConversationKey
+from bot.events.messaging import InboundMessage
 from bot.events.model import Channel, Event
+from bot.events.voice import VoiceEvent
 from bot.flow.intents import ScheduleIntent, SendIntent, parse_delay
 from bot.flow.voice_replies import VoiceReplies
 from bot.twiml.messaging import Action, Message
@@ -58,6 +60,28 @@ class Turn(VoiceReplies):
     def caller(self) -> str:
         """The person's address (``+1…`` or ``whatsapp:+1…``)."""
         return self.event.from_ or self.key.their
+
+    @property
+    def voice(self) -> VoiceEvent:
+        """This turn's call event, typed: ``turn.voice.digits``, ``.speech``, ``.confidence``,
+        ``.dial_status``, ``.recording_url``, ``.recording_duration``, ``.transcription_text``…
+
+        :class:`TypeError` on a turn that is not about a call (a message, a timer)."""
+        event = self.event
+        if not isinstance(event, VoiceEvent):
+            raise TypeError(f"turn.voice is for call events; this turn is {event.kind!r}")
+        return event
+
+    @property
+    def message(self) -> InboundMessage:
+        """This turn's inbound message, typed: ``turn.message.media``, ``.profile_name``,
+        ``.location``, ``.button_payload``…
+
+        :class:`TypeError` on a turn that is not an inbound message (a call, a timer)."""
+        event = self.event
+        if not isinstance(event, InboundMessage):
+            raise TypeError(f"turn.message is for inbound messages; this turn is {event.kind!r}")
+        return event
 
     @property
     def text(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from bot.events.voice import VoiceEvent
 from bot.flow.turn import Turn
 
 __all__ = ["dial_answered", "dial_status_is", "has_recording", "heard", "pressed", "said"]
@@ -18,9 +19,9 @@ Condition = Callable[[Turn], bool]
 _WORD = re.compile(r"[\w']+")
 
 
-def _field(turn: Turn, name: str) -> str:
-    value = getattr(turn.event, name, "")
-    return value if isinstance(value, str) else ""
+def _call(turn: Turn) -> VoiceEvent | None:
+    """The turn's call event, or None (a condition is False on any other turn)."""
+    return turn.event if isinstance(turn.event, VoiceEvent) else None
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -37,15 +38,15 @@ def pressed(*keys: str) -> Condition:
     wanted = frozenset(keys)
 
     def check(turn: Turn) -> bool:
-        return _field(turn, "digits") in wanted
+        call = _call(turn)
+        return call is not None and call.digits in wanted
 
     check.__name__ = f"pressed{tuple(sorted(wanted))}"
     return check
 
 
-def _confident(turn: Turn, min_confidence: float) -> bool:
-    confidence = getattr(turn.event, "confidence", None)
-    return confidence is None or confidence >= min_confidence
+def _confident(call: VoiceEvent, min_confidence: float) -> bool:
+    return call.confidence is None or call.confidence >= min_confidence
 
 
 def said(*phrases: str, min_confidence: float = 0.5) -> Condition:
@@ -55,8 +56,11 @@ def said(*phrases: str, min_confidence: float = 0.5) -> Condition:
         raise ValueError("said() needs phrases with at least one word each")
 
     def check(turn: Turn) -> bool:
-        words = _words(_field(turn, "speech"))
-        return _confident(turn, min_confidence) and any(_contains(words, p) for p in wanted)
+        call = _call(turn)
+        if call is None or not _confident(call, min_confidence):
+            return False
+        words = _words(call.speech)
+        return any(_contains(words, p) for p in wanted)
 
     check.__name__ = f"said{tuple(phrases)}"
     return check
@@ -81,7 +85,8 @@ def dial_status_is(*statuses: str) -> Condition:
     wanted = frozenset(statuses)
 
     def check(turn: Turn) -> bool:
-        return _field(turn, "dial_status") in wanted
+        call = _call(turn)
+        return call is not None and call.dial_status in wanted
 
     check.__name__ = f"dial_status_is{tuple(sorted(wanted))}"
     return check
@@ -93,5 +98,7 @@ dial_answered.__name__ = "dial_answered"
 
 def has_recording(turn: Turn) -> bool:
     """True when a ``<Record>`` produced a recording with some sound in it."""
-    duration = getattr(turn.event, "recording_duration", None)
-    return bool(_field(turn, "recording_url")) and (duration is None or duration > 0)
+    call = _call(turn)
+    if call is None or not call.recording_url:
+        return False
+    return call.recording_duration is None or call.recording_duration > 0

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from bot.events.model import Channel
 from bot.events.urls import action_url, status_url
+from bot.events.voice import VoiceEvent
 from bot.twiml import voice as verbs
 
 if TYPE_CHECKING:
@@ -33,12 +35,10 @@ class VoiceReplies:
         step: int
 
     def _voice(self, verb: str) -> str:
-        from bot.events.model import Channel
-
+        """The webhook URL answers come back to; ValueError on a turn that is not a call."""
         if self.event.channel is not Channel.VOICE:
             raise ValueError(f"{verb} is a voice verb; this turn is on {self.event.channel}")
-        webhook: str = getattr(self.event, "webhook", "")
-        return webhook
+        return self.event.webhook if isinstance(self.event, VoiceEvent) else ""
 
     def play(self, url: str, *, loop: int | None = None) -> None:
         """Play an audio file (``loop=0`` repeats it until the call moves on)."""
@@ -63,7 +63,7 @@ class VoiceReplies:
     ) -> None:
         """Play ``prompts`` (text is said) and wait for keys, speech or both.
 
-        The answer comes back as ``gather`` (``turn.event.digits`` / ``.speech`` /
+        The answer comes back as ``gather`` (``turn.voice.digits`` / ``.speech`` /
         ``.confidence``) or, after ``timeout`` seconds of silence, as ``no_input``.
         """
         webhook = self._voice("gather")

@@ -16,8 +16,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from bot.testing.harness import Harness, Reply, new_sid
+from bot.testing.reply import Reply, new_sid
+
+if TYPE_CHECKING:
+    from bot.testing.harness import Harness
 
 __all__ = ["Call", "CallError"]
 

@@ -17,11 +17,12 @@ from xml.sax.saxutils import escape
 
 from bot.compliance.gate import Outgoing
 from bot.events.model import Channel
-from bot.testing.harness import Reply
+from bot.testing.reply import Reply
 from bot.testing.runner import CALLER_ACTIONS, REPLY_LINES, Runner
 from bot.testing.transcript import Send
 from bot.twiml.render import CONTENT_TYPE
 from bot.web.app import runtime_of
+from storage.records import Purpose
 
 __all__ = ["proactive", "text"]
 
@@ -41,7 +42,7 @@ async def proactive(runner: Runner, step: Send) -> Reply:
     prefix = "whatsapp:" if runner.channel is Channel.WHATSAPP else ""
     outgoing = Outgoing(
         runner.channel, prefix + runner.ours, prefix + runner.caller, body,
-        template=None if kind == "-" else kind, purpose="send",
+        template=None if kind == "-" else kind, purpose=Purpose.SEND,
     )  # fmt: skip
     verdict = await runtime_of(runner.harness.app).engine.gate.admit(outgoing, runner.clock.now())
     sent = verdict.outgoing

@@ -7,14 +7,12 @@
 
 from __future__ import annotations
 
-import itertools
 import tempfile
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from quart import Quart
@@ -29,20 +27,18 @@ from bot.flow.routing import Router
 from bot.outbound.config import Credentials, OutboundSettings
 from bot.runtime import Runtime
 from bot.settings import Settings
+from bot.testing.call import Call
 from bot.testing.clock import FakeClock
 from bot.testing.fake_twilio import FakeTwilio
+from bot.testing.reply import Reply, new_sid
 from bot.testing.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, sign
 from bot.web.app import create_app, runtime_of
 from storage.base import Store
 from storage.sqlite import SQLiteStore
 from storage.url import open_store
 
-if TYPE_CHECKING:
-    from bot.testing.call import Call
+__all__ = ["AppFactory", "Harness", "Phone"]
 
-__all__ = ["AppFactory", "Harness", "Phone", "Reply"]
-
-_sids = itertools.count(1)
 # In tests the senders are not rate limited to Twilio's defaults (set ``outbound`` to test that).
 _FAST = dict.fromkeys(
     ("long_code", "toll_free", "short_code", "whatsapp", "messaging_service"), 1e6
@@ -53,39 +49,6 @@ class AppFactory(Protocol):
     """Builds the app under test: ``factory(settings, store=..., clock=...)``."""
 
     def __call__(self, settings: Settings, *, store: Store, clock: Clock) -> Quart: ...
-
-
-def new_sid(prefix: str) -> str:
-    """A unique, well-formed Twilio-style sid (``SM`` + 32 hex digits)."""
-    return f"{prefix}{next(_sids):032x}"
-
-
-@dataclass(frozen=True)
-class Reply:
-    """The app's HTTP answer to one webhook request."""
-
-    status: int
-    body: str
-    content_type: str
-
-    @property
-    def root(self) -> ET.Element:
-        """The parsed TwiML ``<Response>``."""
-        return ET.fromstring(self.body)
-
-    @property
-    def messages(self) -> list[str]:
-        """The text of each ``<Message>`` in order (``<Body>`` parts joined)."""
-        out = []
-        for message in self.root.iter("Message"):
-            bodies = message.findall("Body")
-            out.append("".join(b.text or "" for b in bodies) if bodies else message.text or "")
-        return out
-
-    @property
-    def media(self) -> list[list[str]]:
-        """The media URLs of each ``<Message>`` in order."""
-        return [[m.text or "" for m in msg.findall("Media")] for msg in self.root.iter("Message")]
 
 
 @dataclass
@@ -215,8 +178,6 @@ class Harness:
 
     def call(self, number: str, to: str = "+15550100000") -> Call:
         """A call from ``number`` to our number ``to``; ``await call.start()`` rings."""
-        from bot.testing.call import Call  # the call driver builds on this module
-
         return Call(self, number, to)
 
     async def __aenter__(self) -> Harness:

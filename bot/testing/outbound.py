@@ -13,7 +13,8 @@ import xml.etree.ElementTree as ET
 
 from bot.flow.intents import parse_delay
 from bot.outbound.start import start_conversation
-from bot.testing.harness import Harness, Reply
+from bot.testing.harness import Harness
+from bot.testing.reply import Reply
 from bot.testing.runner import CALLER_ACTIONS, Runner
 from bot.testing.transcript import Send
 

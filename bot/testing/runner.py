@@ -12,7 +12,8 @@ from typing import Any
 from bot.events.keys import ConversationKey
 from bot.events.model import Channel
 from bot.testing.clock import DEFAULT_START, FakeClock
-from bot.testing.harness import AppFactory, Harness, Phone, Reply
+from bot.testing.harness import AppFactory, Harness, Phone
+from bot.testing.reply import Reply
 from bot.testing.transcript import Advance, Check, Send, Transcript
 from bot.web.app import runtime_of
 

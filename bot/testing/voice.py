@@ -26,7 +26,7 @@ import xml.etree.ElementTree as ET
 
 from bot.events.model import Channel
 from bot.testing.call import Call, CallError
-from bot.testing.harness import Reply
+from bot.testing.reply import Reply
 from bot.testing.runner import CALLER_ACTIONS, REPLY_LINES, Runner
 from bot.testing.transcript import Send
 

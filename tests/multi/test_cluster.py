@@ -113,7 +113,7 @@ async def check_against_serial_replay(url: str, run: Run, messages: list[Message
         numbers = sorted({m.number for m in messages})
         logs = {n: await store.log(f"sms:{SUPPORT}:{n}") for n in numbers}
         by_sid = {m.sid: m for m in messages}
-        steps = {n: [e.sid for e in log if e.direction == "in"] for n, log in logs.items()}
+        steps = {n: [e.sid or "" for e in log if e.direction == "in"] for n, log in logs.items()}
         all_steps = [sid for sids in steps.values() for sid in sids]
         assert len(all_steps) == len(set(all_steps)), "a message was stepped twice"
         assert set(all_steps) == set(by_sid), "a message answered 200 was lost"

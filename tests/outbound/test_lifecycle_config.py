@@ -29,10 +29,10 @@ async def test_the_background_worker_sends_without_being_asked() -> None:
         assert h.twilio is not None
         await h.phone(CALLER).send("hi")
         await h.phone(CALLER).send("ping")  # wakes the worker: no polling delay needed
-        await eventually(lambda: len(h.twilio.sent()) == 1)  # type: ignore[union-attr]
+        await eventually(lambda: len(h.twilio.sent()) == 1)
         await h.phone(CALLER).send("later")
         h.clock.advance(timedelta(minutes=30))  # the timer runner polls the (fake) clock
-        await eventually(lambda: len(h.twilio.sent()) == 2)  # type: ignore[union-attr]
+        await eventually(lambda: len(h.twilio.sent()) == 2)
         assert [m.body for m in h.twilio.sent()] == ["pong", "beep!"]
         outbox = h.runtime.outbox
     assert outbox._task is None  # stopped with the app

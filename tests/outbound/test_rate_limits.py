@@ -9,6 +9,7 @@ import pytest
 
 from bot.outbound.config import OutboundSettings
 from bot.outbound.ratelimit import RateLimits, TokenBucket, number_type
+from bot.outbound.rest import TwilioRest
 from bot.testing.fake_twilio import rate
 from tests.outbound.conftest import OURS, make_harness
 
@@ -44,7 +45,7 @@ async def test_the_concurrency_cap_holds() -> None:
         await h.drain()
         assert len(h.twilio.sent()) == 10
         rest = h.runtime.outbox.sender
-        assert rest is not None and rest.peak_in_flight == 3
+        assert isinstance(rest, TwilioRest) and rest.peak_in_flight == 3
 
 
 @pytest.mark.parametrize(

@@ -63,7 +63,7 @@ async def test_5xx_is_retried_with_growing_backoff(h: Harness) -> None:
         if message.status == "pending":
             waits.append(message.due_at - h.clock.now())
             h.clock.set(message.due_at)
-    assert message.status == "accepted" and message.attempts == 3
+    assert message is not None and message.status == "accepted" and message.attempts == 3
     assert timedelta(seconds=1) <= waits[0] <= timedelta(seconds=2)
     assert timedelta(seconds=2) <= waits[1] <= timedelta(seconds=4)
 

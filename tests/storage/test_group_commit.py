@@ -52,7 +52,7 @@ async def test_a_failing_batch_fails_each_of_its_writes_and_the_next_batch_still
         calls += 1
         if calls == 1:
             raise OSError("disk full")
-        return items
+        return list(items)
 
     group: GroupCommit[str, str] = GroupCommit(write_batch)
     failed = await asyncio.gather(group.submit("a"), group.submit("b"), return_exceptions=True)

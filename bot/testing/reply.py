@@ -1,0 +1,44 @@
+"""What the app answered to one webhook request, and Twilio-style ids for test requests."""
+
+from __future__ import annotations
+
+import itertools
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+__all__ = ["Reply", "new_sid"]
+
+_sids = itertools.count(1)
+
+
+def new_sid(prefix: str) -> str:
+    """A unique, well-formed Twilio-style sid (``SM`` + 32 hex digits)."""
+    return f"{prefix}{next(_sids):032x}"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The app's HTTP answer to one webhook request."""
+
+    status: int
+    body: str
+    content_type: str
+
+    @property
+    def root(self) -> ET.Element:
+        """The parsed TwiML ``<Response>``."""
+        return ET.fromstring(self.body)
+
+    @property
+    def messages(self) -> list[str]:
+        """The text of each ``<Message>`` in order (``<Body>`` parts joined)."""
+        out = []
+        for message in self.root.iter("Message"):
+            bodies = message.findall("Body")
+            out.append("".join(b.text or "" for b in bodies) if bodies else message.text or "")
+        return out
+
+    @property
+    def media(self) -> list[list[str]]:
+        """The media URLs of each ``<Message>`` in order."""
+        return [[m.text or "" for m in msg.findall("Media")] for msg in self.root.iter("Message")]
