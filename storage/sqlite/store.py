@@ -15,7 +15,6 @@ another process's write lock or for fsync, which must not stall the loop.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import time
@@ -32,59 +31,25 @@ try:
 except ImportError:  # Windows: commits fall back to SQLite's busy handler alone
     fcntl = None  # type: ignore[assignment]
 
-from storage.base import Store
-from storage.errors import ConflictError, SchemaError, StoreError
+from storage.backend import Backend
+from storage.dialect import SQLITE
+from storage.errors import ConflictError, StoreError
 from storage.group import GroupCommit
-from storage.migrations import Migration, migrations, schema_problem
-from storage.records import Conversation, Loaded, LogEntry, TurnWrite
-from storage.sqlite_consent import SQLiteConsent, insert_consent, read_contact
-from storage.sqlite_outbox import SQLiteOutbox, write_timers_and_outbox
-from storage.sqlite_tx import transaction
+from storage.migrations import Migration
+from storage.programs import Program
+from storage.records import Contact, Loaded, OutboundMessage, Timer, TurnWrite
+from storage.sqlite import outbox, turns
+from storage.sqlite.tx import drive, transaction
 
-__all__ = ["SQLiteStore", "transaction"]
+__all__ = ["SQLiteStore"]
 
 R = TypeVar("R")
 
-_CONVERSATION_COLUMNS = (
-    "key, flow, state, data, version, closed, channel, ours, theirs, created_at, updated_at"
-)
-_LOG_COLUMNS = (
-    "conversation, direction, kind, body, at, sid, channel, media, state_before, state_after, meta"
-)
 
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _conversation(row: sqlite3.Row | tuple[Any, ...]) -> Conversation:
-    key, flow, state, data, version, closed, channel, ours, theirs, created, updated = row
-    return Conversation(
-        key=key, flow=flow, state=state, data=json.loads(data), version=version,
-        closed=bool(closed), channel=channel, ours=ours, theirs=theirs,
-        created_at=datetime.fromisoformat(created), updated_at=datetime.fromisoformat(updated),
-    )  # fmt: skip
-
-
-def _log_row(entry: LogEntry) -> tuple[Any, ...]:
-    return (
-        entry.conversation, entry.direction, entry.kind, entry.body, entry.at.isoformat(),
-        entry.sid, entry.channel, _dumps(list(entry.media)), entry.state_before,
-        entry.state_after, _dumps(entry.meta),
-    )  # fmt: skip
-
-
-def _log_entry(row: tuple[Any, ...]) -> LogEntry:
-    conv, direction, kind, body, at, sid, channel, media, before, after, meta = row
-    return LogEntry(
-        conversation=conv, direction=direction, kind=kind, body=body,
-        at=datetime.fromisoformat(at), sid=sid, channel=channel, media=tuple(json.loads(media)),
-        state_before=before, state_after=after, meta=json.loads(meta),
-    )  # fmt: skip
-
-
-class SQLiteStore(SQLiteOutbox, SQLiteConsent, Store):
+class SQLiteStore(Backend):
     """The embedded default store. ``path`` is a file, or ``:memory:`` for a private one."""
+
+    dialect = SQLITE
 
     def __init__(
         self,
@@ -100,8 +65,12 @@ class SQLiteStore(SQLiteOutbox, SQLiteConsent, Store):
         self.busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
         self._reader: sqlite3.Connection | None = None
-        self._writer_lock: int | None = None  # fd of "<path>-lock", see _commit_many
+        self._writer_lock: int | None = None  # fd of "<path>-lock"
         self._group: GroupCommit[TurnWrite, str | None] = GroupCommit(self._commit_many)
+
+    @property
+    def where(self) -> str:
+        return f"SQLite {self.path}"
 
     async def _run(self, fn: Callable[..., R], *args: Any) -> R:
         """Run ``fn(conn, *args)`` on the connection's thread in one hop."""
@@ -123,8 +92,15 @@ class SQLiteStore(SQLiteOutbox, SQLiteConsent, Store):
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite error on {self.path}: {exc}") from exc
 
+    async def run(
+        self, program: Program[R], *, atomic: bool = True, statement_timeout_s: float | None = None
+    ) -> R:
+        work = partial(drive, program=program)
+        return await (self._run(transaction, work) if atomic else self._run(work))
+
+    # -- connections and the schema -----------------------------------------------------
+
     async def connect(self) -> None:
-        """Open the file without touching the schema (``open`` also migrates or checks it)."""
         if self._db is None:
             self._db = await aiosqlite.connect(self.path, isolation_level=None)
             await self._run(self._configure)
@@ -135,15 +111,6 @@ class SQLiteStore(SQLiteOutbox, SQLiteConsent, Store):
             self._reader = reader
         if self._writer_lock is None and self.path != ":memory:" and fcntl is not None:
             self._writer_lock = os.open(self.path + "-lock", os.O_RDWR | os.O_CREAT, 0o644)
-
-    async def open(self) -> None:
-        if self._db is not None:
-            return
-        await self.connect()
-        if self.auto_migrate:
-            await self.migrate()
-        else:
-            await self.check_schema()
 
     def _configure(self, conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
@@ -168,7 +135,7 @@ class SQLiteStore(SQLiteOutbox, SQLiteConsent, Store):
                 time.sleep(0.01 + 0.002 * attempt)
         raise StoreError(f"could not switch {self.path} to WAL: it stays locked")
 
-    async def close(self) -> None:
+    async def disconnect(self) -> None:
         if self._writer_lock is not None:
             fd, self._writer_lock = self._writer_lock, None
             os.close(fd)
@@ -179,40 +146,18 @@ class SQLiteStore(SQLiteOutbox, SQLiteConsent, Store):
             db, self._db = self._db, None
             await db.close()
 
-    async def ping(self) -> bool:
-        try:
-            return await self._run(lambda c: c.execute("SELECT 1").fetchone() == (1,))
-        except StoreError:
-            return False
-
-    # -- schema -------------------------------------------------------------------------
-
     @staticmethod
     def _applied(conn: sqlite3.Connection) -> set[int]:
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         return {row[0] for row in conn.execute("SELECT version FROM schema_version")}
 
     async def applied_versions(self) -> set[int]:
-        """The migrations this database has had applied."""
         return await self._run(self._applied)
 
-    async def schema_version(self) -> int:
-        """The highest migration applied (0 for none)."""
-        return max(await self.applied_versions(), default=0)
-
-    async def migrate(self) -> list[int]:
-        """Apply every migration the database lacks; returns the versions applied."""
-
-        def upgrade(conn: sqlite3.Connection) -> list[int]:
-            applied = []
-            for step in migrations("sqlite"):
-                # The version is read inside the write lock: processes sharing the file
-                # may start (and migrate) at the same moment.
-                if transaction(conn, partial(self._apply, step=step)):
-                    applied.append(step.version)
-            return applied
-
-        return await self._run(upgrade)
+    async def apply_migration(self, step: Migration) -> bool:
+        # The version is read inside the write lock: processes sharing the file may start
+        # (and migrate) at the same moment.
+        return await self._run(transaction, partial(self._apply, step=step))
 
     @classmethod
     def _apply(cls, conn: sqlite3.Connection, step: Migration) -> bool:
@@ -224,30 +169,15 @@ class SQLiteStore(SQLiteOutbox, SQLiteConsent, Store):
         conn.execute("INSERT INTO schema_version VALUES (?)", (step.version,))
         return True
 
-    async def check_schema(self) -> None:
-        """:class:`SchemaError` unless the database is at this code's schema version."""
-        problem = schema_problem(f"SQLite {self.path}", await self.applied_versions(), "sqlite")
-        if problem:
-            raise SchemaError(problem)
-
     # -- turns --------------------------------------------------------------------------
+
+    _load = staticmethod(turns.load)
 
     async def load(self, key: str, idempotency_keys: Sequence[str]) -> Loaded:
         return await self._read(self._load, key, tuple(idempotency_keys))
 
-    @staticmethod
-    def _load(conn: sqlite3.Connection, key: str, idem: tuple[str, ...]) -> Loaded:
-        if idem:
-            marks = ",".join("?" * len(idem))
-            row = conn.execute(
-                f"SELECT response FROM idempotency WHERE key IN ({marks}) LIMIT 1", idem
-            ).fetchone()
-            if row is not None:
-                return Loaded(row[0], None)
-        found = conn.execute(
-            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE key = ?", (key,)
-        ).fetchone()
-        return Loaded(None, _conversation(found) if found else None)
+    async def contact(self, scope: str, person: str, window: str | None) -> Contact:
+        return await self._read(turns.read_contact, scope, person, window)
 
     async def commit(self, write: TurnWrite) -> str | None:
         return await self._group.submit(write)  # storage/group.py: one transaction per batch
@@ -268,7 +198,7 @@ class SQLiteStore(SQLiteOutbox, SQLiteConsent, Store):
             try:
                 cls._commit(conn, write)
                 outcomes.append(None)
-            except (_Duplicate, ConflictError, sqlite3.Error) as exc:
+            except (turns.Duplicate, ConflictError, sqlite3.Error) as exc:
                 conn.execute("ROLLBACK TO turn")
                 outcomes.append(_outcome(exc, path))
             conn.execute("RELEASE turn")
@@ -276,89 +206,30 @@ class SQLiteStore(SQLiteOutbox, SQLiteConsent, Store):
 
     @staticmethod
     def _commit(conn: sqlite3.Connection, write: TurnWrite) -> None:
-        c, at = write.conversation, write.at.isoformat()
-        for idem in write.idempotency_keys:
-            cur = conn.execute(
-                "INSERT INTO idempotency (key, conversation, response, at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (key) DO NOTHING",
-                (idem, c.key, write.response, at),
-            )
-            if cur.rowcount == 0:
-                row = conn.execute("SELECT response FROM idempotency WHERE key = ?", (idem,))
-                raise _Duplicate(row.fetchone()[0])
-        for seen in write.contacts:  # BEGIN IMMEDIATE: no other writer until COMMIT
-            if read_contact(conn, seen.scope, seen.person, seen.window).head != seen.head:
-                raise ConflictError(f"consent or window of {seen.person} changed since read")
-        if write.save_state:
-            SQLiteStore._save(conn, c, at)
-        conn.executemany(
-            f"INSERT INTO message_log ({_LOG_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            [_log_row(entry) for entry in write.log],
-        )
-        for change in write.consent:
-            insert_consent(conn, change)
-        if write.touch_window:
-            conn.execute(
-                "INSERT INTO whatsapp_windows (conversation, last_inbound) VALUES (?, ?) "
-                "ON CONFLICT (conversation) DO UPDATE SET last_inbound = excluded.last_inbound",
-                (c.key, at),
-            )
-        write_timers_and_outbox(conn, write)
+        turns.write_turn(conn, write)
+        outbox.write_timers_and_outbox(conn, write)
 
-    @staticmethod
-    def _save(conn: sqlite3.Connection, c: Conversation, at: str) -> None:
-        data = _dumps(c.data)
-        if c.version == 1:
-            cur = conn.execute(
-                f"INSERT INTO conversations ({_CONVERSATION_COLUMNS}) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING",
-                (c.key, c.flow, c.state, data, 1, int(c.closed), c.channel, c.ours, c.theirs,
-                 at, at),
-            )  # fmt: skip
-        else:
-            cur = conn.execute(
-                "UPDATE conversations SET flow = ?, state = ?, data = ?, version = ?, closed = ?, "
-                "updated_at = ? WHERE key = ? AND version = ?",
-                (c.flow, c.state, data, c.version, int(c.closed), at, c.key, c.version - 1),
-            )
-        if cur.rowcount != 1:
-            raise ConflictError(f"conversation {c.key!r} moved past version {c.version - 1}")
+    # -- the set-based outbox writes ----------------------------------------------------
 
-    async def conversation(self, key: str) -> Conversation | None:
-        return (await self.load(key, ())).conversation
+    async def enqueue(self, messages: Sequence[OutboundMessage]) -> int:
+        return await self._run(transaction, partial(outbox.enqueue, messages=messages))
 
-    async def history(
-        self, theirs: str, *, exclude: str = "", limit: int = 5
-    ) -> list[Conversation]:
-        def read(conn: sqlite3.Connection) -> list[Conversation]:
-            rows = conn.execute(
-                f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE theirs = ? AND key != ? "
-                "ORDER BY updated_at DESC, version DESC LIMIT ?",
-                (theirs, exclude, limit),
-            ).fetchall()
-            return [_conversation(row) for row in rows]
+    async def claim_outbox(
+        self, owner: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[OutboundMessage]:
+        claim = partial(outbox.claim_outbox, owner=owner, now=now, lease_until=lease_until)
+        return await self._run(transaction, partial(claim, limit=limit))
 
-        return await self._run(read)
-
-    async def log(self, key: str) -> list[LogEntry]:
-        def read(conn: sqlite3.Connection) -> list[LogEntry]:
-            rows = conn.execute(
-                f"SELECT {_LOG_COLUMNS} FROM message_log WHERE conversation = ? ORDER BY id",
-                (key,),
-            ).fetchall()
-            return [_log_entry(row) for row in rows]
-
-        return await self._run(read)
+    async def claim_timers(
+        self, owner: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[Timer]:
+        claim = partial(outbox.claim_timers, owner=owner, now=now, lease_until=lease_until)
+        return await self._run(transaction, partial(claim, limit=limit))
 
 
 def _outcome(exc: Exception, path: str) -> str | BaseException:
-    if isinstance(exc, _Duplicate):
+    if isinstance(exc, turns.Duplicate):
         return exc.response
     if isinstance(exc, sqlite3.Error):
         return StoreError(f"SQLite error on {path}: {exc}")
     return exc
-
-
-class _Duplicate(Exception):
-    def __init__(self, response: str) -> None:
-        self.response = response

@@ -1,4 +1,4 @@
-"""Consent ledger and WhatsApp windows on SQLite (mixed into :class:`storage.sqlite.SQLiteStore`).
+"""A turn on SQLite: load, contact and commit, each a plain function on a connection.
 
 ``read_contact`` also serves the commit: a turn's commit re-reads the heads of the contacts it
 decided its replies on and fails with a conflict if one moved (docs/compliance.md).
@@ -7,62 +7,46 @@ decided its replies on and fails with a conflict if one moved (docs/compliance.m
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-from storage.records import OPTED_OUT, ConsentChange, Contact
-from storage.sqlite_tx import transaction
+from storage import schema as S
+from storage.dialect import SQLITE, dumps
+from storage.errors import ConflictError
+from storage.records import (
+    OPTED_OUT,
+    ConsentChange,
+    Contact,
+    Conversation,
+    Loaded,
+    LogEntry,
+    TurnWrite,
+)
 
-__all__ = ["SQLiteConsent", "insert_consent", "read_contact"]
+__all__ = ["Duplicate", "insert_consent", "load", "read_contact", "save", "write_turn"]
 
-_CONSENT_COLUMNS = "person, scope, status, source, at, channel, detail"
+_CONVERSATION = f"SELECT {S.columns(S.CONVERSATION)} FROM conversations WHERE key = ?"
+_LOG = f"INSERT INTO message_log ({S.columns(S.LOG)}) VALUES ({S.marks(S.LOG)})"
+_CONSENT = f"INSERT INTO consent_ledger ({S.columns(S.CONSENT)}) VALUES ({S.marks(S.CONSENT)})"
 
 
-class SQLiteConsent:
-    """Consent and window methods; needs the host class's ``_run`` and ``_read``."""
+class Duplicate(Exception):
+    """One of the turn's idempotency keys was already recorded: roll the turn back."""
 
-    _run: Callable[..., Any]
-    _read: Callable[..., Any]
+    def __init__(self, response: str) -> None:
+        self.response = response
 
-    async def contact(self, scope: str, person: str, window: str | None) -> Contact:
-        contact: Contact = await self._read(read_contact, scope, person, window)
-        return contact
 
-    async def record_consent(self, change: ConsentChange) -> None:
-        await self._run(transaction, lambda conn: insert_consent(conn, change))
-
-    async def consent_history(self, person: str) -> list[ConsentChange]:
-        def read(conn: sqlite3.Connection) -> list[ConsentChange]:
-            rows = conn.execute(
-                f"SELECT {_CONSENT_COLUMNS} FROM consent_ledger WHERE person = ? ORDER BY id",
-                (person,),
-            ).fetchall()
-            return [
-                ConsentChange(p, sc, st, so, datetime.fromisoformat(at), ch, de)
-                for p, sc, st, so, at, ch, de in rows
-            ]
-
-        changes: list[ConsentChange] = await self._run(read)
-        return changes
-
-    async def close_window(self, window: str, at: datetime) -> bool:
-        def close(conn: sqlite3.Connection) -> bool:
-            row = conn.execute(
-                "SELECT last_inbound FROM whatsapp_windows WHERE conversation = ?", (window,)
-            ).fetchone()
-            if row is not None and row[0] and datetime.fromisoformat(row[0]) > at:
-                return False  # they wrote after the failed send: the window is open again
-            conn.execute(
-                "INSERT INTO whatsapp_windows (conversation, last_inbound, closed_at) "
-                "VALUES (?, NULL, ?) ON CONFLICT (conversation) DO UPDATE SET "
-                "last_inbound = NULL, closed_at = excluded.closed_at",
-                (window, at.isoformat()),
-            )
-            return row is not None and row[0] is not None
-
-        closed: bool = await self._run(transaction, close)
-        return closed
+def load(conn: sqlite3.Connection, key: str, idem: tuple[str, ...]) -> Loaded:
+    """The stored response for any of ``idem``, else the conversation ``key``."""
+    if idem:
+        marks = ",".join("?" * len(idem))
+        row = conn.execute(
+            f"SELECT response FROM idempotency WHERE key IN ({marks}) LIMIT 1", idem
+        ).fetchone()
+        if row is not None:
+            return Loaded(row[0], None)
+    found = conn.execute(_CONVERSATION, (key,)).fetchone()
+    return Loaded(None, S.conversation(found, SQLITE) if found else None)
 
 
 def read_contact(conn: sqlite3.Connection, scope: str, person: str, window: str | None) -> Contact:
@@ -88,8 +72,66 @@ def read_contact(conn: sqlite3.Connection, scope: str, person: str, window: str 
 
 
 def insert_consent(conn: sqlite3.Connection, change: ConsentChange) -> None:
+    """Append one entry to the consent ledger."""
     conn.execute(
-        f"INSERT INTO consent_ledger ({_CONSENT_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
-        (change.person, change.scope, change.status, change.source, change.at.isoformat(),
-         change.channel, change.detail),
+        _CONSENT,
+        (change.person, change.scope, str(change.status), str(change.source),
+         change.at.isoformat(), change.channel, change.detail),
     )  # fmt: skip
+
+
+def _log_row(entry: LogEntry) -> tuple[object, ...]:
+    return (
+        entry.conversation, entry.direction, entry.kind, entry.body, entry.at.isoformat(),
+        entry.sid, entry.channel, dumps(list(entry.media)), entry.state_before,
+        entry.state_after, dumps(entry.meta),
+    )  # fmt: skip
+
+
+def write_turn(conn: sqlite3.Connection, write: TurnWrite) -> None:
+    """The turn's idempotency records, guards, state, log, consent and window (not the
+    outbound part): raises :class:`Duplicate` or :class:`ConflictError` to undo it."""
+    c, at = write.conversation, write.at.isoformat()
+    for idem in write.idempotency_keys:
+        cur = conn.execute(
+            "INSERT INTO idempotency (key, conversation, response, at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (key) DO NOTHING",
+            (idem, c.key, write.response, at),
+        )
+        if cur.rowcount == 0:
+            row = conn.execute("SELECT response FROM idempotency WHERE key = ?", (idem,))
+            raise Duplicate(row.fetchone()[0])
+    for seen in write.contacts:  # BEGIN IMMEDIATE: no other writer until COMMIT
+        if read_contact(conn, seen.scope, seen.person, seen.window).head != seen.head:
+            raise ConflictError(f"consent or window of {seen.person} changed since read")
+    if write.save_state:
+        save(conn, c, at)
+    conn.executemany(_LOG, [_log_row(entry) for entry in write.log])
+    for change in write.consent:
+        insert_consent(conn, change)
+    if write.touch_window:
+        conn.execute(
+            "INSERT INTO whatsapp_windows (conversation, last_inbound) VALUES (?, ?) "
+            "ON CONFLICT (conversation) DO UPDATE SET last_inbound = excluded.last_inbound",
+            (c.key, at),
+        )
+
+
+def save(conn: sqlite3.Connection, c: Conversation, at: str) -> None:
+    """Insert version 1, or move ``c`` on from version ``c.version - 1`` (else a conflict)."""
+    data = dumps(c.data)
+    if c.version == 1:
+        cur = conn.execute(
+            f"INSERT INTO conversations ({S.columns(S.CONVERSATION)}) "
+            f"VALUES ({S.marks(S.CONVERSATION)}) ON CONFLICT (key) DO NOTHING",
+            (c.key, c.flow, c.state, data, 1, int(c.closed), c.channel, c.ours, c.theirs,
+             at, at),
+        )  # fmt: skip
+    else:
+        cur = conn.execute(
+            "UPDATE conversations SET flow = ?, state = ?, data = ?, version = ?, closed = ?, "
+            "updated_at = ? WHERE key = ? AND version = ?",
+            (c.flow, c.state, data, c.version, int(c.closed), at, c.key, c.version - 1),
+        )
+    if cur.rowcount != 1:
+        raise ConflictError(f"conversation {c.key!r} moved past version {c.version - 1}")

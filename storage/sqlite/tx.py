@@ -6,7 +6,9 @@ import sqlite3
 from collections.abc import Callable
 from typing import TypeVar
 
-__all__ = ["transaction"]
+from storage.programs import Program
+
+__all__ = ["drive", "transaction"]
 
 R = TypeVar("R")
 
@@ -21,3 +23,14 @@ def transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], R
         raise
     conn.execute("COMMIT")
     return result
+
+
+def drive(conn: sqlite3.Connection, program: Program[R]) -> R:
+    """Run each statement ``program`` yields on ``conn`` and send it the rows; its result."""
+    try:
+        sql, args = next(program)
+        while True:
+            sql, args = program.send(conn.execute(sql, args).fetchall())
+    except StopIteration as stop:
+        result: R = stop.value
+        return result
