@@ -43,6 +43,7 @@ class Dialect:
     name: str  # also the folder of its migrations
     lock: str  # after a SELECT whose row the transaction goes on to change
     same: str  # null-safe equality
+    changed: str  # after an UPDATE whose changed rows the program counts (one row each)
     stamp: Callable[[datetime], Any]  # conversation, log, consent and window timestamps
     utc: Callable[[datetime], Any]  # outbox and timer timestamps (compared as text on SQLite)
     json: Callable[[Any], Any]  # a value for a JSON column
@@ -52,13 +53,13 @@ class Dialect:
 
 
 SQLITE = Dialect(
-    name="sqlite", lock="", same="IS", stamp=_iso, utc=utc_text, json=dumps,
+    name="sqlite", lock="", same="IS", changed="", stamp=_iso, utc=utc_text, json=dumps,
     read_time=datetime.fromisoformat, read_json=json.loads, detail_time=utc_text,
 )  # fmt: skip
 
 POSTGRES = Dialect(
-    name="postgres", lock=" FOR UPDATE", same="IS NOT DISTINCT FROM", stamp=_same, utc=_same,
-    json=_same, read_time=_same, read_json=_same, detail_time=_iso,
+    name="postgres", lock=" FOR UPDATE", same="IS NOT DISTINCT FROM", changed=" RETURNING 1",
+    stamp=_same, utc=_same, json=_same, read_time=_same, read_json=_same, detail_time=_iso,
 )  # fmt: skip
 
 

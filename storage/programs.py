@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from storage import schema as S
@@ -155,6 +156,7 @@ def _history(
     return _HISTORY, (message, d.utc(at), event, status, sid, code, d.json(detail or {}))
 
 
+@cache
 def _update_sql(d: Dialect, with_delivery: bool) -> str:
     delivery = f"CASE WHEN sid {d.same} ? THEN delivery ELSE ? END" if with_delivery else "delivery"
     return (
@@ -166,7 +168,7 @@ def _update_sql(d: Dialect, with_delivery: bool) -> str:
         "content_sid = COALESCE(?, content_sid), "
         "content_variables = COALESCE(?, content_variables), lease_owner = NULL, "
         "lease_until = NULL, updated_at = ? "
-        "WHERE id = ? AND status = 'claimed' AND lease_owner = ? RETURNING id"
+        f"WHERE id = ? AND status = 'claimed' AND lease_owner = ?{d.changed}"
     )
 
 

@@ -26,11 +26,17 @@ def transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], R
 
 
 def drive(conn: sqlite3.Connection, program: Program[R]) -> R:
-    """Run each statement ``program`` yields on ``conn`` and send it the rows; its result."""
+    """Run each statement ``program`` yields on ``conn`` and send it the rows; its result.
+
+    A statement without result columns answers one empty row per row it changed (SQLite's
+    ``RETURNING`` would cost more: see :attr:`storage.dialect.Dialect.changed`).
+    """
     try:
         sql, args = next(program)
         while True:
-            sql, args = program.send(conn.execute(sql, args).fetchall())
+            cur = conn.execute(sql, args)
+            rows = cur.fetchall() if cur.description else [()] * max(cur.rowcount, 0)
+            sql, args = program.send(rows)
     except StopIteration as stop:
         result: R = stop.value
         return result
