@@ -1,4 +1,4 @@
-"""asyncpg or psycopg 3 (async) for storage/postgres.py: the same two store calls, timed.
+"""asyncpg or psycopg 3 (async) for storage/postgres/: the same two store calls, timed.
 
 A turn costs the store a *load* (one query: idempotency hit or the conversation row) and a
 *commit* (one transaction: idempotency insert, guarded conversation update, log insert).

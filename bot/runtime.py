@@ -131,7 +131,7 @@ def build_runtime(
         on_enqueued=outbox.wake,
     )  # fmt: skip
     timers = TimerRunner(
-        engine, poll_seconds=config.poll_seconds, lease_seconds=config.lease_seconds,
+        engine, store, poll_seconds=config.poll_seconds, lease_seconds=config.lease_seconds,
         batch=config.batch,
     )  # fmt: skip
     calls = CallAnswerer(engine, settings.voice_budget, settings.voice_hold_prompt)

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, cast
 
 from storage.migrations import Migration, migrations
+from storage.protocols import AdminStore
 from storage.url import open_store
 
 __all__ = ["SchemaStatus", "schema_status", "upgrade"]
-
-
-class _Migratable(Protocol):
-    async def connect(self) -> None: ...
-    async def close(self) -> None: ...
-    async def applied_versions(self) -> set[int]: ...
-    async def migrate(self) -> list[int]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +41,8 @@ def _backend(url: str) -> str:
     return "sqlite" if url.startswith("sqlite:") else "postgres"
 
 
-async def _connected(url: str) -> _Migratable:
-    store = cast(_Migratable, open_store(url, auto_migrate=False))
+async def _connected(url: str) -> AdminStore:
+    store: AdminStore = open_store(url, auto_migrate=False)
     await store.connect()
     return store
 

@@ -15,6 +15,8 @@ __all__ = [
     "OPTED_IN",
     "OPTED_OUT",
     "ConsentChange",
+    "ConsentSource",
+    "ConsentStatus",
     "Contact",
     "Conversation",
     "DeliveryCount",
@@ -25,6 +27,7 @@ __all__ = [
     "LogEntry",
     "OutboundMessage",
     "OutboxChange",
+    "OutboxStatus",
     "Purpose",
     "Timer",
     "TurnWrite",
@@ -48,13 +51,44 @@ class Purpose(StrEnum):
     TIMER = "timer"
 
 
-Direction = str  # "in" or "out"
+class Direction(StrEnum):
+    """Which way a logged message went."""
+
+    IN = "in"
+    OUT = "out"
 
 
-OPTED_OUT = "opted_out"
+class ConsentStatus(StrEnum):
+    """A person's consent in a scope, as the ledger's latest entry says."""
+
+    OPTED_OUT = "opted_out"
+    OPTED_IN = "opted_in"
 
 
-OPTED_IN = "opted_in"
+class ConsentSource(StrEnum):
+    """Who or what changed a person's consent."""
+
+    KEYWORD = "keyword"  # they sent STOP, START, …
+    CARRIER = "carrier"  # a send failed with error 21610
+    OPERATOR = "operator"
+    API = "api"
+    IMPORT = "import"
+
+
+class OutboxStatus(StrEnum):
+    """Where an outbox row stands (its delivery status is apart: Twilio's MessageStatus)."""
+
+    PENDING = "pending"  # due at due_at
+    CLAIMED = "claimed"  # leased to a worker
+    ACCEPTED = "accepted"  # Twilio took it
+    BLOCKED = "blocked"  # the consent/window gate refused it
+    FAILED = "failed"  # a permanent error, or retries spent
+
+
+OPTED_OUT = ConsentStatus.OPTED_OUT  # the names bot.compliance imports
+
+
+OPTED_IN = ConsentStatus.OPTED_IN
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,22 +130,30 @@ class ConsentChange:
     """One entry of the consent ledger.
 
     ``person`` is the address without channel prefix (``+1…``); ``scope`` is our number or
-    Messaging Service SID; ``status`` is :data:`OPTED_OUT` or :data:`OPTED_IN`; ``source`` is
-    ``keyword``, ``carrier`` (error 21610), ``operator``, ``api`` or ``import``; ``detail``
-    says more (the keyword sent, the failed message's SID, who changed it).
+    Messaging Service SID; ``status`` a :class:`ConsentStatus` and ``source`` a
+    :class:`ConsentSource` (plain strings are turned into them; others are refused);
+    ``detail`` says more (the keyword sent, the failed message's SID, who changed it).
     """
 
     person: str
     scope: str
-    status: str
-    source: str
+    status: ConsentStatus
+    source: ConsentSource
     at: datetime
     channel: str = ""
     detail: str = ""
 
     def __post_init__(self) -> None:
-        if self.status not in (OPTED_OUT, OPTED_IN):
+        if self.status not in _STATUSES:
             raise ValueError(f"consent status must be {OPTED_OUT!r} or {OPTED_IN!r}")
+        if self.source not in _SOURCES:
+            raise ValueError(f"consent source must be one of {sorted(_SOURCES)}")
+        object.__setattr__(self, "status", ConsentStatus(self.status))
+        object.__setattr__(self, "source", ConsentSource(self.source))
+
+
+_STATUSES = frozenset(s.value for s in ConsentStatus)
+_SOURCES = frozenset(s.value for s in ConsentSource)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +259,7 @@ class OutboundMessage:
     template: str | None = None  # kind of message, for the gate to pick an approved template
     conversation: str | None = None
     flow: str | None = None
-    status: str = "pending"
+    status: OutboxStatus = OutboxStatus.PENDING
     delivery: str | None = None
     attempts: int = 0
     sid: str | None = None
@@ -234,7 +276,7 @@ class OutboundMessage:
 class OutboxChange:
     """What a worker writes back for a claimed message (its lease is released)."""
 
-    status: str
+    status: OutboxStatus
     event: str
     at: datetime
     due_at: datetime | None = None

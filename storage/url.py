@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from storage.base import Store
 from storage.errors import ConfigError
+from storage.protocols import Store
 
 __all__ = ["open_store", "redact"]
 
@@ -54,9 +54,7 @@ def _migrate(url: str, options: dict[str, str], default: bool) -> bool:
 
 
 def _sqlite(url: str, auto_migrate: bool | None) -> Store:
-    # Imported here: storage.sqlite -> bot.errors -> bot -> bot.web -> storage.url would
-    # otherwise be a cycle for a program that imports `storage` before `bot`.
-    from storage.sqlite import SQLiteStore
+    from storage.sqlite import SQLiteStore  # aiosqlite: loaded when a SQLite URL is opened
 
     parts = urlsplit(url)
     options = dict(parse_qsl(parts.query))

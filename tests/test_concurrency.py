@@ -20,17 +20,17 @@ def script(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-Snapshot = tuple[
-    str, dict[str, object], int, list[tuple[str, str | None, str, str | None, str | None]]
-]
+LogRow = tuple[str, str | None, str, str | None, str | None]
+Snapshot = tuple[str, dict[str, object], int, list[LogRow]]
 
 
 async def snapshot(h: Harness, caller: str) -> Snapshot:
     key = f"sms:+15550100000:{caller}"
     stored = await h.store.conversation(key)
     assert stored is not None
-    log = [
-        (e.direction, e.sid, e.body, e.state_before, e.state_after) for e in await h.store.log(key)
+    log: list[LogRow] = [
+        (str(e.direction), e.sid, e.body, e.state_before, e.state_after)
+        for e in await h.store.log(key)
     ]
     return stored.state, stored.data, stored.version, log
 

@@ -18,8 +18,11 @@ from storage.records import (
     OPTED_IN,
     OPTED_OUT,
     ConsentChange,
+    ConsentSource,
+    ConsentStatus,
     Contact,
     Conversation,
+    Direction,
     LogEntry,
     TurnWrite,
 )
@@ -40,12 +43,13 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 
 def change(status: str, at: datetime = T0, scope: str = OURS, **kw: str) -> ConsentChange:
-    return ConsentChange(P, scope, status, kw.pop("source", "operator"), at, **kw)
+    source = ConsentSource(kw.pop("source", ConsentSource.OPERATOR))
+    return ConsentChange(P, scope, ConsentStatus(status), source, at, **kw)
 
 
 def turn(version: int, at: datetime, *consent: ConsentChange, touch: bool = False) -> TurnWrite:
     c = Conversation(WA, "f", "s", {}, version, "whatsapp", "whatsapp:" + OURS, "whatsapp:" + P)
-    log = [LogEntry(WA, "in", "message", "hi", at)]
+    log = [LogEntry(WA, Direction.IN, "message", "hi", at)]
     return TurnWrite(c, log, (), "<Response />", at, consent=consent, touch_window=touch)
 
 

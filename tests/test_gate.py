@@ -15,7 +15,15 @@ from bot.compliance.gate import Gate, Outgoing
 from bot.compliance.window import close_window_after_63016, window_key
 from bot.errors import OptedOut, WindowClosed
 from bot.events.model import Channel
-from storage.records import OPTED_OUT, ConsentChange, LogEntry, Purpose, TurnWrite
+from storage.records import (
+    OPTED_OUT,
+    ConsentChange,
+    ConsentSource,
+    Direction,
+    LogEntry,
+    Purpose,
+    TurnWrite,
+)
 from storage.sqlite import SQLiteStore
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -52,7 +60,7 @@ async def inbound_whatsapp(store: SQLiteStore, at: datetime) -> None:
     from storage.records import Conversation
 
     conversation = Conversation(key, "f", "s", {}, 1, "whatsapp", WA_OURS, WA_THEIRS)
-    entry = LogEntry(key, "in", "message", "hi", at)
+    entry = LogEntry(key, Direction.IN, "message", "hi", at)
     write = TurnWrite(conversation, [entry], [], "<Response />", at, False, touch_window=True)
     await store.commit(write)
 
@@ -162,7 +170,15 @@ async def test_error_21610_records_a_carrier_opt_out_once(gate: Gate, store: SQL
     assert await gate.carrier_opt_out(OURS, THEIRS, T0) is False
     history = await store.consent_history(THEIRS)
     assert history == [
-        ConsentChange(THEIRS, OURS, OPTED_OUT, "carrier", T0, "sms", f"error 21610 on SM{'0' * 32}")
+        ConsentChange(
+            THEIRS,
+            OURS,
+            OPTED_OUT,
+            ConsentSource.CARRIER,
+            T0,
+            "sms",
+            f"error 21610 on SM{'0' * 32}",
+        )
     ]
     assert (await gate.admit(sms(), T0)).reason == "opted_out"
 
@@ -174,7 +190,7 @@ async def test_voice_is_not_gated(gate: Gate) -> None:
 
 def test_consent_sources_are_checked() -> None:
     with pytest.raises(ValueError, match="consent status"):
-        ConsentChange(THEIRS, OURS, "maybe", "operator", T0)
+        ConsentChange(THEIRS, OURS, "maybe", ConsentSource.OPERATOR, T0)  # type: ignore[arg-type]
 
 
 def _fields(outgoing: Outgoing) -> dict[str, object]:

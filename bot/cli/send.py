@@ -23,7 +23,6 @@ from typing import TextIO
 
 from bot.cli.common import Commands, run_async
 from bot.outbound.start import start_conversation
-from bot.outbound.worker import OutboxWorker
 from bot.runtime import Runtime
 from bot.settings import Settings
 
@@ -148,7 +147,7 @@ async def _send(args: argparse.Namespace) -> int:
             summary.skipped += not outcome.started
             progress.advance()
         if args.wait:
-            await _wait(runtime.outbox, summary)
+            await _wait(runtime, summary)
     finally:
         await runtime.stop()
     print(f"campaign {campaign}")
@@ -158,14 +157,15 @@ async def _send(args: argparse.Namespace) -> int:
     return 0 if not summary.invalid else 1
 
 
-async def _wait(outbox: OutboxWorker, summary: Summary) -> None:
+async def _wait(runtime: Runtime, summary: Summary) -> None:
+    outbox = runtime.outbox
     if outbox.sender is None:
         raise ValueError("--wait needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or an API key)")
     progress = Progress("sending", summary.started)
     while done := await outbox.run_once():
         summary.processed += done
         progress.advance(done)
-    for row in await outbox.store.delivery_report("flow"):
+    for row in await runtime.store.delivery_report("flow"):
         for status, count in row.by_status.items():
             summary.statuses[status] = summary.statuses.get(status, 0) + count
 

@@ -33,11 +33,17 @@ from bot.compliance.contacts import read_contact
 from bot.events.keys import ConversationKey
 from bot.events.model import Channel, Event, strip_channel
 from bot.twiml.messaging import Message
-from storage.base import Store
-from storage.records import OPTED_IN, OPTED_OUT, ConsentChange, Contact
+from storage.protocols import ConsentStore
+from storage.records import (
+    OPTED_IN,
+    OPTED_OUT,
+    ConsentChange,
+    ConsentSource,
+    ConsentStatus,
+    Contact,
+)
 
 __all__ = [
-    "SOURCES",
     "Inbound",
     "Keyword",
     "before_flow",
@@ -47,7 +53,6 @@ __all__ = [
 ]
 
 OPT_OUT_ERROR = "21610"
-SOURCES = frozenset({"keyword", "carrier", "operator", "api", "import"})
 
 
 class Keyword(StrEnum):
@@ -93,7 +98,7 @@ class Inbound:
 
 
 async def before_flow(
-    store: Store,
+    store: ConsentStore,
     compliance: Compliance,
     event: Event,
     key: ConversationKey,
@@ -111,11 +116,15 @@ async def before_flow(
     if keyword is None:
         keyword = keyword_of(event.text, policy.keywords)
 
-    def change(status: str) -> list[ConsentChange]:
+    def change(status: ConsentStatus) -> list[ConsentChange]:
         how = f"{advanced} (Advanced Opt-Out)" if advanced else repr(event.text)
         person, scope = strip_channel(key.their), compliance.scope(key.ours)
         detail = f"{how}, {event.sid}"
-        return [ConsentChange(person, scope, status, "keyword", now, key.channel.value, detail)]
+        return [
+            ConsentChange(
+                person, scope, status, ConsentSource.KEYWORD, now, key.channel.value, detail
+            )
+        ]
 
     def say(text: str) -> list[Message]:
         return [] if advanced else [Message(text)]
@@ -138,19 +147,25 @@ async def before_flow(
 
 
 async def set_consent(
-    store: Store,
+    store: ConsentStore,
     compliance: Compliance,
     ours: str,
     theirs: str,
     opted_in: bool,
     at: datetime,
     *,
-    source: str = "operator",
+    source: ConsentSource | str = ConsentSource.OPERATOR,
     detail: str = "",
 ) -> ConsentChange:
-    """Record a consent change made outside a conversation (operator, API, import)."""
-    if source not in SOURCES:
-        raise ValueError(f"consent source must be one of {sorted(SOURCES)}, got {source!r}")
+    """Record a consent change made outside a conversation (operator, API, import).
+
+    ``source`` is a :class:`ConsentSource` (or its value); :class:`ValueError` otherwise.
+    """
+    try:
+        source = ConsentSource(source)
+    except ValueError:
+        known = ", ".join(s.value for s in ConsentSource)
+        raise ValueError(f"consent source must be one of {known}, got {source!r}") from None
     change = ConsentChange(
         strip_channel(theirs), compliance.scope(ours), OPTED_IN if opted_in else OPTED_OUT, source,
         at, _channel(theirs), detail,
@@ -160,7 +175,7 @@ async def set_consent(
 
 
 async def record_carrier_opt_out(
-    store: Store, compliance: Compliance, ours: str, theirs: str, at: datetime,
+    store: ConsentStore, compliance: Compliance, ours: str, theirs: str, at: datetime,
     message_sid: str = "",
 ) -> bool:  # fmt: skip
     """Twilio error 21610 for a send from ``ours`` to ``theirs``: record their opt-out.
@@ -171,7 +186,9 @@ async def record_carrier_opt_out(
     if contact.opted_out:
         return False
     detail = f"error {OPT_OUT_ERROR}" + (f" on {message_sid}" if message_sid else "")
-    await set_consent(store, compliance, ours, theirs, False, at, source="carrier", detail=detail)
+    await set_consent(
+        store, compliance, ours, theirs, False, at, source=ConsentSource.CARRIER, detail=detail
+    )
     return True
 
 

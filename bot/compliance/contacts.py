@@ -6,14 +6,14 @@ from __future__ import annotations
 from bot.compliance.config import Compliance
 from bot.compliance.window import window_key
 from bot.events.model import Channel, strip_channel
-from storage.base import Store
+from storage.protocols import ConsentStore
 from storage.records import Contact
 
 __all__ = ["read_contact"]
 
 
 async def read_contact(
-    store: Store, compliance: Compliance, channel: Channel, ours: str, theirs: str
+    store: ConsentStore, compliance: Compliance, channel: Channel, ours: str, theirs: str
 ) -> Contact:
     """The person ``theirs`` as seen from our address ``ours``: consent and window."""
     window = window_key(ours, theirs) if channel is Channel.WHATSAPP else None

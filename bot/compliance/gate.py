@@ -35,7 +35,7 @@ from bot.errors import OptedOut, OutboundRefused, WindowClosed
 from bot.events.keys import ConversationKey
 from bot.events.model import Channel, strip_channel
 from bot.twiml.messaging import Action, Message
-from storage.base import Store
+from storage.protocols import ConsentStore
 from storage.records import Contact, Purpose
 
 __all__ = ["Admission", "Gate", "Outgoing", "Reason", "reply_outgoing"]
@@ -96,7 +96,7 @@ class Admission:
 class Gate:
     """The consent and window check for one engine (``engine.gate``)."""
 
-    def __init__(self, store: Store, compliance: Compliance | None = None) -> None:
+    def __init__(self, store: ConsentStore, compliance: Compliance | None = None) -> None:
         self.store = store
         self.compliance = compliance or Compliance()
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from bot.events.keys import ConversationKey
 from bot.events.model import Channel
-from storage.base import Store
+from storage.protocols import ConsentStore
 
 __all__ = ["close_window_after_63016", "window_key", "window_open"]
 
@@ -35,7 +35,9 @@ def window_open(last_inbound: datetime | None, now: datetime, length: timedelta)
     return last_inbound is not None and now < last_inbound + length
 
 
-async def close_window_after_63016(store: Store, ours: str, theirs: str, at: datetime) -> bool:
+async def close_window_after_63016(
+    store: ConsentStore, ours: str, theirs: str, at: datetime
+) -> bool:
     """Twilio error 63016 for a send from ``ours`` to ``theirs`` made at ``at``: close the window.
 
     Returns whether our record had the window open (i.e. whether it was corrected).

@@ -34,8 +34,8 @@ from bot.flow.turn import Turn
 from bot.twiml.messaging import Action, Message
 from bot.twiml.render import EMPTY, render
 from bot.twiml.voice import Hangup, Say
-from storage.base import Store
-from storage.records import Contact, Conversation, LogEntry, Purpose, TurnWrite
+from storage.protocols import TurnStore
+from storage.records import Contact, Conversation, Direction, LogEntry, Purpose, TurnWrite
 
 __all__ = ["DEFAULT_APOLOGY", "Engine", "apology_actions"]
 
@@ -81,7 +81,7 @@ class Engine:
     wakes its outbox worker with it).
     """
 
-    store: Store
+    store: TurnStore
     flows: Mapping[str, CompiledFlow]
     router: Router
     gate: Gate
@@ -220,10 +220,12 @@ class Engine:
     async def _before_flow(
         self, flow: CompiledFlow, key: ConversationKey, event: Event, now: datetime
     ) -> Inbound:
-        """The global transitions: consent keywords and window bookkeeping (``bot.consent``)."""
+        """The global transitions: consent keywords, window bookkeeping (``compliance.consent``)."""
         if isinstance(event, InboundMessage):
-            compliance = self.gate.compliance
-            return await before_flow(self.store, compliance, event, key, now, flow.cls.on_opt_in)
+            gate = self.gate
+            return await before_flow(
+                gate.store, gate.compliance, event, key, now, flow.cls.on_opt_in
+            )
         if key.channel is Channel.VOICE:
             return Inbound(Contact())
         return Inbound(await self.gate.contact(key.channel, key.ours, key.their))
@@ -308,7 +310,7 @@ class Engine:
         entries = [
             LogEntry(
                 conversation=key.id,
-                direction="in",
+                direction=Direction.IN,
                 kind=event.kind,
                 body=event.text,
                 at=now,
@@ -324,7 +326,7 @@ class Engine:
             entries.append(
                 LogEntry(
                     conversation=key.id,
-                    direction="out",
+                    direction=Direction.OUT,
                     kind=node.tag.lower(),
                     body=action.summary(),
                     at=now,
@@ -353,7 +355,7 @@ def _read_once(contacts: Sequence[Contact]) -> list[Contact]:
 def _refused_entry(key: ConversationKey, refused: Admission, now: datetime) -> LogEntry:
     out = refused.outgoing
     return LogEntry(
-        conversation=key.id, direction="out", kind="refused", body=out.body, at=now,
+        conversation=key.id, direction=Direction.OUT, kind="refused", body=out.body, at=now,
         channel=key.channel.value, media=out.media,
         meta={"reason": refused.reason or "", "to": out.theirs, "purpose": out.purpose},
     )  # fmt: skip

@@ -19,7 +19,7 @@ from bot.errors import BadRequest
 from bot.events.model import Params
 from bot.outbound.policy import is_transient
 from bot.outbound.worker import OutboxWorker
-from storage.base import Store
+from storage.protocols import OutboxStore
 from storage.records import DELIVERY_RANK, FAILED_DELIVERY
 
 __all__ = ["DeliveryCallbacks"]
@@ -42,7 +42,7 @@ def _error_code(params: Params) -> int | None:
 class DeliveryCallbacks:
     """Applies ``MessageStatus`` callbacks to the outbox (wired by ``bot.runtime``)."""
 
-    store: Store
+    store: OutboxStore
     worker: OutboxWorker
     clock: Clock
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from bot.events.internal import TimerFired
 from bot.events.model import Channel, Params
+from storage.protocols import TimerStore
 from storage.records import Timer
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ class TimerRunner:
     def __init__(
         self,
         engine: Engine,
+        store: TimerStore,
         *,
         poll_seconds: float = 1.0,
         lease_seconds: float = 120.0,
@@ -42,6 +44,7 @@ class TimerRunner:
         owner: str | None = None,
     ) -> None:
         self.engine = engine
+        self.store = store
         self.poll_seconds = poll_seconds
         self.lease = timedelta(seconds=lease_seconds)
         self.batch = batch
@@ -72,8 +75,7 @@ class TimerRunner:
     async def run_once(self) -> int:
         """Fire every timer due now (one batch); returns how many were claimed."""
         now = self.engine.clock.now()
-        store = self.engine.store
-        timers = await store.claim_timers(self.owner, now, now + self.lease, self.batch)
+        timers = await self.store.claim_timers(self.owner, now, now + self.lease, self.batch)
         for timer in timers:
             await self.fire(timer)
         return len(timers)
@@ -88,7 +90,7 @@ class TimerRunner:
             await self.engine.handle(event)
         except Exception:
             log.exception("timer %s (trigger %r) failed; dropped", timer.id, timer.trigger)
-        await self.engine.store.finish_timer(timer)
+        await self.store.finish_timer(timer)
 
     async def drain(self, rounds: int = 100) -> int:
         """Fire due timers until none are left (tests); returns how many fired."""

@@ -38,8 +38,8 @@ from bot.outbound.policy import Backoff, Consequence, consequence, is_transient
 from bot.outbound.ratelimit import RateLimits
 from bot.outbound.segments import count_segments, estimate_cost, smart_encode
 from bot.outbound.sender import Sender
-from storage.base import Store as OutboxStore
-from storage.records import OutboundMessage, OutboxChange
+from storage.protocols import OutboxStore
+from storage.records import OutboundMessage, OutboxChange, OutboxStatus
 
 __all__ = ["TIMED_OUT", "ConsequenceHook", "OutboxWorker"]
 
@@ -167,7 +167,7 @@ class OutboxWorker:
         now = self.clock.now()
         if message.undeliverable is not None:
             await self._write(message, OutboxChange(
-                "failed", "undeliverable", now, error_code=message.undeliverable,
+                OutboxStatus.FAILED, "undeliverable", now, error_code=message.undeliverable,
                 error=f"{message.theirs} was marked undeliverable ({message.undeliverable})",
             ))  # fmt: skip
             return
@@ -192,7 +192,7 @@ class OutboxWorker:
         if sid is None:
             return False
         await self._write(message, OutboxChange(
-            "accepted", "reconciled", self.clock.now(), sid=sid, delivery="queued",
+            OutboxStatus.ACCEPTED, "reconciled", self.clock.now(), sid=sid, delivery="queued",
             detail={"why": "an earlier attempt had reached Twilio"},
         ))  # fmt: skip
         return True
@@ -208,7 +208,7 @@ class OutboxWorker:
         admission = await self.gate.admit(outgoing, now)
         if not admission.allowed:
             await self._write(message, OutboxChange(
-                "blocked", "blocked", now, error=admission.reason,
+                OutboxStatus.BLOCKED, "blocked", now, error=admission.reason,
                 detail={"reason": admission.reason},
             ))  # fmt: skip
             return None
@@ -241,7 +241,7 @@ class OutboxWorker:
         if deadline is not None and self.clock.now() >= deadline:
             # Waited so long for the rate limit that the lease is nearly over: hand it back.
             await self._write(message, OutboxChange(
-                "pending", "released", self.clock.now(), due_at=self.clock.now(),
+                OutboxStatus.PENDING, "released", self.clock.now(), due_at=self.clock.now(),
                 detail={"why": "the rate limit outlasted the lease"},
             ))  # fmt: skip
             return
@@ -255,7 +255,7 @@ class OutboxWorker:
             await self._failed(message, attempt, exc)
             return
         await self._write(message, OutboxChange(
-            "accepted", "sent", self.clock.now(), attempts=attempt, sid=created.sid,
+            OutboxStatus.ACCEPTED, "sent", self.clock.now(), attempts=attempt, sid=created.sid,
             delivery=created.status, segments=created.segments or info.segments,
             encoding=str(info.encoding), cost=str(cost), body=body,
             content_sid=message.content_sid, content_variables=message.content_variables,
@@ -268,7 +268,8 @@ class OutboxWorker:
             return
         now = self.clock.now()
         await self._write(message, OutboxChange(
-            "failed", "rejected", now, attempts=attempt, error_code=exc.code, error=str(exc),
+            OutboxStatus.FAILED, "rejected", now, attempts=attempt, error_code=exc.code,
+            error=str(exc),
         ))  # fmt: skip
         await self.after_permanent(message, exc.code, now)
 
@@ -277,14 +278,15 @@ class OutboxWorker:
         error = TIMED_OUT if exc.timeout else str(exc)
         if self.backoff.exhausted(attempt):
             await self._write(message, OutboxChange(
-                "failed", "gave-up", now, attempts=attempt, error_code=exc.code, error=error,
-                detail={"attempts": attempt},
+                OutboxStatus.FAILED, "gave-up", now, attempts=attempt, error_code=exc.code,
+                error=error, detail={"attempts": attempt},
             ))  # fmt: skip
             return
         wait = self.backoff.delay(attempt, exc.retry_after)
         await self._write(message, OutboxChange(
-            "pending", "retry", now, due_at=now + wait, attempts=attempt, error_code=exc.code,
-            error=error, detail={"wait_seconds": round(wait.total_seconds(), 3)},
+            OutboxStatus.PENDING, "retry", now, due_at=now + wait, attempts=attempt,
+            error_code=exc.code, error=error,
+            detail={"wait_seconds": round(wait.total_seconds(), 3)},
         ))  # fmt: skip
 
     async def after_permanent(

@@ -19,8 +19,11 @@ from storage.records import (
     OPTED_IN,
     OPTED_OUT,
     ConsentChange,
+    ConsentSource,
+    ConsentStatus,
     Contact,
     Conversation,
+    Direction,
     LogEntry,
     TurnWrite,
 )
@@ -42,7 +45,9 @@ def conv(key: str = "sms:+1555:+1666", version: int = 1, **kw: Any) -> Conversat
 
 
 def entry(key: str, body: str, at: datetime = T0, **kw: Any) -> LogEntry:
-    return LogEntry(conversation=key, direction="in", kind="message", body=body, at=at, **kw)
+    return LogEntry(
+        conversation=key, direction=Direction.IN, kind="message", body=body, at=at, **kw
+    )
 
 
 def write(
@@ -163,7 +168,7 @@ async def test_log_keeps_order_and_every_field(store: Store) -> None:
     first = (
         entry(key, "hi", sid="SM1", channel="sms", media=("https://m/1", "https://m/2"),
               state_before="menu", state_after="question", meta={"NumSegments": "1"}),
-        LogEntry(key, "out", "message", "What's your question?", T0, channel="sms",
+        LogEntry(key, Direction.OUT, "message", "What's your question?", T0, channel="sms",
                  state_after="question"),
     )  # fmt: skip
     await store.commit(write(conv(), log=first))
@@ -291,7 +296,8 @@ WA_KEY = f"whatsapp:{SCOPE}:{PERSON}"
 
 
 def change(status: str, at: datetime = T0, scope: str = SCOPE, **kw: Any) -> ConsentChange:
-    return ConsentChange(PERSON, scope, status, kw.pop("source", "keyword"), at, **kw)
+    source = ConsentSource(kw.pop("source", ConsentSource.KEYWORD))
+    return ConsentChange(PERSON, scope, ConsentStatus(status), source, at, **kw)
 
 
 async def test_nobody_is_opted_out_until_the_ledger_says_so(store: Store) -> None:

@@ -23,7 +23,16 @@ from bot.flow.definition import compile_flow
 from bot.twiml.render import EMPTY
 from flows import SupportFlow
 from storage import Store, open_store
-from storage.records import OPTED_IN, OPTED_OUT, ConsentChange, Contact, Conversation, TurnWrite
+from storage.records import (
+    OPTED_IN,
+    OPTED_OUT,
+    ConsentChange,
+    ConsentSource,
+    ConsentStatus,
+    Contact,
+    Conversation,
+    TurnWrite,
+)
 from tests.test_consent_race import Stall
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -32,7 +41,9 @@ SMS_KEY, WA_KEY = f"sms:{NUMBER}:{PERSON}", f"whatsapp:{NUMBER}:{PERSON}"
 
 
 def change(status: str, scope: str = NUMBER, person: str = PERSON) -> ConsentChange:
-    return ConsentChange(person, scope, status, "keyword", T0, "sms", "STOP")
+    return ConsentChange(
+        person, scope, ConsentStatus(status), ConsentSource.KEYWORD, T0, "sms", "STOP"
+    )
 
 
 def turn(contacts: tuple[Contact, ...], version: int = 1, **kw: object) -> TurnWrite:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from storage import Store
-from storage.records import OutboundMessage, OutboxChange, Timer
+from storage.records import OutboundMessage, OutboxChange, OutboxStatus, Timer
 from tests.storage.test_contract import conv, write
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -50,7 +50,9 @@ async def test_claims_lease_due_rows_once_until_the_lease_runs_out(store: Store)
     assert await store.claim_outbox("b", T0, LEASE, 10) == []
     [again] = await store.claim_outbox("b", LEASE, LEASE + timedelta(minutes=2), 10)
     assert again.id == message(1).id and again.reclaimed
-    change = OutboxChange("accepted", "sent", T0, attempts=1, sid="SM1", delivery="queued")
+    change = OutboxChange(
+        OutboxStatus.ACCEPTED, "sent", T0, attempts=1, sid="SM1", delivery="queued"
+    )
     assert not await store.update_outbox(message(1).id, "a", change)  # lost the lease
     assert await store.update_outbox(message(1).id, "b", change)
     got = await store.outbox_message(message(1).id)
@@ -74,7 +76,7 @@ async def test_claim_reports_undeliverable_recipients(store: Store) -> None:
 async def accepted(store: Store, i: int, sid: str) -> None:
     await store.enqueue([message(i)])
     await store.claim_outbox("a", T0, LEASE, 10)
-    change = OutboxChange("accepted", "sent", T0, attempts=1, sid=sid, delivery="queued")
+    change = OutboxChange(OutboxStatus.ACCEPTED, "sent", T0, attempts=1, sid=sid, delivery="queued")
     assert await store.update_outbox(message(i).id, "a", change)
 
 
@@ -101,7 +103,9 @@ async def test_a_transient_failure_puts_the_message_back_and_old_sids_go_stale(
     assert update is not None and update.applied
     assert (update.message.status, update.message.due_at) == ("pending", retry)
     await store.claim_outbox("a", retry, retry + timedelta(minutes=2), 10)
-    change = OutboxChange("accepted", "sent", retry, attempts=2, sid="SM2", delivery="queued")
+    change = OutboxChange(
+        OutboxStatus.ACCEPTED, "sent", retry, attempts=2, sid="SM2", delivery="queued"
+    )
     assert await store.update_outbox(message(1).id, "a", change)
     late = await store.apply_delivery(message(1).id, "SM1", "delivered", None, retry)
     assert late is not None and not late.applied

@@ -13,7 +13,14 @@ import pytest
 
 from bot.errors import ConflictError
 from storage import Store, open_store
-from storage.records import Conversation, OutboundMessage, OutboxChange, Timer, TurnWrite
+from storage.records import (
+    Conversation,
+    OutboundMessage,
+    OutboxChange,
+    OutboxStatus,
+    Timer,
+    TurnWrite,
+)
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 LEASE = T0 + timedelta(minutes=1)
@@ -73,7 +80,7 @@ async def test_only_the_lease_owner_writes_the_outcome(store: Store) -> None:
     await store.enqueue([message(1)])
     await store.claim_outbox("w1", T0, LEASE, 10)
     sent = OutboxChange(
-        "accepted", "sent", T0, attempts=1, sid="SMaaa", delivery="queued", segments=1,
+        OutboxStatus.ACCEPTED, "sent", T0, attempts=1, sid="SMaaa", delivery="queued", segments=1,
         encoding="GSM-7", cost="0.0079", detail={"http": 201},
     )  # fmt: skip
     assert await store.update_outbox("m1", "w2", sent) is False
@@ -95,8 +102,10 @@ async def test_a_retry_puts_the_message_back_for_later(store: Store) -> None:
     await store.enqueue([message(1)])
     await store.claim_outbox("w1", T0, LEASE, 10)
     later = T0 + timedelta(seconds=30)
-    retry = OutboxChange("pending", "retry", T0, due_at=later, attempts=1, error_code=20429,
-                         error="Too many requests")  # fmt: skip
+    retry = OutboxChange(
+        OutboxStatus.PENDING, "retry", T0, due_at=later, attempts=1, error_code=20429,
+        error="Too many requests",
+    )  # fmt: skip
     assert await store.update_outbox("m1", "w1", retry)
     assert await store.claim_outbox("w1", T0 + timedelta(seconds=29), LEASE, 10) == []
     [again] = await store.claim_outbox("w1", later, later + timedelta(minutes=1), 10)

@@ -26,52 +26,46 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import asyncpg
 
-from storage.base import Store
+import storage.schema as S
+from storage.backend import Backend
+from storage.dialect import POSTGRES, dumps, numbered
 from storage.errors import ConfigError, ConflictError, SchemaError, StoreError
-from storage.migrations import migrations, schema_problem
-from storage.postgres_outbox import PostgresOutbox, fired_timer, write_outbound
-from storage.postgres_sql import (
-    COMMIT,
-    CONSENT_COLUMNS,
-    CONTACT,
-    CONVERSATION_COLUMNS,
-    LOAD,
-    LOG_COLUMNS,
+from storage.migrations import Migration
+from storage.postgres import outbox
+from storage.postgres.sql import COMMIT, CONTACT, LOAD
+from storage.programs import Program
+from storage.records import (
+    ConsentChange,
+    Contact,
+    Loaded,
+    LogEntry,
+    OutboundMessage,
+    Timer,
+    TurnWrite,
 )
-from storage.records import ConsentChange, Contact, Conversation, Loaded, LogEntry, TurnWrite
 
 __all__ = ["PostgresStore"]
 
+R = TypeVar("R")
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK = 0x5357_4442  # "SWDB": one `db upgrade` at a time per database
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=_dumps, decoder=json.loads, schema="pg_catalog")
-
-
-def _conversation(row: asyncpg.Record) -> Conversation:
-    return Conversation(
-        key=row["key"], flow=row["flow"], state=row["state"], data=row["data"],
-        version=row["version"], closed=row["closed"], channel=row["channel"], ours=row["ours"],
-        theirs=row["theirs"], created_at=row["created_at"], updated_at=row["updated_at"],
-    )  # fmt: skip
+    await conn.set_type_codec("jsonb", encoder=dumps, decoder=json.loads, schema="pg_catalog")
 
 
 def _log_columns(entries: Sequence[LogEntry]) -> list[list[Any]]:
     rows = [
         (e.conversation, e.direction, e.kind, e.body, e.at, e.sid, e.channel,
-         _dumps(list(e.media)), e.state_before, e.state_after, _dumps(e.meta))
+         dumps(list(e.media)), e.state_before, e.state_after, dumps(e.meta))
         for e in entries
     ]  # fmt: skip
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 11
@@ -104,16 +98,7 @@ def _check_heads(
             raise ConflictError(f"consent or window of {contact.person} changed since read")
 
 
-def _log_entry(row: asyncpg.Record) -> LogEntry:
-    return LogEntry(
-        conversation=row["conversation"], direction=row["direction"], kind=row["kind"],
-        body=row["body"], at=row["at"], sid=row["sid"], channel=row["channel"],
-        media=tuple(row["media"]), state_before=row["state_before"],
-        state_after=row["state_after"], meta=row["meta"],
-    )  # fmt: skip
-
-
-class PostgresStore(PostgresOutbox, Store):
+class PostgresStore(Backend):
     """The store for many processes on one PostgreSQL database.
 
     ``dsn`` is a libpq-style URL (its other query parameters become server settings);
@@ -121,6 +106,8 @@ class PostgresStore(PostgresOutbox, Store):
     :meth:`migrate`). ``lock_timeout_s`` bounds how long a turn waits for a conversation
     another process is stepping; ``acquire_timeout_s`` how long it waits for a connection.
     """
+
+    dialect = POSTGRES
 
     def __init__(
         self,
@@ -143,6 +130,7 @@ class PostgresStore(PostgresOutbox, Store):
         self.pool_min, self.pool_max = pool_min, pool_max
         self.lock_timeout_s = lock_timeout_s
         self.acquire_timeout_s = acquire_timeout_s
+        self.ping_timeout_s = acquire_timeout_s
         self._pool: asyncpg.Pool | None = None
         self._held: ContextVar[tuple[str, asyncpg.Connection] | None] = ContextVar(
             f"switchboard_pg_held_{id(self)}", default=None
@@ -155,16 +143,6 @@ class PostgresStore(PostgresOutbox, Store):
         return f"PostgreSQL {host}/{db}" + (f" schema {self.schema}" if self.schema else "")
 
     # -- connections --------------------------------------------------------------------
-
-    async def open(self) -> None:
-        if self._pool is not None:
-            return
-        await self.connect()
-        try:
-            await (self.migrate() if self.auto_migrate else self.check_schema())
-        except BaseException:
-            await self.close()
-            raise
 
     async def connect(self) -> None:
         """Create the connection pool without touching the schema."""
@@ -181,7 +159,7 @@ class PostgresStore(PostgresOutbox, Store):
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
             raise StoreError(f"cannot connect to {self.where}: {_reason(exc)}") from exc
 
-    async def close(self) -> None:
+    async def disconnect(self) -> None:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
@@ -198,7 +176,7 @@ class PostgresStore(PostgresOutbox, Store):
         try:
             async with self._pool.acquire(timeout=self.acquire_timeout_s) as conn:
                 yield conn
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+        except (*_ERRORS, TimeoutError) as exc:
             raise _translate(exc, self.where) from exc
 
     @asynccontextmanager
@@ -210,7 +188,7 @@ class PostgresStore(PostgresOutbox, Store):
         async with self._connection() as conn:
             try:
                 await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", lock_key)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except _ERRORS as exc:
                 raise _translate(exc, self.where) from exc
             token = self._held.set((key, conn))
             try:
@@ -221,68 +199,72 @@ class PostgresStore(PostgresOutbox, Store):
         # its advisory locks (asyncpg Connection.reset), or closes it if the reset fails;
         # and the server drops a dead session's locks. One round trip less per turn.
 
-    async def ping(self) -> bool:
+    async def run(
+        self, program: Program[R], *, atomic: bool = True, statement_timeout_s: float | None = None
+    ) -> R:
+        async with self._connection() as conn:
+            try:
+                if not atomic:
+                    return await _drive(conn, program, statement_timeout_s)
+                async with conn.transaction():
+                    return await _drive(conn, program, statement_timeout_s)
+            except _ERRORS as exc:
+                raise _translate(exc, self.where) from exc
+
+    async def _query(self, awaitable: Any) -> Any:
         try:
-            async with self._connection() as conn:
-                return bool(await conn.fetchval("SELECT 1", timeout=self.acquire_timeout_s) == 1)
-        except (StoreError, OSError, asyncpg.PostgresError, TimeoutError):
-            return False
+            return await awaitable
+        except _ERRORS as exc:
+            raise _translate(exc, self.where) from exc
 
     # -- schema -------------------------------------------------------------------------
 
     async def applied_versions(self) -> set[int]:
-        """The migrations this database has had applied."""
         async with self._connection() as conn:
             if await self._query(conn.fetchval("SELECT to_regclass('schema_version')")) is None:
                 return set()
             rows = await self._query(conn.fetch("SELECT version FROM schema_version"))
         return {row[0] for row in rows}
 
-    async def schema_version(self) -> int:
-        """The highest migration applied (0 for none)."""
-        return max(await self.applied_versions(), default=0)
-
-    async def migrate(self) -> list[int]:
-        """Apply every migration the database lacks, each in its own transaction."""
-        applied = []
-        async with self._connection() as conn:
-            for step in migrations("postgres"):
-                async with conn.transaction():
-                    # DDL waits for running turns to let go of the tables: allow it a minute.
-                    await conn.execute("SET LOCAL lock_timeout = '60s'")
-                    await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
-                    if self.schema:
-                        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-                    await conn.execute(
-                        "CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, "
-                        "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-                    )
-                    done = await conn.fetchval(
-                        "SELECT count(*) FROM schema_version WHERE version = $1", step.version
-                    )
-                    if not done:
-                        await conn.execute(step.sql)
-                        await conn.execute(
-                            "INSERT INTO schema_version (version, name) VALUES ($1, $2)",
-                            step.version, step.name,
-                        )  # fmt: skip
-                        applied.append(step.version)
-        return applied
-
-    async def check_schema(self) -> None:
-        """:class:`SchemaError` unless the database is at this code's schema version."""
-        problem = schema_problem(self.where, await self.applied_versions(), "postgres")
-        if problem:
-            raise SchemaError(problem)
+    async def apply_migration(self, step: Migration) -> bool:
+        async with self._connection() as conn, conn.transaction():
+            # DDL waits for running turns to let go of the tables: allow it a minute.
+            await conn.execute("SET LOCAL lock_timeout = '60s'")
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            if self.schema:
+                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, "
+                "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = await conn.fetchval(
+                "SELECT count(*) FROM schema_version WHERE version = $1", step.version
+            )
+            if done:
+                return False
+            await conn.execute(step.sql)
+            await conn.execute(
+                "INSERT INTO schema_version (version, name) VALUES ($1, $2)",
+                step.version, step.name,
+            )  # fmt: skip
+        return True
 
     # -- turns --------------------------------------------------------------------------
 
     async def load(self, key: str, idempotency_keys: Sequence[str]) -> Loaded:
         async with self._connection() as conn:
             row = await self._query(conn.fetchrow(LOAD, key, list(idempotency_keys)))
-        if row[0] is not None:
-            return Loaded(row[0], None)
-        return Loaded(None, _conversation(row) if row["key"] is not None else None)
+        if row[11] is not None:
+            return Loaded(row[11], None)
+        return Loaded(None, S.conversation(row[:11], POSTGRES) if row[0] is not None else None)
+
+    async def contact(self, scope: str, person: str, window: str | None) -> Contact:
+        async with self._connection() as conn:
+            entry, out, last = await self._query(conn.fetchrow(CONTACT, scope, person, window))
+        return Contact(
+            bool(out), last, scope=scope, person=person, window=window,
+            head=_head(entry, last, window),
+        )  # fmt: skip
 
     async def commit(self, write: TurnWrite) -> str | None:
         c, keys = write.conversation, list(dict.fromkeys(write.idempotency_keys))
@@ -295,7 +277,7 @@ class PostgresStore(PostgresOutbox, Store):
                         c.version, c.closed, write.save_state, c.channel, c.ours, c.theirs,
                         *_log_columns(write.log), *_consent_columns(write.consent),
                         write.touch_window, *_contact_columns(write.contacts),
-                        *fired_timer(write), write.moved,
+                        *outbox.fired_timer(write), write.moved,
                     )  # fmt: skip
                     if recorded != len(keys):
                         raise _Duplicate
@@ -304,93 +286,52 @@ class PostgresStore(PostgresOutbox, Store):
                             f"conversation {c.key!r} moved past version {c.version - 1}"
                         )
                     _check_heads(write.contacts, ids, seen)
-                    await write_outbound(conn, write)  # outbox rows and timers, same transaction
+                    await outbox.write_outbound(conn, write)  # same transaction
             except _Duplicate:
                 earlier: str | None = await self._query(conn.fetchval(
                     "SELECT response FROM idempotency WHERE key = ANY($1::text[]) LIMIT 1", keys
                 ))  # fmt: skip
                 return earlier
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except _ERRORS as exc:
                 raise _translate(exc, self.where) from exc
         return None
 
-    async def _query(self, awaitable: Any) -> Any:
-        try:
-            return await awaitable
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise _translate(exc, self.where) from exc
+    # -- the set-based outbox writes ----------------------------------------------------
 
-    async def conversation(self, key: str) -> Conversation | None:
-        return (await self.load(key, ())).conversation
+    async def enqueue(self, messages: Sequence[OutboundMessage]) -> int:
+        async with self._connection() as conn:  # one statement: atomic by itself
+            added: int = await self._query(outbox.enqueue(conn, messages))
+        return added
 
-    async def history(
-        self, theirs: str, *, exclude: str = "", limit: int = 5
-    ) -> list[Conversation]:
-        async with self._connection() as conn:
-            rows = await self._query(conn.fetch(
-                f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE theirs = $1 "
-                "AND key <> $2 ORDER BY updated_at DESC, version DESC LIMIT $3",
-                theirs, exclude, limit,
-            ))  # fmt: skip
-        return [_conversation(row) for row in rows]
+    async def claim_outbox(
+        self, owner: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[OutboundMessage]:
+        async with self._connection() as conn, conn.transaction():
+            claimed: list[OutboundMessage] = await self._query(
+                outbox.claim_outbox(conn, owner, now, lease_until, limit)
+            )
+        return claimed
 
-    async def log(self, key: str) -> list[LogEntry]:
-        async with self._connection() as conn:
-            rows = await self._query(conn.fetch(
-                f"SELECT {LOG_COLUMNS} FROM message_log WHERE conversation = $1 ORDER BY id", key
-            ))  # fmt: skip
-        return [_log_entry(row) for row in rows]
+    async def claim_timers(
+        self, owner: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[Timer]:
+        async with self._connection() as conn, conn.transaction():
+            claimed: list[Timer] = await self._query(
+                outbox.claim_timers(conn, owner, now, lease_until, limit)
+            )
+        return claimed
 
-    # -- consent and the WhatsApp window ------------------------------------------------
 
-    async def contact(self, scope: str, person: str, window: str | None) -> Contact:
-        async with self._connection() as conn:
-            entry, out, last = await self._query(conn.fetchrow(CONTACT, scope, person, window))
-        return Contact(
-            bool(out), last, scope=scope, person=person, window=window,
-            head=_head(entry, last, window),
-        )  # fmt: skip
-
-    async def record_consent(self, change: ConsentChange) -> None:
-        async with self._connection() as conn:
-            await self._query(conn.execute(
-                f"INSERT INTO consent_ledger ({CONSENT_COLUMNS}) "
-                "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
-                "$5::timestamptz[], $6::text[], $7::text[])",
-                *_consent_columns([change]),
-            ))  # fmt: skip
-
-    async def consent_history(self, person: str) -> list[ConsentChange]:
-        async with self._connection() as conn:
-            rows = await self._query(conn.fetch(
-                f"SELECT {CONSENT_COLUMNS} FROM consent_ledger WHERE person = $1 ORDER BY id",
-                person,
-            ))  # fmt: skip
-        return [ConsentChange(*row) for row in rows]
-
-    async def close_window(self, window: str, at: datetime) -> bool:
-        async with self._connection() as conn:
-            try:
-                async with conn.transaction():
-                    return await self._close_window(conn, window, at)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                raise _translate(exc, self.where) from exc
-
-    @staticmethod
-    async def _close_window(conn: asyncpg.Connection, window: str, at: datetime) -> bool:
-        await conn.execute(
-            "INSERT INTO whatsapp_windows (conversation) VALUES ($1) ON CONFLICT DO NOTHING", window
-        )
-        last = await conn.fetchval(
-            "SELECT last_inbound FROM whatsapp_windows WHERE conversation = $1 FOR UPDATE", window
-        )
-        if last is not None and last > at:
-            return False  # they wrote after the failed send: the window is open again
-        await conn.execute(
-            "UPDATE whatsapp_windows SET last_inbound = NULL, closed_at = $2 "
-            "WHERE conversation = $1", window, at,
-        )  # fmt: skip
-        return last is not None
+async def _drive(conn: asyncpg.Connection, program: Program[R], limit_s: float | None) -> R:
+    """Run each statement ``program`` yields (its ``?`` numbered) and send it the rows."""
+    try:
+        sql, args = next(program)
+        while True:
+            rows = await conn.fetch(numbered(sql), *args, timeout=limit_s)
+            sql, args = program.send(rows)
+    except StopIteration as stop:
+        result: R = stop.value
+        return result
 
 
 class _Duplicate(Exception):

@@ -1,28 +1,19 @@
 """The SQL of a turn on PostgreSQL: load, contact, and the one-statement commit.
 
-Kept apart from :mod:`storage.postgres` (which runs them) because each is one carefully
+Kept apart from :mod:`storage.postgres.store` (which runs them) because each is one carefully
 shaped statement: the commit writes every part of a turn in one round trip and returns the
 counts and consent heads that decide whether to COMMIT or roll back.
 """
 
 from __future__ import annotations
 
-__all__ = [
-    "COMMIT",
-    "CONSENT_COLUMNS",
-    "CONTACT",
-    "CONVERSATION_COLUMNS",
-    "LOAD",
-    "LOG_COLUMNS",
-]
+import storage.schema as S
 
-CONVERSATION_COLUMNS = (
-    "key, flow, state, data, version, closed, channel, ours, theirs, created_at, updated_at"
-)
-LOG_COLUMNS = (
-    "conversation, direction, kind, body, at, sid, channel, media, state_before, state_after, meta"
-)
-CONSENT_COLUMNS = "person, scope, status, source, at, channel, detail"
+__all__ = ["COMMIT", "CONTACT", "LOAD"]
+
+CONVERSATION_COLUMNS = S.columns(S.CONVERSATION)
+LOG_COLUMNS = S.columns(S.LOG)
+CONSENT_COLUMNS = S.columns(S.CONSENT)
 CONTACT = """
 SELECT l.id, l.status = 'opted_out',
        (SELECT last_inbound FROM whatsapp_windows WHERE conversation = $3)
@@ -32,8 +23,8 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN LATERAL (
 ) AS l ON true
 """
 LOAD = f"""
-SELECT (SELECT response FROM idempotency WHERE key = ANY($2::text[]) LIMIT 1),
-       {", ".join("c." + col.strip() for col in CONVERSATION_COLUMNS.split(","))}
+SELECT {S.columns(S.CONVERSATION, "c")},
+       (SELECT response FROM idempotency WHERE key = ANY($2::text[]) LIMIT 1)
 FROM (VALUES (1)) AS one (x) LEFT JOIN conversations c ON c.key = $1
 """
 # A turn's writes as one statement (inside BEGIN … COMMIT): one round trip, and the counts

@@ -1,0 +1,218 @@
+"""Store operations written once, sans I/O: generators that yield ``(sql, args)`` and receive rows.
+
+A backend drives a program inside one transaction (:meth:`storage.backend.Backend.run`):
+SQLite on its connection's thread, PostgreSQL with an ``await`` per statement. The SQL uses
+``?`` placeholders and the :class:`~storage.dialect.Dialect` for what differs. The hot path
+of a turn (load, contact, commit) and the set-based claims stay in each backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import datetime
+from functools import cache
+from typing import Any, TypeVar
+
+import storage.schema as S
+from storage.dialect import Dialect
+from storage.records import (
+    ConsentChange,
+    Conversation,
+    DeliveryCount,
+    DeliveryUpdate,
+    HistoryEntry,
+    LogEntry,
+    OutboundMessage,
+    OutboxChange,
+    Timer,
+)
+from storage.rules import decide_delivery, group_report, window_closes
+
+__all__ = [
+    "Program",
+    "Query",
+    "apply_delivery",
+    "close_window",
+    "consent_history",
+    "delivery_report",
+    "finish_timer",
+    "history",
+    "log",
+    "mark_undeliverable",
+    "outbox_history",
+    "outbox_message",
+    "ping",
+    "record_consent",
+    "update_outbox",
+]
+
+R = TypeVar("R")
+Query = tuple[str, tuple[Any, ...]]
+Program = Generator[Query, list[S.Row], R]
+
+_OUTBOX = f"SELECT {S.columns(S.OUTBOX)} FROM outbox"
+_HISTORY = "INSERT INTO outbox_history (message, at, event, status, sid, code, detail) "
+_HISTORY += "VALUES (?,?,?,?,?,?,?)"
+
+
+def ping() -> Program[bool]:
+    """Whether the database answers a trivial query."""
+    rows = yield "SELECT 1", ()
+    return bool(rows and rows[0][0] == 1)
+
+
+def history(d: Dialect, theirs: str, exclude: str, limit: int) -> Program[list[Conversation]]:
+    """The latest conversations with ``theirs`` but ``exclude``, newest first."""
+    rows = yield (
+        f"SELECT {S.columns(S.CONVERSATION)} FROM conversations WHERE theirs = ? AND key <> ? "
+        "ORDER BY updated_at DESC, version DESC LIMIT ?",
+        (theirs, exclude, limit),
+    )
+    return [S.conversation(row, d) for row in rows]
+
+
+def log(d: Dialect, key: str) -> Program[list[LogEntry]]:
+    """A conversation's message log, oldest first."""
+    sql = f"SELECT {S.columns(S.LOG)} FROM message_log WHERE conversation = ? ORDER BY id"
+    rows = yield sql, (key,)
+    return [S.log_entry(row, d) for row in rows]
+
+
+def record_consent(d: Dialect, change: ConsentChange) -> Program[None]:
+    """Append ``change`` to the consent ledger."""
+    c = change
+    yield (
+        f"INSERT INTO consent_ledger ({S.columns(S.CONSENT)}) VALUES ({S.marks(S.CONSENT)})",
+        (c.person, c.scope, str(c.status), str(c.source), d.stamp(c.at), c.channel, c.detail),
+    )
+
+
+def consent_history(d: Dialect, person: str) -> Program[list[ConsentChange]]:
+    """Every consent change of ``person``, oldest first."""
+    sql = f"SELECT {S.columns(S.CONSENT)} FROM consent_ledger WHERE person = ? ORDER BY id"
+    rows = yield sql, (person,)
+    return [S.consent_change(row, d) for row in rows]
+
+
+def close_window(d: Dialect, window: str, at: datetime) -> Program[bool]:
+    """Close ``window`` unless they wrote after ``at``; whether it was open before."""
+    yield "INSERT INTO whatsapp_windows (conversation) VALUES (?) ON CONFLICT DO NOTHING", (window,)
+    rows = yield (
+        f"SELECT last_inbound FROM whatsapp_windows WHERE conversation = ?{d.lock}",
+        (window,),
+    )
+    last = None if rows[0][0] is None else d.read_time(rows[0][0])
+    if not window_closes(last, at):
+        return False  # they wrote after the failed send: the window is open again
+    yield (
+        "UPDATE whatsapp_windows SET last_inbound = NULL, closed_at = ? WHERE conversation = ?",
+        (d.stamp(at), window),
+    )
+    return last is not None
+
+
+def outbox_message(d: Dialect, message_id: str) -> Program[OutboundMessage | None]:
+    """One stored message."""
+    rows = yield f"{_OUTBOX} WHERE id = ?", (message_id,)
+    return S.message(rows[0], d) if rows else None
+
+
+def outbox_history(d: Dialect, message_id: str) -> Program[list[HistoryEntry]]:
+    """A message's history, oldest first."""
+    sql = f"SELECT {S.columns(S.HISTORY)} FROM outbox_history WHERE message = ? ORDER BY id"
+    rows = yield sql, (message_id,)
+    return [S.history_entry(row, d) for row in rows]
+
+
+def delivery_report(by: str) -> Program[list[DeliveryCount]]:
+    """Messages Twilio accepted (or that failed or were blocked), per ``flow`` or ``theirs``
+    (a column name: the caller checks it is one of :data:`~storage.rules.REPORT_GROUPS`)."""
+    rows = yield (
+        f"SELECT COALESCE({by}, ''), COALESCE(delivery, status), COUNT(*) FROM outbox "
+        "WHERE sid IS NOT NULL OR status IN ('failed', 'blocked') GROUP BY 1, 2 ORDER BY 1, 2",
+        (),
+    )
+    return group_report((group, status, count) for group, status, count in rows)
+
+
+def mark_undeliverable(d: Dialect, address: str, code: int, at: datetime) -> Program[None]:
+    """Record that ``address`` cannot receive messages."""
+    yield (
+        "INSERT INTO undeliverable (address, code, at) VALUES (?,?,?) "
+        "ON CONFLICT (address) DO UPDATE SET code = excluded.code, at = excluded.at",
+        (address, code, d.utc(at)),
+    )
+
+
+def finish_timer(d: Dialect, timer: Timer) -> Program[None]:
+    """Delete a timer unless it was rescheduled meanwhile."""
+    yield "DELETE FROM timers WHERE id = ? AND due_at = ?", (timer.id, d.utc(timer.due_at))
+
+
+def _history(
+    d: Dialect, message: str, at: datetime, event: str, status: str | None,
+    sid: str | None = None, code: int | None = None, detail: dict[str, Any] | None = None,
+) -> Query:  # fmt: skip
+    return _HISTORY, (message, d.utc(at), event, status, sid, code, d.json(detail or {}))
+
+
+@cache
+def _update_sql(d: Dialect, with_delivery: bool) -> str:
+    delivery = f"CASE WHEN sid {d.same} ? THEN delivery ELSE ? END" if with_delivery else "delivery"
+    return (
+        "UPDATE outbox SET status = ?, due_at = COALESCE(?, due_at), "
+        "attempts = COALESCE(?, attempts), sid = COALESCE(?, sid), "
+        f"delivery = {delivery}, error_code = ?, error = ?, "
+        "segments = COALESCE(?, segments), encoding = COALESCE(?, encoding), "
+        "cost = COALESCE(?, cost), body = COALESCE(?, body), "
+        "content_sid = COALESCE(?, content_sid), "
+        "content_variables = COALESCE(?, content_variables), lease_owner = NULL, "
+        "lease_until = NULL, updated_at = ? "
+        f"WHERE id = ? AND status = 'claimed' AND lease_owner = ?{d.changed}"
+    )
+
+
+def update_outbox(d: Dialect, message_id: str, owner: str, change: OutboxChange) -> Program[bool]:
+    """Write a claimed message's outcome and history; False if ``owner`` lost the lease."""
+    c = change
+    # a delivery status given with the send belongs to its sid: kept if the sid did not change
+    delivery = (c.sid, c.delivery) if c.delivery is not None else ()
+    rows = yield (
+        _update_sql(d, c.delivery is not None),
+        (str(c.status), c.due_at and d.utc(c.due_at), c.attempts, c.sid, *delivery,
+         c.error_code, c.error, c.segments, c.encoding, c.cost, c.body, c.content_sid,
+         c.content_variables, d.utc(c.at), message_id, owner),
+    )  # fmt: skip
+    if len(rows) != 1:
+        return False
+    yield _history(d, message_id, c.at, c.event, c.status, c.sid, c.error_code, c.detail)
+    return True
+
+
+def apply_delivery(
+    d: Dialect, message_id: str | None, sid: str, status: str, error_code: int | None,
+    at: datetime, retry_at: datetime | None,
+) -> Program[DeliveryUpdate | None]:  # fmt: skip
+    """Apply a MessageStatus monotonically (see :func:`storage.rules.decide_delivery`)."""
+    where, key = ("id = ?", message_id) if message_id else ("sid = ?", sid)
+    rows = yield f"{_OUTBOX} WHERE {where} LIMIT 1{d.lock}", (key,)
+    if not rows:
+        return None
+    message = S.message(rows[0], d)
+    decision = decide_delivery(message, sid, status, retry_at)
+    if not decision.applies:
+        yield _history(d, message.id, at, decision.event, status, sid, error_code)
+        return DeliveryUpdate(message, False)
+    retry = ", status = 'pending', due_at = ?" if decision.retry else ""
+    args: tuple[Any, ...] = (status, sid, error_code)
+    args += (d.utc(retry_at),) if decision.retry and retry_at is not None else ()
+    after = yield (
+        "UPDATE outbox SET delivery = ?, sid = ?, error_code = COALESCE(?, error_code)"
+        f"{retry}, updated_at = ? WHERE id = ? RETURNING {S.columns(S.OUTBOX)}",
+        (*args, d.utc(at), message.id),
+    )
+    yield _history(d, message.id, at, decision.event, status, sid, error_code)
+    if decision.retry and retry_at is not None:
+        detail = {"due_at": d.detail_time(retry_at)}
+        yield _history(d, message.id, at, "retry", "pending", sid, error_code, detail)
+    return DeliveryUpdate(S.message(after[0], d), True)

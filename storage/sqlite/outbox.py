@@ -1,0 +1,130 @@
+"""The outbox and timers on SQLite: the set-based writes (enqueue, a turn's outbound part,
+the claims). The rest of the outbox is written once, in :mod:`storage.programs`.
+
+Claims select due rows and lease them in the same ``BEGIN IMMEDIATE`` transaction, the shape
+PostgreSQL runs as ``SELECT … FOR UPDATE SKIP LOCKED`` followed by the ``UPDATE``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+
+import storage.schema as S
+from storage.dialect import SQLITE, dumps, utc_text
+from storage.records import OutboundMessage, Timer, TurnWrite
+
+__all__ = ["claim_outbox", "claim_timers", "enqueue", "write_timers_and_outbox"]
+
+_ENQUEUE = (
+    f"INSERT INTO outbox ({S.columns(S.OUTBOX)}, updated_at) "
+    f"VALUES ({S.marks(S.OUTBOX)},?) ON CONFLICT (id) DO NOTHING"
+)
+_HISTORY = (
+    "INSERT INTO outbox_history (message, at, event, status, sid, code, detail) "
+    "VALUES (?,?,?,?,?,?,?)"
+)
+_SET_TIMER = (
+    f"INSERT INTO timers ({S.columns(S.TIMER)}) VALUES ({S.marks(S.TIMER)}) "
+    "ON CONFLICT (id) DO UPDATE SET trigger_name = excluded.trigger_name, "
+    "flow = excluded.flow, state = excluded.state, due_at = excluded.due_at, "
+    "payload = excluded.payload, lease_owner = NULL, lease_until = NULL"
+)
+_CLAIM = (
+    f"SELECT {S.columns(S.OUTBOX, 'o')}, u.code FROM outbox o "
+    "LEFT JOIN undeliverable u ON u.address = o.theirs "
+)
+
+
+def _message_row(m: OutboundMessage) -> tuple[object, ...]:
+    return (
+        m.id, m.conversation, m.flow, m.channel, m.ours, m.theirs, m.body, dumps(list(m.media)),
+        m.content_sid, m.content_variables, m.purpose, m.status, m.delivery, m.attempts,
+        utc_text(m.due_at), m.sid, m.error_code, m.error, m.segments, m.encoding, m.cost,
+        utc_text(m.created_at), m.template,
+    )  # fmt: skip
+
+
+def enqueue(conn: sqlite3.Connection, messages: Sequence[OutboundMessage]) -> int:
+    """Insert the messages not stored yet, each with a "queued" history entry; how many."""
+    added = 0
+    for m in messages:
+        if conn.execute(_ENQUEUE, (*_message_row(m), utc_text(m.created_at))).rowcount:
+            added += 1
+            detail = dumps({"purpose": m.purpose})
+            at = utc_text(m.created_at)
+            conn.execute(_HISTORY, (m.id, at, "queued", m.status, None, None, detail))
+    return added
+
+
+def write_timers_and_outbox(conn: sqlite3.Connection, write: TurnWrite) -> None:
+    """The outbound part of a turn's commit: messages, timers set, timers left behind.
+
+    A fired timer is deleted even when its step was rolled back (it is not fired again);
+    everything else is written only with the state.
+    """
+    fired = write.fired
+    if fired is not None:
+        conn.execute(
+            "DELETE FROM timers WHERE id = ? AND due_at = ?", (fired.id, utc_text(fired.due_at))
+        )
+    if not write.save_state:
+        return
+    enqueue(conn, write.outbox)
+    conversation, state = write.conversation.key, write.conversation.state
+    if write.conversation.closed:
+        conn.execute("DELETE FROM timers WHERE conversation = ?", (conversation,))
+        return
+    if write.moved:  # leaving a state cancels the timers bound to it
+        conn.execute(
+            "DELETE FROM timers WHERE conversation = ? AND state IS NOT NULL AND state <> ?",
+            (conversation, state),
+        )
+    for t in write.timers:
+        conn.execute(
+            _SET_TIMER,
+            (t.id, t.conversation, t.name, t.trigger, t.flow, t.state, t.channel, t.ours,
+             t.theirs, utc_text(t.due_at), dumps(t.payload), utc_text(t.due_at)),
+        )  # fmt: skip
+
+
+def claim_outbox(
+    conn: sqlite3.Connection, owner: str, now: datetime, lease_until: datetime, limit: int
+) -> list[OutboundMessage]:
+    """Lease due messages, then those whose lease ran out, up to ``limit`` (in a transaction)."""
+    stamp = utc_text(now)
+    # Two index range scans (outbox_due, outbox_lease) rather than one OR, which would
+    # sort the whole backlog; PostgreSQL runs each with FOR UPDATE SKIP LOCKED.
+    rows = conn.execute(
+        _CLAIM + "WHERE o.status = 'pending' AND o.due_at <= ? ORDER BY o.due_at LIMIT ?",
+        (stamp, limit),
+    ).fetchall()
+    if len(rows) < limit:
+        rows += conn.execute(
+            _CLAIM + "WHERE o.status = 'claimed' AND o.lease_until <= ? "
+            "ORDER BY o.lease_until LIMIT ?",
+            (stamp, limit - len(rows)),
+        ).fetchall()
+    conn.executemany(
+        "UPDATE outbox SET status = 'claimed', lease_owner = ?, lease_until = ? WHERE id = ?",
+        [(owner, utc_text(lease_until), row[0]) for row in rows],
+    )
+    return [S.message(row, SQLITE, row[11] == "claimed", row[-1]) for row in rows]
+
+
+def claim_timers(
+    conn: sqlite3.Connection, owner: str, now: datetime, lease_until: datetime, limit: int
+) -> list[Timer]:
+    """Lease due timers (and those whose lease ran out), up to ``limit`` (in a transaction)."""
+    stamp = utc_text(now)
+    rows = conn.execute(
+        f"SELECT {S.columns(S.TIMER)} FROM timers WHERE due_at <= ? "
+        "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at, id LIMIT ?",
+        (stamp, stamp, limit),
+    ).fetchall()
+    conn.executemany(
+        "UPDATE timers SET lease_owner = ?, lease_until = ? WHERE id = ?",
+        [(owner, utc_text(lease_until), row[0]) for row in rows],
+    )
+    return [S.timer(row, SQLITE) for row in rows]

@@ -1,0 +1,137 @@
+"""A turn on SQLite: load, contact and commit, each a plain function on a connection.
+
+``read_contact`` also serves the commit: a turn's commit re-reads the heads of the contacts it
+decided its replies on and fails with a conflict if one moved (docs/compliance.md).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+import storage.schema as S
+from storage.dialect import SQLITE, dumps
+from storage.errors import ConflictError
+from storage.records import (
+    OPTED_OUT,
+    ConsentChange,
+    Contact,
+    Conversation,
+    Loaded,
+    LogEntry,
+    TurnWrite,
+)
+
+__all__ = ["Duplicate", "insert_consent", "load", "read_contact", "save", "write_turn"]
+
+_CONVERSATION = f"SELECT {S.columns(S.CONVERSATION)} FROM conversations WHERE key = ?"
+_LOG = f"INSERT INTO message_log ({S.columns(S.LOG)}) VALUES ({S.marks(S.LOG)})"
+_CONSENT = f"INSERT INTO consent_ledger ({S.columns(S.CONSENT)}) VALUES ({S.marks(S.CONSENT)})"
+
+
+class Duplicate(Exception):
+    """One of the turn's idempotency keys was already recorded: roll the turn back."""
+
+    def __init__(self, response: str) -> None:
+        self.response = response
+
+
+def load(conn: sqlite3.Connection, key: str, idem: tuple[str, ...]) -> Loaded:
+    """The stored response for any of ``idem``, else the conversation ``key``."""
+    if idem:
+        marks = ",".join("?" * len(idem))
+        row = conn.execute(
+            f"SELECT response FROM idempotency WHERE key IN ({marks}) LIMIT 1", idem
+        ).fetchone()
+        if row is not None:
+            return Loaded(row[0], None)
+    found = conn.execute(_CONVERSATION, (key,)).fetchone()
+    return Loaded(None, S.conversation(found, SQLITE) if found else None)
+
+
+def read_contact(conn: sqlite3.Connection, scope: str, person: str, window: str | None) -> Contact:
+    """The person's latest consent entry in ``scope`` and ``window``'s last inbound message;
+    the head is the entry's id (0 for none), plus the window's time when one is asked for."""
+    row = conn.execute(
+        "SELECT id, status FROM consent_ledger WHERE person = ? AND scope = ? "
+        "ORDER BY id DESC LIMIT 1",
+        (person, scope),
+    ).fetchone()
+    entry, status = row if row is not None else (0, None)
+    last, head = None, str(entry)
+    if window is not None:
+        found = conn.execute(
+            "SELECT last_inbound FROM whatsapp_windows WHERE conversation = ?", (window,)
+        ).fetchone()
+        last = found[0] if found else None
+        head += f"/{last or ''}"
+    return Contact(
+        status == OPTED_OUT, datetime.fromisoformat(last) if last else None,
+        scope=scope, person=person, window=window, head=head,
+    )  # fmt: skip
+
+
+def insert_consent(conn: sqlite3.Connection, change: ConsentChange) -> None:
+    """Append one entry to the consent ledger."""
+    conn.execute(
+        _CONSENT,
+        (change.person, change.scope, str(change.status), str(change.source),
+         change.at.isoformat(), change.channel, change.detail),
+    )  # fmt: skip
+
+
+def _log_row(entry: LogEntry) -> tuple[object, ...]:
+    return (
+        entry.conversation, entry.direction, entry.kind, entry.body, entry.at.isoformat(),
+        entry.sid, entry.channel, dumps(list(entry.media)), entry.state_before,
+        entry.state_after, dumps(entry.meta),
+    )  # fmt: skip
+
+
+def write_turn(conn: sqlite3.Connection, write: TurnWrite) -> None:
+    """The turn's idempotency records, guards, state, log, consent and window (not the
+    outbound part): raises :class:`Duplicate` or :class:`ConflictError` to undo it."""
+    c, at = write.conversation, write.at.isoformat()
+    for idem in write.idempotency_keys:
+        cur = conn.execute(
+            "INSERT INTO idempotency (key, conversation, response, at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (key) DO NOTHING",
+            (idem, c.key, write.response, at),
+        )
+        if cur.rowcount == 0:
+            row = conn.execute("SELECT response FROM idempotency WHERE key = ?", (idem,))
+            raise Duplicate(row.fetchone()[0])
+    for seen in write.contacts:  # BEGIN IMMEDIATE: no other writer until COMMIT
+        if read_contact(conn, seen.scope, seen.person, seen.window).head != seen.head:
+            raise ConflictError(f"consent or window of {seen.person} changed since read")
+    if write.save_state:
+        save(conn, c, at)
+    conn.executemany(_LOG, [_log_row(entry) for entry in write.log])
+    for change in write.consent:
+        insert_consent(conn, change)
+    if write.touch_window:
+        conn.execute(
+            "INSERT INTO whatsapp_windows (conversation, last_inbound) VALUES (?, ?) "
+            "ON CONFLICT (conversation) DO UPDATE SET last_inbound = excluded.last_inbound",
+            (c.key, at),
+        )
+
+
+def save(conn: sqlite3.Connection, c: Conversation, at: str) -> None:
+    """Insert version 1, or move ``c`` on from version ``c.version - 1`` (else a conflict)."""
+    data = dumps(c.data)
+    if c.version == 1:
+        cur = conn.execute(
+            f"INSERT INTO conversations ({S.columns(S.CONVERSATION)}) "
+            f"VALUES ({S.marks(S.CONVERSATION)}) ON CONFLICT (key) DO NOTHING",
+            (c.key, c.flow, c.state, data, 1, int(c.closed), c.channel, c.ours, c.theirs,
+             at, at),
+        )  # fmt: skip
+    else:
+        cur = conn.execute(
+            "UPDATE conversations SET flow = ?, state = ?, data = ?, version = ?, closed = ?, "
+            "updated_at = ? WHERE key = ? AND version = ?",
+            (c.flow, c.state, data, c.version, int(c.closed), at, c.key, c.version - 1),
+        )
+    if cur.rowcount != 1:
+        raise ConflictError(f"conversation {c.key!r} moved past version {c.version - 1}")
