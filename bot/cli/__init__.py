@@ -9,13 +9,14 @@ import argparse
 import logging
 from collections.abc import Sequence
 
-from bot.cli import consent, db, diagram, export, outbox, send, serve
+from bot.cli import consent, db, diagram, export, new, outbox, send, serve
 from bot.cli.common import fail
 
 __all__ = ["build_parser", "main"]
 
 # The commands in the order ``--help`` lists them; each module registers its own parser.
 COMMANDS = {
+    "new": new,
     "serve": serve,
     "diagram": diagram,
     "export": export,
