@@ -52,13 +52,19 @@ def _run(cmd: list[str], cwd: Path, timeout: float = 300) -> str:
     return done.stdout
 
 
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv with this checkout pip-installed (not editable): its bin/."""
+    venv = tmp_path_factory.mktemp("fresh") / "venv"
+    _run([sys.executable, "-m", "venv", str(venv)], venv.parent)
+    _run([str(venv / "bin" / "pip"), "install", "-q", str(ROOT)], venv.parent)
+    return venv / "bin"
+
+
 def test_a_new_project_passes_its_tests_and_serves_from_a_fresh_virtualenv(
-    tmp_path: Path,
+    installed: Path, tmp_path: Path
 ) -> None:
-    venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", str(venv)], tmp_path)
-    bin_ = venv / "bin"
-    _run([str(bin_ / "pip"), "install", "-q", str(ROOT)], tmp_path)  # not editable
+    bin_ = installed
     _run([str(bin_ / "switchboard"), "new", "pizza-bot"], tmp_path)
     project = tmp_path / "pizza-bot"
     _run([str(bin_ / "pip"), "install", "-q", "-e", ".[test]"], project)
@@ -85,3 +91,17 @@ def test_a_new_project_passes_its_tests_and_serves_from_a_fresh_virtualenv(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_project_package_shadowing_ours_gets_a_clear_error(
+    installed: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "storage").mkdir()
+    (tmp_path / "storage" / "__init__.py").write_text("# the user's own storage package\n")
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+    done = subprocess.run(
+        [str(installed / "python"), "-c", "from bot import Flow, Settings; Settings"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "shadows Switchboard's own" in done.stderr and str(tmp_path / "storage") in done.stderr
