@@ -93,7 +93,12 @@ OPTED_IN = ConsentStatus.OPTED_IN
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
-    """A conversation as stored. ``version`` counts committed turns (0 = never stored)."""
+    """A conversation as stored. ``version`` counts committed turns (0 = never stored).
+
+    ``flow_version`` and ``flow_shape`` are the version of its flow it runs: the flow's
+    declared number and its definition's structural fingerprint (0 and ``""`` for a row
+    written before versions existed; see docs/flows.md, "Changing a live flow").
+    """
 
     key: str
     flow: str
@@ -106,6 +111,8 @@ class Conversation:
     closed: bool = False
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    flow_version: int = 0
+    flow_shape: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,211 @@
+"""Issue 14: a conversation crosses a deploy of a changed flow, on SQLite and PostgreSQL.
+
+Each test starts conversations on one version of ``tests.versions.signup`` and continues them
+after :meth:`Harness.deploy` swapped in the next version on the same database and clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from bot.flow.versions import Lost
+from bot.testing import Harness
+from storage.records import Conversation, TurnWrite
+from tests.versions.signup import (
+    Removed,
+    SignupV1,
+    SignupV2,
+    _build,
+    build_v1,
+    build_v2,
+    build_v3,
+)
+
+KEY = "sms:+15550100000:+15550001111"
+WELCOME_V2 = "Welcome! What's your first name?"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request: pytest.FixtureRequest) -> str:
+    """A fresh database of each backend."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_schema_url"
+    return str(request.getfixturevalue(fixture))
+
+
+async def _to_ask_mail(h: Harness) -> None:
+    phone = h.phone("+15550001111")
+    assert (await phone.send("hi")).messages == ["Welcome! What's your name?"]
+    assert (await phone.send("Ada Lovelace")).messages == ["Your phone number?"]
+    assert (await phone.send("555")).messages == ["Thanks Ada Lovelace. Your e-mail?"]
+
+
+async def _stored(h: Harness) -> Conversation:
+    found = await h.store.conversation(KEY)
+    assert found is not None
+    return found
+
+
+async def test_a_renamed_state_with_a_migration_continues_mid_conversation(url: str) -> None:
+    async with Harness(build_v1, database_url=url) as h:
+        await _to_ask_mail(h)
+        before = await _stored(h)
+        assert (before.state, before.flow_version) == ("ask_mail", 1)
+        await h.deploy(build_v2)
+        reply = await h.phone("+15550001111").send("ada@example.com")
+        assert reply.messages == ["All set, Ada <ada@example.com>."]
+        after = await _stored(h)
+        assert (after.state, after.flow_version, after.closed) == ("done", 2, True)
+        assert after.data == {"first_name": "Ada", "phone": "555", "email": "ada@example.com"}
+        migrated = [e for e in await h.store.log(KEY) if e.kind == "migrated"]
+        assert len(migrated) == 1
+        assert (migrated[0].state_before, migrated[0].state_after) == ("ask_mail", "ask_email")
+        assert migrated[0].meta["from_version"] == 1 and migrated[0].meta["to_version"] == 2
+
+
+async def test_a_removed_state_mapped_by_the_migration_continues_there(url: str) -> None:
+    async with Harness(build_v1, database_url=url) as h:
+        phone = h.phone("+15550001111")
+        await phone.send("hi")
+        await phone.send("Grace Hopper")  # now in ask_phone, which v2 removed
+        await h.deploy(build_v2)
+        # the message is taken in ask_email, the state the migration maps ask_phone to
+        assert (await phone.send("grace@example.com")).messages == [
+            "All set, Grace <grace@example.com>."
+        ]
+
+
+async def test_a_chain_of_migrations_takes_a_v1_conversation_to_v3(url: str) -> None:
+    async with Harness(build_v1, database_url=url) as h:
+        await _to_ask_mail(h)
+        await h.deploy(build_v3)
+        reply = await h.phone("+15550001111").send("ada@example.com")
+        assert reply.messages == ["All set, Ada <ada@example.com>."]
+        after = await _stored(h)
+        assert (after.state, after.flow_version) == ("done", 3)
+        migrated = [e for e in await h.store.log(KEY) if e.kind == "migrated"]
+        assert [(e.state_before, e.state_after) for e in migrated] == [("ask_mail", "email")]
+
+
+@pytest.mark.parametrize("policy", [Lost.RESTART, Lost.CLOSE, Lost.HANDLER])
+async def test_a_removed_state_without_a_migration_follows_the_policy_and_is_logged(
+    url: str, policy: Lost, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Careless(Removed):
+        on_lost = policy
+        lost_message = "We changed things; sorry."
+
+        def place_lost(self, turn: Any, old_state: str) -> str:
+            turn.say(f"You were at {old_state}; on to the e-mail.")
+            turn.data["first_name"] = turn.data.get("name", "?")
+            return "ask_email"
+
+    async with Harness(build_v1, database_url=url) as h:
+        await _to_ask_mail(h)
+        await h.deploy(_build(Careless))
+        with caplog.at_level(logging.WARNING, "switchboard.engine"):
+            reply = await h.phone("+15550001111").send("ada@example.com")
+        after = await _stored(h)
+        if policy is Lost.RESTART:
+            assert reply.messages == ["We changed things; sorry.", WELCOME_V2]
+            assert (after.state, after.closed, after.data) == ("ask_name", False, {})
+        elif policy is Lost.CLOSE:
+            assert reply.messages == ["We changed things; sorry."]
+            assert after.closed
+            assert (await h.phone("+15550001111").send("hello")).messages == [WELCOME_V2]
+        else:
+            assert reply.messages == ["You were at ask_mail; on to the e-mail."]
+            assert (after.state, after.closed) == ("ask_email", False)
+            assert after.data["first_name"] == "Ada Lovelace"
+        lost = [r.getMessage() for r in caplog.records if "cannot be placed" in r.getMessage()]
+        assert len(lost) == 1 and KEY in lost[0] and "'ask_mail'" in lost[0]
+        entries = [e for e in await h.store.log(KEY) if e.kind == "lost"]
+        assert [(e.state_before, e.meta["policy"]) for e in entries] == [("ask_mail", policy)]
+
+
+async def test_code_at_an_older_version_refuses_a_migrated_conversation(url: str) -> None:
+    async with Harness(build_v1, database_url=url) as h:
+        phone = h.phone("+15550001111")
+        await phone.send("hi")
+        await h.deploy(build_v2)
+        await phone.send("Ada")  # stepped (and stamped) by v2
+        stepped = await _stored(h)
+        await h.deploy(build_v1)  # a v1 instance still running, in a rolling deploy
+        reply = await phone.send("ada@example.com")
+        assert reply.status == 503
+        assert await _stored(h) == stepped  # not stepped backwards
+        await h.deploy(build_v2)
+        assert (await phone.send("ada@example.com")).messages == ["All set, Ada <ada@example.com>."]
+
+
+async def _plant(h: Harness, state: str, data: dict[str, Any], flow_version: int = 0) -> None:
+    """A conversation as a database written before versions existed holds it."""
+    row = Conversation(
+        key=KEY, flow="signup", state=state, data=data, version=1, channel="sms",
+        ours="+15550100000", theirs="+15550001111", flow_version=flow_version,
+    )  # fmt: skip
+    assert await h.store.commit(TurnWrite(row, [], [], "", h.clock.now())) is None
+
+
+async def test_a_row_from_before_versions_is_placed_by_its_state(url: str) -> None:
+    async with Harness(build_v2, database_url=url) as h:
+        await _plant(h, "ask_email", {"first_name": "Lin"})  # exists in v2: continues as is
+        reply = await h.phone("+15550001111").send("lin@example.com")
+        assert reply.messages == ["All set, Lin <lin@example.com>."]
+        assert (await _stored(h)).flow_version == 2
+        assert not [e for e in await h.store.log(KEY) if e.kind in ("migrated", "lost")]
+
+
+async def test_a_row_from_before_versions_in_a_gone_state_is_migrated(url: str) -> None:
+    async with Harness(build_v3, database_url=url) as h:
+        await _plant(h, "ask_mail", {"name": "Lin Wu"})
+        reply = await h.phone("+15550001111").send("lin@example.com")
+        assert reply.messages == ["All set, Lin <lin@example.com>."]
+
+
+async def test_a_data_upgrade_that_raises_writes_nothing_but_the_log(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken(SignupV2):
+        migrations = [
+            SignupV2.migrations[0].__class__(to=2, renamed={"ask_mail": "ask_email"}, data="boom")
+        ]
+
+        def boom(self, data: dict[str, Any]) -> None:
+            raise RuntimeError("bad upgrade")
+
+    async with Harness(build_v1, database_url=url) as h:
+        await _to_ask_mail(h)
+        before = await _stored(h)
+        await h.deploy(_build(Broken))
+        with caplog.at_level(logging.ERROR, "switchboard.engine"):
+            reply = await h.phone("+15550001111").send("ada@example.com")
+        assert reply.status == 200 and reply.messages[0].startswith("Sorry")
+        assert await _stored(h) == before
+        assert any("migrating conversation" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_step_that_raises_after_a_migration_keeps_the_migration(url: str) -> None:
+    class Raises(SignupV2):
+        def keep_mail(self, turn: Any) -> None:
+            raise RuntimeError("callback bug")
+
+    async with Harness(build_v1, database_url=url) as h:
+        await _to_ask_mail(h)
+        await h.deploy(_build(Raises))
+        reply = await h.phone("+15550001111").send("ada@example.com")
+        assert reply.messages[0].startswith("Sorry")
+        after = await _stored(h)
+        assert (after.state, after.flow_version) == ("ask_email", 2)
+        assert after.data == {"first_name": "Ada", "phone": "555"}
+
+
+def test_versions_are_stamped_and_shapes_differ() -> None:
+    from bot.flow.definition import compile_flow
+
+    v1, v2 = compile_flow(SignupV1), compile_flow(SignupV2)
+    assert (v1.version, v2.version) == (1, 2)
+    assert v1.shape != v2.shape and len(v1.shape) == 12
+    assert compile_flow(SignupV1).shape == v1.shape  # derived from the structure alone
