@@ -209,3 +209,21 @@ def test_versions_are_stamped_and_shapes_differ() -> None:
     assert (v1.version, v2.version) == (1, 2)
     assert v1.shape != v2.shape and len(v1.shape) == 12
     assert compile_flow(SignupV1).shape == v1.shape  # derived from the structure alone
+
+
+async def test_a_conversation_of_a_removed_flow_restarts_in_the_routed_one_and_is_logged(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from flows import build
+
+    async with Harness(build_v1, database_url=url) as h:
+        await _to_ask_mail(h)
+        await h.deploy(build)  # the example app: no signup flow any more
+        with caplog.at_level(logging.WARNING, "switchboard.engine"):
+            reply = await h.phone("+15550001111").send("hello")
+        assert reply.status == 200 and (await _stored(h)).flow == "support"
+        gone = [r.getMessage() for r in caplog.records if "does not run" in r.getMessage()]
+        assert len(gone) == 1 and KEY in gone[0] and "'ask_mail'" in gone[0]
+        assert [e.meta["policy"] for e in await h.store.log(KEY) if e.kind == "lost"] == [
+            "flow_gone"
+        ]

@@ -295,7 +295,7 @@ class Engine:
         lost-conversation policy applies to input only: a timer or a status callback for a
         conversation that cannot be placed finds nothing to run (and is logged)."""
         try:
-            placed = place_loaded(flow, key, stored, now)
+            placed = place_loaded(flow, key, stored, now, self.flows)
         except NewerFlowVersion:
             raise
         except Exception:

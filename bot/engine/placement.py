@@ -12,6 +12,7 @@ event is refused with :class:`~bot.errors.NewerFlowVersion`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -45,15 +46,23 @@ class Placed:
 
 
 def place_loaded(
-    flow: CompiledFlow, key: ConversationKey, stored: Conversation | None, now: datetime
+    flow: CompiledFlow,
+    key: ConversationKey,
+    stored: Conversation | None,
+    now: datetime,
+    flows: Collection[str] = (),
 ) -> Placed:
     """Place ``stored`` in ``flow``'s running version (see :mod:`bot.flow.placement`).
 
-    Raises :class:`NewerFlowVersion` when newer code already stepped it, and lets a data
-    upgrade's own error through (the engine then apologises and writes nothing).
+    ``flows`` are the names of the flows this process runs: an open conversation of another
+    flow starts afresh in ``flow``, logged as lost when its own flow is gone. Raises
+    :class:`NewerFlowVersion` when newer code already stepped it, and lets a data upgrade's
+    own error through (the engine then apologises and writes nothing).
     """
-    if stored is None or stored.closed or stored.flow != flow.name:
-        return Placed(stored)  # a new, closed or other flow's conversation starts afresh
+    if stored is None or stored.closed:
+        return Placed(stored)  # a new or closed conversation starts afresh
+    if stored.flow != flow.name:
+        return Placed(stored, _gone(flow, key, stored, now) if stored.flow not in flows else ())
     if stored.flow_version == flow.version and stored.flow_shape == flow.shape:
         return Placed(stored)  # the hot path: it runs this very definition
     found = place(flow, stored.state, stored.data, stored.flow_version, stored.flow_shape)
@@ -87,6 +96,19 @@ def place_loaded(
     body = f"state {stored.state!r} of v{stored.flow_version} is not in v{flow.version}: {policy}"
     entry = _entry(key, "lost", body, stored.state, None, now, {**meta, "policy": policy.value})
     return Placed(stored, (entry,), policy, stored.state)
+
+
+def _gone(
+    flow: CompiledFlow, key: ConversationKey, stored: Conversation, now: datetime
+) -> tuple[LogEntry, ...]:
+    log.warning(
+        "conversation %s was in flow %r (state %r), which this process does not run: it "
+        "starts afresh in flow %r",
+        key.id, stored.flow, stored.state, flow.name,
+    )  # fmt: skip
+    meta = {"flow": stored.flow, "from_state": stored.state, "policy": "flow_gone"}
+    body = f"flow {stored.flow!r} is gone: restarted in {flow.name!r}"
+    return (_entry(key, "lost", body, stored.state, None, now, meta),)
 
 
 def _entry(
