@@ -106,7 +106,11 @@ def _gone(
         "starts afresh in flow %r",
         key.id, stored.flow, stored.state, flow.name,
     )  # fmt: skip
-    meta = {"flow": stored.flow, "from_state": stored.state, "policy": "flow_gone"}
+    meta: dict[str, object] = {
+        "flow": stored.flow,
+        "from_state": stored.state,
+        "policy": "flow_gone",
+    }
     body = f"flow {stored.flow!r} is gone: restarted in {flow.name!r}"
     return (_entry(key, "lost", body, stored.state, None, now, meta),)
 
