@@ -62,10 +62,11 @@ async def instances(
     database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[tuple[Cluster, Cluster]]:
     env = {"SWITCHBOARD_OUTBOX_WORKER": "0"}
-    old = Cluster(1, database, cwd=ROOT, log_dir=tmp_path_factory.mktemp("old"), app="tests.versions.app_v1:app",
-                  env=env)  # fmt: skip
-    new = Cluster(1, database, cwd=ROOT, log_dir=tmp_path_factory.mktemp("new"), app="tests.versions.app_v2:app",
-                  env=env)  # fmt: skip
+    old, new = (
+        Cluster(1, database, cwd=ROOT, log_dir=tmp_path_factory.mktemp(f"v{v}"), env=env,
+                app=f"tests.versions.app_v{v}:app")
+        for v in (1, 2)
+    )  # fmt: skip
     async with old, new:
         yield old, new
     for cluster in (old, new):
