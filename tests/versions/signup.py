@@ -19,7 +19,16 @@ from bot.flow.versions import Lost, Migration
 from bot.settings import Settings
 from storage.base import Store
 
-__all__ = ["Removed", "SignupV1", "SignupV2", "SignupV3", "build_v1", "build_v2", "build_v3"]
+__all__ = [
+    "Removed",
+    "SignupV1",
+    "SignupV2",
+    "SignupV3",
+    "build_removed",
+    "build_v1",
+    "build_v2",
+    "build_v3",
+]
 
 
 class SignupV1(Flow):
@@ -131,3 +140,4 @@ def _build(flow: type[Flow]) -> Any:
 build_v1 = _build(SignupV1)
 build_v2 = _build(SignupV2)
 build_v3 = _build(SignupV3)
+build_removed = _build(Removed)
