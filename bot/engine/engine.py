@@ -23,8 +23,8 @@ from bot.compliance.consent import Inbound, before_flow
 from bot.compliance.gate import Admission, Gate, Reason
 from bot.engine.compose import compose, detach_replies
 from bot.engine.locks import KeyedLocks
-from bot.engine.placement import Placed, place_loaded
-from bot.errors import ConflictError, NewerFlowVersion, StoreError
+from bot.engine.placement import Placed, place_for_step
+from bot.errors import ConflictError, StoreError
 from bot.events.internal import TimerFired
 from bot.events.keys import ConversationKey, key_for
 from bot.events.messaging import InboundMessage
@@ -161,7 +161,7 @@ class Engine:
         """Run the flow for one event and describe what to write (nothing is written here)."""
         now = self.clock.now()
         internal = isinstance(event, InternalEvent)
-        placed = self._place(flow, key, stored, event, now)  # the running version's view
+        placed = place_for_step(flow, key, stored, event, now, self.flows)  # migrated
         stored, lost = placed.stored if placed else stored, placed.lost if placed else None
         inbound = await self._before_flow(flow, key, event, now)
         reopen = stored is not None and stored.closed and event.can_start
@@ -281,32 +281,6 @@ class Engine:
             turn.data, turn.actions[:] = json.loads(before), []
         extra, more = await gate.screen(turn.actions, key, contact, now, read=read)
         return answers + kept + extra, refused + more, state
-
-    def _place(
-        self,
-        flow: CompiledFlow,
-        key: ConversationKey,
-        stored: Conversation | None,
-        event: Event,
-        now: datetime,
-    ) -> Placed | None:
-        """The loaded conversation in the running version of its flow (``bot.engine.placement``);
-        ``None`` when a migration's data upgrade raised (logged; the step apologises). The
-        lost-conversation policy applies to input only: a timer or a status callback for a
-        conversation that cannot be placed finds nothing to run (and is logged)."""
-        try:
-            placed = place_loaded(flow, key, stored, now, self.flows)
-        except NewerFlowVersion:
-            raise
-        except Exception:
-            log.exception(
-                "flow %r: migrating conversation %s from version %s raised; nothing written",
-                flow.name, key.id, stored.flow_version if stored else None,
-            )  # fmt: skip
-            return None
-        if placed.lost is not None and not event.is_input:
-            return replace(placed, lost=None)
-        return placed
 
     async def _run(
         self, flow: CompiledFlow, turn: Turn, fresh: bool, placed: Placed | None = None

@@ -18,12 +18,13 @@ from datetime import datetime
 
 from bot.errors import NewerFlowVersion
 from bot.events.keys import ConversationKey
+from bot.events.model import Event
 from bot.flow.definition import CompiledFlow
 from bot.flow.placement import Outcome, place
 from bot.flow.versions import Lost
 from storage.records import Conversation, Direction, LogEntry
 
-__all__ = ["Placed", "place_loaded"]
+__all__ = ["Placed", "place_for_step", "place_loaded"]
 
 log = logging.getLogger("switchboard.engine")
 
@@ -96,6 +97,33 @@ def place_loaded(
     body = f"state {stored.state!r} of v{stored.flow_version} is not in v{flow.version}: {policy}"
     entry = _entry(key, "lost", body, stored.state, None, now, {**meta, "policy": policy.value})
     return Placed(stored, (entry,), policy, stored.state)
+
+
+def place_for_step(
+    flow: CompiledFlow,
+    key: ConversationKey,
+    stored: Conversation | None,
+    event: Event,
+    now: datetime,
+    flows: Collection[str],
+) -> Placed | None:
+    """:func:`place_loaded` for the engine's step: ``None`` when a migration's data upgrade
+    raised (logged; the step apologises and writes nothing but its log). The lost policy
+    applies to input only: a timer or a status callback for a conversation that cannot be
+    placed finds nothing to run in its old state (and is logged)."""
+    try:
+        placed = place_loaded(flow, key, stored, now, flows)
+    except NewerFlowVersion:
+        raise
+    except Exception:
+        log.exception(
+            "flow %r: migrating conversation %s from version %s raised; nothing written",
+            flow.name, key.id, stored.flow_version if stored else None,
+        )  # fmt: skip
+        return None
+    if placed.lost is not None and not event.is_input:
+        return replace(placed, lost=None)
+    return placed
 
 
 def _gone(
