@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 
-from bot.flow.versions import Lost
+from bot import Flow, T
+from bot.errors import FlowDefinitionError
+from bot.flow.definition import compile_flow
+from bot.flow.versions import Lost, Migration
 from bot.testing import Harness
 from storage.records import Conversation, TurnWrite
 from tests.versions.signup import (
@@ -203,8 +206,6 @@ async def test_a_step_that_raises_after_a_migration_keeps_the_migration(url: str
 
 
 def test_versions_are_stamped_and_shapes_differ() -> None:
-    from bot.flow.definition import compile_flow
-
     v1, v2 = compile_flow(SignupV1), compile_flow(SignupV2)
     assert (v1.version, v2.version) == (1, 2)
     assert v1.shape != v2.shape and len(v1.shape) == 12
@@ -227,3 +228,61 @@ async def test_a_conversation_of_a_removed_flow_restarts_in_the_routed_one_and_i
         assert [e.meta["policy"] for e in await h.store.log(KEY) if e.kind == "lost"] == [
             "flow_gone"
         ]
+
+
+def _flow(**attrs: Any) -> type[Flow]:
+    base = {
+        "name": "f", "initial": "a", "states": ["a", "b"], "final_states": ["b"],
+        "transitions": [T("message", "a", "b")], "version": 3,
+    }  # fmt: skip
+    return type("F", (Flow,), {**base, **attrs})
+
+
+@pytest.mark.parametrize(
+    ("attrs", "message"),
+    [
+        ({"version": 0}, "version must be a whole number from 1, not 0"),
+        ({"version": "2"}, "version must be a whole number from 1"),
+        ({"migrations": [Migration(to=4)]}, r"Migration\(to=4\) is outside versions 2..3"),
+        ({"migrations": [Migration(to=1)]}, r"Migration\(to=1\) is outside"),
+        ({"migrations": [Migration(to=2), Migration(to=2)]}, "two migrations to version 2"),
+        ({"migrations": [{"to": 2}]}, "migrations must be Migration"),
+        (
+            {"migrations": [Migration(to=2, renamed={"x": "y"})]},
+            r"Migration\(to=2\) maps state 'x' to 'y', which is not a state",
+        ),
+        (
+            {
+                "migrations": [
+                    Migration(to=2, renamed={"x": "y"}),
+                    Migration(to=3, renamed={"y": "zz"}),
+                ]
+            },
+            r"Migration\(to=2\) maps state 'x' to 'y'",
+        ),
+        ({"migrations": [Migration(to=2, data="nope")]}, "names 'nope', which is not a method"),
+        ({"on_lost": "ignore"}, "on_lost must be one of"),
+        ({"on_lost": Lost.HANDLER}, "needs a method place_lost"),
+        ({"lost_message": 3}, "lost_message must be text or None"),
+    ],
+)
+def test_a_bad_version_declaration_is_refused_at_registration(
+    attrs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(FlowDefinitionError, match=r"^flow 'f': .*" + message):
+        compile_flow(_flow(**attrs))
+
+
+def test_a_chain_that_ends_in_a_current_state_is_accepted() -> None:
+    steps = [Migration(to=2, renamed={"x": "y"}), Migration(to=3, renamed={"y": "b"})]
+    compiled = compile_flow(_flow(migrations=steps))
+    assert [m.to for m in compiled.migrations] == [2, 3]
+
+
+async def _upgrade(data: dict[str, Any]) -> None:
+    return None
+
+
+def test_an_async_data_upgrade_is_refused() -> None:
+    with pytest.raises(FlowDefinitionError, match="must be a plain function"):
+        compile_flow(_flow(migrations=[Migration(to=2, data=_upgrade)]))  # type: ignore[arg-type]
