@@ -25,6 +25,7 @@ __all__ = [
     "HistoryEntry",
     "Loaded",
     "LogEntry",
+    "Marker",
     "OutboundMessage",
     "OutboxChange",
     "OutboxStatus",
@@ -56,6 +57,14 @@ class Direction(StrEnum):
 
     IN = "in"
     OUT = "out"
+
+
+class Marker(StrEnum):
+    """The kind of a log entry about the conversation itself rather than a message: migrated
+    to the running version of its flow, or lost (that version could not place it)."""
+
+    MIGRATED = "migrated"
+    LOST = "lost"
 
 
 class ConsentStatus(StrEnum):

@@ -286,3 +286,15 @@ async def _upgrade(data: dict[str, Any]) -> None:
 def test_an_async_data_upgrade_is_refused() -> None:
     with pytest.raises(FlowDefinitionError, match="must be a plain function"):
         compile_flow(_flow(migrations=[Migration(to=2, data=_upgrade)]))  # type: ignore[arg-type]
+
+
+async def test_an_export_shows_a_migration_as_a_comment_and_replays(url: str) -> None:
+    from bot.export.transcript import to_transcript
+
+    async with Harness(build_v1, database_url=url) as h:
+        await _to_ask_mail(h)
+        await h.deploy(build_v2)
+        await h.phone("+15550001111").send("ada@example.com")
+        text = to_transcript(await _stored(h), await h.store.log(KEY))
+    assert "# migrated: v1 → v2: ask_mail → ask_email\n> ada@example.com\n" in text
+    assert "> v1" not in text

@@ -22,7 +22,7 @@ from bot.events.model import Event
 from bot.flow.definition import CompiledFlow
 from bot.flow.placement import Outcome, place
 from bot.flow.versions import Lost
-from storage.records import Conversation, Direction, LogEntry
+from storage.records import Conversation, Direction, LogEntry, Marker
 
 __all__ = ["Placed", "place_for_step", "place_loaded"]
 
@@ -85,7 +85,7 @@ def place_loaded(
     }  # fmt: skip
     if found.outcome is Outcome.MIGRATED:
         body = f"v{stored.flow_version} → v{flow.version}: {stored.state} → {found.state}"
-        entry = _entry(key, "migrated", body, stored.state, found.state, now, meta)
+        entry = _entry(key, Marker.MIGRATED, body, stored.state, found.state, now, meta)
         moved = replace(stored, state=found.state, data=found.data)
         return Placed(moved, (entry,), migrated=True)
     policy = flow.lost
@@ -95,7 +95,9 @@ def place_loaded(
         key.id, flow.name, flow.version, stored.state, stored.flow_version, policy.value,
     )  # fmt: skip
     body = f"state {stored.state!r} of v{stored.flow_version} is not in v{flow.version}: {policy}"
-    entry = _entry(key, "lost", body, stored.state, None, now, {**meta, "policy": policy.value})
+    entry = _entry(
+        key, Marker.LOST, body, stored.state, None, now, {**meta, "policy": policy.value}
+    )
     return Placed(stored, (entry,), policy, stored.state)
 
 
@@ -140,7 +142,7 @@ def _gone(
         "policy": "flow_gone",
     }
     body = f"flow {stored.flow!r} is gone: restarted in {flow.name!r}"
-    return (_entry(key, "lost", body, stored.state, None, now, meta),)
+    return (_entry(key, Marker.LOST, body, stored.state, None, now, meta),)
 
 
 def _entry(
