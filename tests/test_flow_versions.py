@@ -298,3 +298,17 @@ async def test_an_export_shows_a_migration_as_a_comment_and_replays(url: str) ->
         text = to_transcript(await _stored(h), await h.store.log(KEY))
     assert "# migrated: v1 → v2: ask_mail → ask_email\n> ada@example.com\n" in text
     assert "> v1" not in text
+
+
+async def test_a_version_bump_without_a_migration_is_recorded_and_continues(url: str) -> None:
+    class Bumped(SignupV1):
+        version = 2
+
+    async with Harness(build_v1, database_url=url) as h:
+        await _to_ask_mail(h)
+        await h.deploy(_build(Bumped))
+        reply = await h.phone("+15550001111").send("ada@example.com")
+        assert reply.messages == ["All set, Ada Lovelace <ada@example.com>."]
+        assert (await _stored(h)).flow_version == 2
+        migrated = [e for e in await h.store.log(KEY) if e.kind == "migrated"]
+        assert [(e.state_before, e.state_after) for e in migrated] == [("ask_mail", "ask_mail")]

@@ -73,7 +73,7 @@ def place(
     here = flow.version
     if version > here:
         return Placement(Outcome.AHEAD, state, data, version, here)
-    if state in flow.state_names and (version in (0, here) or not flow.migrations):
+    if state in flow.state_names and version in (0, here):
         return Placement(Outcome.CURRENT, state, data, version, here)
     if version == here:  # same number, another structure, and the state is gone
         return Placement(Outcome.LOST, state, data, version, here)
