@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot import Flow, T
+from bot import Flow, T, Timeout, text_is
 from bot.errors import FlowDefinitionError
 from bot.flow.definition import compile_flow
 from bot.flow.versions import Lost, Migration
@@ -312,3 +312,60 @@ async def test_a_version_bump_without_a_migration_is_recorded_and_continues(url:
         assert (await _stored(h)).flow_version == 2
         migrated = [e for e in await h.store.log(KEY) if e.kind == "migrated"]
         assert [(e.state_before, e.state_after) for e in migrated] == [("ask_mail", "ask_mail")]
+
+
+class _Nags:
+    def again(self, turn: Any) -> None:
+        turn.say("Say ok, please.")
+
+    def nag(self, turn: Any) -> None:
+        turn.say("Time is up.")
+
+
+def _waits(state: str) -> list[dict[str, Any]]:
+    return [
+        T("message", state, "done", conditions=text_is("ok")),
+        T("invalid", state, None, after="again"),
+        T("remind", state, "done", before="nag"),
+    ]
+
+
+class Waits(_Nags, Flow):
+    name = "signup"
+    initial = "wait_a"
+    states = ["wait_a", "done"]
+    final_states = ["done"]
+    transitions = _waits("wait_a")
+    timeouts = {"wait_a": [Timeout("1h", "remind")]}
+
+    def on_enter_wait_a(self, turn: Any) -> None:
+        turn.say("Say ok.")
+
+
+class WaitsRenamed(_Nags, Flow):
+    name = "signup"
+    version = 2
+    migrations = [Migration(to=2, renamed={"wait_a": "wait_b"})]
+    initial = "wait_b"
+    states = ["wait_b", "done"]
+    final_states = ["done"]
+    transitions = _waits("wait_b")
+    timeouts = {"wait_b": [Timeout("1h", "remind")]}
+
+    def on_enter_wait_b(self, turn: Any) -> None:
+        turn.say("Say ok.")
+
+
+async def test_a_renamed_state_keeps_its_timeout_after_the_migration(url: str) -> None:
+    async with Harness(_build(Waits), database_url=url) as h:
+        phone = h.phone("+15550001111")
+        assert (await phone.send("hi")).messages == ["Say ok."]
+        await h.deploy(_build(WaitsRenamed))
+        h.clock.advance(600)
+        assert (await phone.send("nope")).messages == ["Say ok, please."]  # stays, migrated
+        h.clock.advance(2 * 3600)
+        assert await h.drain() >= 1
+        after = await _stored(h)
+        assert (after.state, after.closed) == ("done", True)
+        assert h.twilio is not None
+        assert [m.body for m in h.twilio.sent()] == ["Time is up."]

@@ -208,7 +208,10 @@ class Engine:
         read = [inbound.contact]  # the contacts the replies are decided on: checked at commit
         screened = await self._screen(flow, turn, inbound, new_state, saved, read)
         actions, refused, new_state = screened
-        out = compose(flow, turn, state, new_state, fresh, now) if saved and ran else None
+        # A migration that renamed the state moves it for the timers: those bound to the old
+        # name go, and the new state's timeouts are armed afresh.
+        origin = placed.old_state or state if placed and placed.migrated else state
+        out = compose(flow, turn, origin, new_state, fresh, now) if saved and ran else None
         closed = flow.is_final(new_state) or event.ends_conversation or lost is Lost.CLOSE
         if stored is not None and stored.closed and not fresh:
             closed = True  # a late callback about a call that is over does not reopen it
@@ -228,7 +231,7 @@ class Engine:
             consent=inbound.changes, touch_window=touch,
             outbox=out.outbox if out else (), timers=out.timers if out else (),
             fired=event.timer if isinstance(event, TimerFired) else None,
-            moved=fresh or new_state != state,
+            moved=fresh or new_state != origin,
             contacts=_read_once(read),
         )  # fmt: skip
 

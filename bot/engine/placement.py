@@ -34,9 +34,9 @@ class Placed:
     """A loaded conversation as its step sees it.
 
     ``stored`` is the conversation after any migration; ``entries`` go to its log before the
-    step's own; ``lost`` is the policy to apply when it could not be placed (``old_state`` the
-    state it was stored in); ``migrated`` whether a migration changed it (then it is saved
-    even if the step's callbacks raise).
+    step's own; ``lost`` is the policy to apply when it could not be placed; ``old_state`` the
+    state it was stored in (when lost or migrated); ``migrated`` whether a migration changed
+    it (then it is saved even if the step's callbacks raise).
     """
 
     stored: Conversation | None
@@ -87,7 +87,7 @@ def place_loaded(
         body = f"v{stored.flow_version} → v{flow.version}: {stored.state} → {found.state}"
         entry = _entry(key, Marker.MIGRATED, body, stored.state, found.state, now, meta)
         moved = replace(stored, state=found.state, data=found.data)
-        return Placed(moved, (entry,), migrated=True)
+        return Placed(moved, (entry,), old_state=stored.state, migrated=True)
     policy = flow.lost
     log.warning(
         "conversation %s cannot be placed in flow %r version %d: its state %r (version %d) is "
