@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from bot import Flow, T, Timeout
 from bot.cli import main
 from bot.flow.checks import Problem, static_checks
 from bot.flow.definition import compile_flow
@@ -17,6 +16,7 @@ from bot.testing import Harness
 from storage import open_store
 from storage.records import Conversation, TurnWrite
 from tests.versions.signup import build_v1
+from tests.versions.sloppy import Sloppy
 
 APP_V2 = "tests.versions.app_v2:app"
 
@@ -137,21 +137,6 @@ def test_an_app_that_cannot_be_loaded_is_one_line(
     assert err.startswith("switchboard: cannot load the app") and err.count("\n") == 1
 
 
-class Sloppy(Flow):
-    name = "sloppy"
-    initial = "menu"
-    states = ["menu", "stuck", "wait", "bye"]
-    final_states = ["bye"]
-    transitions = [
-        T("message", "menu", "stuck", conditions=lambda self, turn: turn.text == "1"),
-        T("message", "menu", "wait", conditions=lambda self, turn: turn.text == "2"),
-        T("message", "stuck", None),
-        T("nudge", ["wait", "menu"], "bye"),
-        T("message", "wait", "bye"),
-    ]
-    timeouts = {"wait": [Timeout("1h", "nudge")]}
-
-
 def test_static_checks_name_each_problem() -> None:
     found = {(f.state, f.problem) for f in static_checks(compile_flow(Sloppy))}
     assert found == {
@@ -165,3 +150,16 @@ def test_a_well_formed_flow_has_no_findings() -> None:
     from tests.versions.signup import SignupV2
 
     assert static_checks(compile_flow(SignupV2)) == []
+
+
+async def test_strict_fails_on_static_findings_and_prints_them(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await _main(["db", "upgrade", "--database", url]) == 0  # no conversations yet
+    app = "tests.versions.app_sloppy:app"
+    assert await _main(["flows", "check", "--app", app, "--database", url]) == 0
+    out = capsys.readouterr().out
+    assert "warning: flow 'sloppy' state 'stuck': dead_end" in out
+    assert "ok: every live conversation is placed" in out
+    assert await _main(["flows", "check", "--app", app, "--database", url, "--strict"]) == 1
+    assert "FAIL: 3 static findings (--strict)" in capsys.readouterr().out
