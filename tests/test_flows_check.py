@@ -129,12 +129,21 @@ def test_a_missing_sqlite_file_is_an_error_and_is_not_created(
     assert not path.exists() and os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize(
+    ("app", "says"),
+    [
+        ("no_such_module:app", "cannot load the app 'no_such_module:app': ModuleNotFoundError"),
+        ("tests.versions.signup:nothing", "cannot load the app"),
+        ("tests.versions.signup:SignupV1", "is not a Switchboard app"),
+        ("app", "use module:attribute"),
+    ],
+)
 def test_an_app_that_cannot_be_loaded_is_one_line(
-    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+    sqlite_url: str, capsys: pytest.CaptureFixture[str], app: str, says: str
 ) -> None:
-    assert main(["flows", "check", "--app", "no_such_module:app", "--database", sqlite_url]) == 2
+    assert main(["flows", "check", "--app", app, "--database", sqlite_url]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("switchboard: cannot load the app") and err.count("\n") == 1
+    assert err.startswith("switchboard: ") and says in err and err.count("\n") == 1
 
 
 def test_static_checks_name_each_problem() -> None:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.cli.common import Commands, database_url, fail, run_async
+from bot.errors import SwitchboardError
 from bot.flow.checks import static_checks
 from bot.flow.definition import CompiledFlow
 from bot.flow.placement import Outcome, place
@@ -74,9 +75,14 @@ def _load_flows(spec: str) -> dict[str, CompiledFlow]:
         sys.path.insert(0, "")  # the app module is found from the current directory, as serve's
     try:
         app = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ValueError(f"cannot load the app {spec!r}: {exc}") from exc
-    return dict(runtime_of(app).engine.flows)
+    except SwitchboardError:
+        raise  # a flow that does not compile, settings missing: already one clear line
+    except Exception as exc:  # whatever importing the app raised: one line, no traceback
+        raise ValueError(f"cannot load the app {spec!r}: {type(exc).__name__}: {exc}") from exc
+    try:
+        return dict(runtime_of(app).engine.flows)
+    except (AttributeError, KeyError, TypeError) as exc:
+        raise ValueError(f"--app {spec!r} is not a Switchboard app (create_app(...))") from exc
 
 
 def _print_flow(flow: CompiledFlow | None, name: str, verdicts: list[Verdict]) -> None:
