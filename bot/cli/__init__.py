@@ -1,6 +1,6 @@
 """The ``switchboard`` command: one module per command, each with ``add_parser`` and ``run``.
 
-switchboard serve | diagram | export | consent | db | send | outbox
+switchboard serve | diagram | export | consent | db | send | outbox | flows
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import argparse
 import logging
 from collections.abc import Sequence
 
-from bot.cli import consent, db, diagram, export, new, outbox, send, serve
+from bot.cli import consent, db, diagram, export, flows, new, outbox, send, serve
 from bot.cli.common import fail
 
 __all__ = ["build_parser", "main"]
@@ -24,6 +24,7 @@ COMMANDS = {
     "db": db,
     "send": send,
     "outbox": outbox,
+    "flows": flows,
 }
 
 
