@@ -1,6 +1,6 @@
 """The ``switchboard`` command: one module per command, each with ``add_parser`` and ``run``.
 
-switchboard serve | diagram | export | consent | db | send | outbox
+switchboard serve | diagram | export | consent | db | send | outbox | conversations
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import argparse
 import logging
 from collections.abc import Sequence
 
-from bot.cli import consent, db, diagram, export, outbox, send, serve
+from bot.cli import consent, conversations, db, diagram, export, outbox, send, serve
 
 __all__ = ["build_parser", "main"]
 
@@ -22,6 +22,7 @@ COMMANDS = {
     "db": db,
     "send": send,
     "outbox": outbox,
+    "conversations": conversations,
 }
 
 
