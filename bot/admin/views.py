@@ -99,24 +99,25 @@ def _audit(e: AuditEntry) -> dict[str, Any]:
 
 
 def _timeline(d: Detail) -> list[dict[str, Any]]:
-    items: list[tuple[datetime, int, dict[str, Any]]] = []
+    # (time, source, order within it): at one instant, the log's order comes first
+    items: list[tuple[datetime, int, int, dict[str, Any]]] = []
     for n, e in enumerate(d.log):
-        items.append((e.at, n, {
+        items.append((e.at, 0, n, {
             "type": "message" if e.kind in {"message", "reply"} or e.direction == "out"
             else "event", "at": _time(e.at), "direction": e.direction, "kind": e.kind,
             "body": e.body, "media": list(e.media), "sid": e.sid,
             "state_before": e.state_before, "state_after": e.state_after, "meta": e.meta,
         }))  # fmt: skip
     for m in d.outbox:
-        items.append((m.created_at, 0, {"type": "outbox", "at": _time(m.created_at),
+        items.append((m.created_at, 1, 0, {"type": "outbox", "at": _time(m.created_at),
                                         **message_json(m)}))  # fmt: skip
     for c in d.consent:
-        items.append((c.at, 0, {"type": "consent", "at": _time(c.at), "status": c.status,
+        items.append((c.at, 2, 0, {"type": "consent", "at": _time(c.at), "status": c.status,
                                 "source": c.source, "detail": c.detail}))  # fmt: skip
     for a in d.audit:
-        items.append((a.at, a.id, {"type": "operator", **_audit(a)}))
-    items.sort(key=lambda item: (item[0], item[1]))
-    return [item[2] for item in items]
+        items.append((a.at, 3, a.id, {"type": "operator", **_audit(a)}))
+    items.sort(key=lambda item: item[:3])
+    return [item[3] for item in items]
 
 
 def detail_json(d: Detail) -> dict[str, Any]:
@@ -145,7 +146,7 @@ def flow_view(flow: CompiledFlow, counts: Sequence[StateCount]) -> FlowView:
     """``flow`` with the open and idle conversations per state from ``counts``."""
     mine = [c for c in counts if c.flow == flow.name]
     transitions = [
-        {"trigger": str(t["trigger"]), "source": str(src), "dest": str(t.get("dest") or src)}
+        {"trigger": str(t["trigger"]), "source": str(src), "dest": _dest(t.get("dest"), src)}
         for t in flow.cls.transitions
         for src in (t["source"] if isinstance(t["source"], list | tuple) else [t["source"]])
     ]
@@ -153,6 +154,11 @@ def flow_view(flow: CompiledFlow, counts: Sequence[StateCount]) -> FlowView:
         flow.name, flow.initial, list(flow.cls.states), list(flow.cls.final_states),
         transitions, {c.state: c.open for c in mine}, {c.state: c.idle for c in mine},
     )  # fmt: skip
+
+
+def _dest(dest: Any, source: str) -> str:
+    """Where a transition leads: ``None`` (internal) and ``=`` (reflexive) stay put."""
+    return source if dest in (None, "=") else str(dest)
 
 
 def cursor_of(c: Conversation) -> str:

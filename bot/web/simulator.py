@@ -41,6 +41,6 @@ async def simulate(engine: Engine, body: dict[str, Any]) -> dict[str, Any]:
         twiml = await engine.handle(event)
     except (BadRequest, RoutingError) as exc:
         raise OperatorError(str(exc)) from exc
-    replies = [el.text or "" for el in ET.fromstring(twiml).iter("Message")]
-    replies += [el.text or "" for el in ET.fromstring(twiml).iter("Body")]
+    messages = ET.fromstring(twiml).iter("Message")
+    replies = [(m.text or "") + "".join(b.text or "" for b in m.iter("Body")) for m in messages]
     return {"key": key_for(event).id, "replies": replies}

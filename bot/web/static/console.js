@@ -210,7 +210,7 @@ function levels(flow) {
     const st = queue.shift();
     for (const t of flow.transitions) {
       const sources = t.source === "*" ? flow.states : [t.source];
-      if (sources.includes(st) && t.dest !== "=" && t.dest !== st && flow.states.includes(t.dest) && level[t.dest] === undefined) {
+      if (sources.includes(st) && t.dest !== st && flow.states.includes(t.dest) && level[t.dest] === undefined) {
         level[t.dest] = level[st] + 1;
         queue.push(t.dest);
       }
@@ -236,7 +236,7 @@ function diagram(flow, current) {
   for (const t of flow.transitions) {
     const sources = t.source === "*" ? [] : [t.source];
     for (const src of sources) {
-      const dest = t.dest === "=" ? src : t.dest;
+      const dest = t.dest;
       if (dest === src || !at[src] || !at[dest] || seen.has(src + ">" + dest)) continue;
       seen.add(src + ">" + dest);
       const a = at[src], b = at[dest];
