@@ -53,9 +53,11 @@ class Actions:
     engine: Engine
     store: Store
     runner: Runner
+    changed: Callable[[], None] = lambda: None  # after every action (drops cached counts)
 
     async def audit(self, entry: AuditEntry) -> None:
-        """Append an entry to the audit log."""
+        """Append an entry to the audit log (every action ends with one)."""
+        self.changed()
         await self.runner.run(record_audit(self.runner.dialect, entry), atomic=False)
 
     async def apply(

@@ -10,7 +10,9 @@ for how they are kept safe next to live traffic.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +23,7 @@ from bot.engine.engine import Engine
 from bot.events.model import Channel, strip_channel
 from bot.outbound.timers import TimerRunner
 from storage import admin_queries as Q
-from storage.admin_queries import AuditEntry, Runner, Search
+from storage.admin_queries import AuditEntry, Runner, Search, StateCount
 from storage.protocols import Store
 from storage.records import (
     ConsentChange,
@@ -36,6 +38,7 @@ from storage.records import (
 __all__ = ["Operations"]
 
 DEFAULT_STUCK = timedelta(hours=1)
+COUNTS_TTL = 2.0  # seconds the per-state counts are reused
 
 
 @dataclass(frozen=True)
@@ -46,11 +49,14 @@ class Operations:
     store: Store
     runner: Runner
     timers: TimerRunner
-    wake_outbox: Any  # Callable[[], None]: the outbox worker's wake
+    wake_outbox: Callable[[], None]  # the outbox worker's wake
+    counts_cache: dict[timedelta, tuple[float, list[StateCount]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def actions(self) -> Actions:
-        return Actions(self.engine, self.store, self.runner)
+        return Actions(self.engine, self.store, self.runner, self.counts_cache.clear)
 
     # -- reads --------------------------------------------------------------------------
 
@@ -84,9 +90,17 @@ class Operations:
         )
 
     async def flows(self, stuck: timedelta = DEFAULT_STUCK) -> list[FlowView]:
-        """Every flow's states and transitions, with open (and idle) conversations per state."""
-        cutoff = self.engine.clock.now() - stuck
-        counts = await self.runner.run(Q.state_counts(self.runner.dialect, cutoff), atomic=False)
+        """Every flow's states and transitions, with open (and idle) conversations per state.
+
+        The counts scan every open conversation's index entry (0.5 s at a million on
+        SQLite, docs/benchmarks.md), and every open console page asks for them when
+        anything changes: they are reused for :data:`COUNTS_TTL` seconds."""
+        taken, counts = self.counts_cache.get(stuck, (-COUNTS_TTL, []))
+        if time.monotonic() - taken >= COUNTS_TTL:
+            cutoff = self.engine.clock.now() - stuck
+            program = Q.state_counts(self.runner.dialect, cutoff)
+            counts = await self.runner.run(program, atomic=False)
+            self.counts_cache[stuck] = (time.monotonic(), counts)
         return [flow_view(flow, counts) for flow in self.engine.flows.values()]
 
     async def audit(self, key: str | None = None, limit: int = 200) -> list[AuditEntry]:
