@@ -69,12 +69,13 @@ def add_parser(commands: Commands) -> None:
 
 
 def _runtime(args: argparse.Namespace) -> Runtime:
+    # This command answers no webhooks: it needs no Twilio auth token to check signatures.
+    env = {**os.environ, "SWITCHBOARD_DEV": "1"}
     if args.database:
-        os.environ["SWITCHBOARD_DATABASE_URL"] = args.database
+        env["SWITCHBOARD_DATABASE_URL"] = args.database
     module, _, name = args.runtime.partition(":")
     factory = getattr(importlib.import_module(module), name)
-    # This command answers no webhooks: it needs no Twilio auth token to check signatures.
-    runtime: Runtime = factory(Settings.from_env({**os.environ, "SWITCHBOARD_DEV": "1"}))
+    runtime: Runtime = factory(Settings.from_env(env))
     return runtime
 
 

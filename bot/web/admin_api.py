@@ -16,13 +16,14 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from ipaddress import ip_address
 from typing import Any
 
 from quart import Blueprint, Response, g, request
 from quart.typing import ResponseReturnValue
 
-from bot.admin import Access, ConsoleAccess, Operations, OperatorError
+from bot.admin import Access, ConsoleAccess, Invalid, Operations, OperatorError
 from bot.admin.views import (
     audit_json,
     conversation_json,
@@ -120,9 +121,9 @@ def admin_api(ops: Operations, access: ConsoleAccess, *, poll_seconds: float = 1
 
     @bp.get("/conversations")
     async def conversations() -> Response:
-        found = await ops.search(search_from(request.args, ops.engine.clock.now()))
-        limit = search_from(request.args, ops.engine.clock.now()).limit
-        more = cursor_of(found[-1]) if len(found) == limit else None
+        query = search_from(request.args, ops.engine.clock.now())
+        found = await ops.search(query)
+        more = cursor_of(found[-1]) if len(found) == query.limit else None
         return _json({"conversations": [conversation_json(c) for c in found], "next": more})
 
     @bp.get("/conversations/<path:key>")
@@ -140,7 +141,10 @@ def admin_api(ops: Operations, access: ConsoleAccess, *, poll_seconds: float = 1
             run = bool(body.get("run_callbacks", False))
             done = await ops.move(key, who, state, run_callbacks=run, expected=expected)
         elif action == "data":
-            done = await ops.edit_data(key, who, body.get("data"), expected=expected)  # type: ignore[arg-type]
+            data = body.get("data")
+            if not isinstance(data, dict):
+                raise Invalid('data must be a JSON object: {"data": {...}}')
+            done = await ops.edit_data(key, who, data, expected=expected)
         elif action == "reset":
             run = bool(body.get("run_callbacks", False))
             done = await ops.reset(key, who, run_callbacks=run, expected=expected)
@@ -173,7 +177,7 @@ def admin_api(ops: Operations, access: ConsoleAccess, *, poll_seconds: float = 1
 
     @bp.get("/flows")
     async def flows() -> Response:
-        return _json({"flows": [vars_of(f) for f in await ops.flows()]})
+        return _json({"flows": [asdict(f) for f in await ops.flows()]})
 
     @bp.get("/audit")
     async def audit() -> Response:
@@ -195,10 +199,6 @@ def admin_api(ops: Operations, access: ConsoleAccess, *, poll_seconds: float = 1
         return _json(await simulate(ops.engine, await _body()))
 
     return bp
-
-
-def vars_of(obj: Any) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in obj.__slots__}
 
 
 async def _changes(ops: Operations, key: str | None, poll: float) -> AsyncIterator[bytes]:

@@ -157,4 +157,5 @@ async def page() -> AsyncIterator[Any]:
 async def shot(page: Any, name: str) -> None:
     """Save a screenshot of ``page`` as docs/img/console-<name>.png."""
     SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.evaluate("document.getElementById('toast').hidden = true")
     await page.screenshot(path=str(SHOTS / f"console-{name}.png"), full_page=True)

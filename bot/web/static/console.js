@@ -156,6 +156,8 @@ function bubble(item) {
     h("small", {}, `${when(item.at)}${item.state_after ? " · " + (item.state_before || "") + " → " + item.state_after : ""}`));
 }
 
+const ui = {};
+
 async function conversationPage(key) {
   const d = await api("/conversations/" + encodeURIComponent(key));
   const c = d.conversation;
@@ -163,9 +165,13 @@ async function conversationPage(key) {
   const version = { version: c.version };
   const flows = (await api("/flows")).flows;
   const flow = flows.find((f) => f.name === c.flow);
-  const stateSelect = h("select", { "data-testid": "move-state" }, d.states.map((st) => h("option", { value: st, selected: st === c.state }, st)));
-  const runBox = h("input", { type: "checkbox", id: "run-callbacks" });
-  const dataBox = h("textarea", { rows: 6, "data-testid": "data" }, JSON.stringify(c.data, null, 2));
+  // What the operator is choosing or typing survives the live re-renders of this page.
+  if (ui.key !== key) Object.assign(ui, { key, move: null, run: false, data: null });
+  const stateSelect = h("select", { "data-testid": "move-state", onchange: () => { ui.move = stateSelect.value; } },
+    d.states.map((st) => h("option", { value: st, selected: st === (ui.move || c.state) }, st)));
+  const runBox = h("input", { type: "checkbox", id: "run-callbacks", checked: ui.run, onchange: () => { ui.run = runBox.checked; } });
+  const dataBox = h("textarea", { rows: 6, "data-testid": "data", oninput: () => { ui.data = dataBox.value; } },
+    ui.data ?? JSON.stringify(c.data, null, 2));
   const thread = h("ol", { class: "thread", "data-testid": "thread" }, d.timeline.map(bubble));
   setTimeout(() => { thread.scrollTop = thread.scrollHeight; }, 0);
   return [
@@ -178,7 +184,7 @@ async function conversationPage(key) {
             " · v", h("span", { "data-testid": "version" }, c.version), " · ",
             h("span", { "data-testid": "closed" }, c.closed ? "ended" : "open")),
           h("div", { class: "row" }, stateSelect, h("label", {}, runBox, " run on_enter"),
-            h("button", { "data-testid": "move", onclick: () => act(base + "/move", { ...version, state: stateSelect.value, run_callbacks: runBox.checked }, "Moved to " + stateSelect.value) }, "Move")),
+            h("button", { "data-testid": "move", onclick: () => { const state = stateSelect.value; ui.move = null; act(base + "/move", { ...version, state, run_callbacks: runBox.checked }, "Moved to " + state); } }, "Move")),
           h("div", { class: "row" },
             h("button", { "data-testid": "reset", onclick: () => confirm("Reset to the initial state and empty its data?") && act(base + "/reset", version, "Reset") }, "Reset"),
             h("button", { class: "danger", "data-testid": "end", disabled: c.closed, onclick: () => act(base + "/end", version, "Ended") }, "End")),
@@ -189,6 +195,7 @@ async function conversationPage(key) {
         h("div", { class: "card" }, h("h2", {}, "Data"), dataBox,
           h("button", { "data-testid": "save-data", onclick: () => {
             let data; try { data = JSON.parse(dataBox.value); } catch (err) { toast("Data is not JSON: " + err.message, true); return; }
+            ui.data = null;
             act(base + "/data", { ...version, data }, "Data saved");
           } }, "Save data")),
         h("div", { class: "card" }, h("h2", {}, "Timers"),
