@@ -1,6 +1,7 @@
 """The ``switchboard`` command: one module per command, each with ``add_parser`` and ``run``.
 
-switchboard serve | diagram | export | consent | db | send | outbox | flows
+switchboard new | serve | diagram | export | consent | db | send | outbox | flows |
+conversations
 """
 
 from __future__ import annotations
@@ -9,7 +10,18 @@ import argparse
 import logging
 from collections.abc import Sequence
 
-from bot.cli import consent, db, diagram, export, flows, new, outbox, send, serve
+from bot.cli import (
+    consent,
+    conversations,
+    db,
+    diagram,
+    export,
+    flows,
+    new,
+    outbox,
+    send,
+    serve,
+)
 from bot.cli.common import fail
 
 __all__ = ["build_parser", "main"]
@@ -25,6 +37,7 @@ COMMANDS = {
     "send": send,
     "outbox": outbox,
     "flows": flows,
+    "conversations": conversations,
 }
 
 

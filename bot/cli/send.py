@@ -13,15 +13,14 @@ import argparse
 import csv
 import hashlib
 import importlib
-import os
 import re
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
-from bot.cli.common import Commands, add_database, run_async
+from bot.cli.common import Commands, add_database, database_url, run_async
 from bot.outbound.start import start_conversation
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -117,12 +116,14 @@ def _campaign(args: argparse.Namespace, content: str) -> str:
 
 
 def _runtime(args: argparse.Namespace) -> Runtime:
-    """The runtime ``--runtime`` builds, on ``--database`` when given (no web app)."""
-    if getattr(args, "database", None):
-        os.environ["SWITCHBOARD_DATABASE_URL"] = args.database
-    module, _, name = args.runtime.partition(":")
+    """The runtime ``--runtime`` builds, on ``--database`` when given (no web app; the
+    process's environment is left as it was)."""
+    settings = replace(Settings.from_env(), database_url=database_url(args))
+    module, sep, name = args.runtime.partition(":")
+    if not sep:
+        raise ValueError(f"--runtime {args.runtime!r}: use module:function, e.g. flows:runtime")
     factory = getattr(importlib.import_module(module), name)
-    runtime: Runtime = factory(Settings.from_env())
+    runtime: Runtime = factory(settings)
     return runtime
 
 
