@@ -121,7 +121,10 @@ class Engine:
         changes nothing and gets an empty answer.
         """
         key = key_for(event)
-        idem = [k for k in (event.dedupe_key, token and f"token:{token}") if k]
+        # Twilio does not sign the idempotency token: it only counts together with the
+        # conversation and id of the request it came with, never as another request's key.
+        bound = token and f"token:{key.id}:{event.sid}:{token}"
+        idem = [k for k in (event.dedupe_key, bound) if k]
         async with self.locks.hold(key.id), self.store.hold(key.id):
             for attempt in range(_MAX_CONFLICTS):
                 loaded = await self.store.load(key.id, idem)

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable
 
 from quart import Quart, Response, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from bot.clock import Clock
 from bot.compliance.config import Compliance
@@ -26,7 +26,7 @@ from bot.flow.routing import Router
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from bot.twiml.render import CONTENT_TYPE
-from bot.web.request import signed_url, verified_params
+from bot.web.request import Unauthorized, signed_url, verified_params
 from bot.web.status import dispatch_status
 from storage.base import Store
 
@@ -116,7 +116,11 @@ def _errors(app: Quart) -> None:
     @app.errorhandler(BadRequest)
     async def bad_request(exc: BadRequest) -> Response:
         log.info("%s %s: %s", request.method, request.path, exc)
-        return _text(str(exc), exc.status)
+        response = _text(str(exc), exc.status)
+        if isinstance(exc, Unauthorized):
+            # Twilio posts without credentials first and retries after this challenge.
+            response.headers["WWW-Authenticate"] = 'Basic realm="switchboard", charset="UTF-8"'
+        return response
 
     @app.errorhandler(RoutingError)
     async def unrouted(exc: RoutingError) -> Response:
@@ -130,4 +134,7 @@ def _errors(app: Quart) -> None:
 
     @app.errorhandler(HTTPException)
     async def http_error(exc: HTTPException) -> Response:
-        return _text(exc.description or exc.name, exc.code or 400)
+        response = _text(exc.description or exc.name, exc.code or 400)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return response
