@@ -25,13 +25,39 @@ __all__ = ["open_store", "redact"]
 _MIGRATE = {"auto": True, "check": False}
 
 
+_SECRET_OPTIONS = frozenset({"password", "passwd", "pass", "secret", "token", "sslpassword"})
+
+
 def redact(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (for logs and errors)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    """``url`` with every password replaced by ``***`` (for logs, errors and command output):
+    the one after ``user:`` and any ``?password=`` (or other secret) option. Never raises,
+    even on a URL that does not parse."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable database URL>"
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        userinfo = userinfo.partition(":")[0] + ":***"
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if any(name.lower() in _SECRET_OPTIONS for name, _ in pairs):
+        hidden = [(n, "***" if n.lower() in _SECRET_OPTIONS else v) for n, v in pairs]
+        query = urlencode(hidden, safe="*")
+    else:
+        query = parts.query
+    return urlunsplit(parts._replace(netloc=userinfo + at + hostport, query=query))
+
+
+def _check_port(url: str) -> None:
+    """One clear :class:`ConfigError` for a port that is not a number from 1 to 65535."""
+    try:
+        port = urlsplit(url).port
+    except ValueError as exc:
+        raise ConfigError(
+            f"database URL {redact(url)!r}: the port must be a number from 1 to 65535"
+        ) from exc
+    if port == 0:
+        raise ConfigError(f"database URL {redact(url)!r}: the port must be from 1 to 65535")
 
 
 def _number(url: str, name: str, raw: str, kind: type[int] | type[float]) -> float:
@@ -60,13 +86,15 @@ def _sqlite(url: str, auto_migrate: bool | None) -> Store:
     options = dict(parse_qsl(parts.query))
     path = parts.netloc if parts.netloc == ":memory:" else parts.path.removeprefix("/")
     if not path:
-        raise ConfigError(f"database URL {url!r} names no file: use sqlite:///switchboard.db")
+        raise ConfigError(
+            f"database URL {redact(url)!r} names no file: use sqlite:///switchboard.db"
+        )
     sync = options.pop("synchronous", "normal").upper()
     if sync not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
-        raise ConfigError(f"synchronous={sync!r} in {url!r}: use normal or full")
+        raise ConfigError(f"synchronous={sync!r} in {redact(url)!r}: use normal or full")
     migrate = _migrate(url, options, True) if auto_migrate is None else auto_migrate
     if options:
-        raise ConfigError(f"unknown option(s) {sorted(options)} in {url!r}")
+        raise ConfigError(f"unknown option(s) {sorted(options)} in {redact(url)!r}")
     return SQLiteStore(path, auto_migrate=migrate, synchronous=sync)
 
 
@@ -89,7 +117,12 @@ def _postgres(url: str, auto_migrate: bool | None) -> Store:
 
 def open_store(url: str, *, auto_migrate: bool | None = None) -> Store:
     """A (not yet opened) store for ``url``; ``auto_migrate`` overrides the URL's choice."""
-    scheme = urlsplit(url).scheme
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError as exc:  # e.g. an unbalanced IPv6 bracket
+        raise ConfigError(f"database URL {redact(url)!r} does not parse: {exc}") from exc
+    if scheme in {"postgres", "postgresql"}:
+        _check_port(url)
     if scheme == "sqlite":
         return _sqlite(url, auto_migrate)
     if scheme in {"postgres", "postgresql"}:
