@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from bot.outbound.start import StartOutcome, start_conversation
     from bot.settings import Settings
     from bot.twiml.messaging import Message
+    from bot.twiml.rules import UnlistedVoice
     from bot.twiml.voice import Pause, Play, Say
     from bot.web.app import create_app
 
@@ -115,6 +116,7 @@ _EXPORTS = {
     "Pause": "bot.twiml.voice",
     "Play": "bot.twiml.voice",
     "Say": "bot.twiml.voice",
+    "UnlistedVoice": "bot.twiml.rules",
     "create_app": "bot.web.app",
 }
 
@@ -156,6 +158,7 @@ __all__ = [
     "Texts",
     "Timeout",
     "Turn",
+    "UnlistedVoice",
     "VoiceEvent",
     "WindowClosed",
     "compile_flow",

@@ -33,6 +33,7 @@ from bot.flow.routing import Router
 from bot.flow.turn import Turn
 from bot.twiml.messaging import Action, Message
 from bot.twiml.render import EMPTY, render
+from bot.twiml.rules import check_answer
 from bot.twiml.voice import Hangup, Say
 from storage.protocols import TurnStore
 from storage.records import Contact, Conversation, Direction, LogEntry, Purpose, TurnWrite
@@ -179,6 +180,8 @@ class Engine:
                 turn.history = await self._history(key)
             new_state = await self._run(flow, turn, fresh) if run else state
             storable(turn.data)  # refuse data that cannot be stored, as a flow error
+            if not internal:  # verbs the channel's answer cannot carry fail the step here
+                check_answer((a.node() for a in turn.actions), voice=key.channel is Channel.VOICE)
             saved = ran = run
         except Exception:
             log.exception(
