@@ -5,7 +5,9 @@
 ``postgresql://user:password@host:5432/database``
     ``?schema=name`` keeps the tables in that schema; ``pool_min``/``pool_max`` size the
     connection pool (default 1/10); ``lock_timeout`` is how many seconds a turn waits for a
-    conversation another process is stepping (default 10). Other query parameters are passed
+    conversation another process is stepping (default 10); ``connect_timeout`` bounds one
+    connection attempt (default 5 s) and ``statement_timeout`` one statement (default 10 s,
+    on the server and on the client). Other query parameters are passed
     to the server as settings (e.g. ``application_name``), as libpq would.
 Both take ``?migrate=auto`` (apply missing migrations at start) or ``?migrate=check``
 (refuse to start until ``switchboard db upgrade`` ran). SQLite defaults to ``auto``: one
@@ -108,10 +110,12 @@ def _postgres(url: str, auto_migrate: bool | None) -> Store:
     pool_min = int(_number(url, "pool_min", options.pop("pool_min", "1"), int))
     pool_max = int(_number(url, "pool_max", options.pop("pool_max", "10"), int))
     lock_timeout = _number(url, "lock_timeout", options.pop("lock_timeout", "10"), float)
+    connect = _number(url, "connect_timeout", options.pop("connect_timeout", "5"), float)
+    statement = _number(url, "statement_timeout", options.pop("statement_timeout", "10"), float)
     dsn = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(options)))
     return PostgresStore(
         dsn, schema=schema, auto_migrate=migrate, pool_min=pool_min, pool_max=pool_max,
-        lock_timeout_s=lock_timeout,
+        lock_timeout_s=lock_timeout, connect_timeout_s=connect, statement_timeout_s=statement,
     )  # fmt: skip
 
 

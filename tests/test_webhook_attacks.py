@@ -144,3 +144,19 @@ async def test_405_carries_allow(harness: Harness) -> None:
     response = await app.test_client().get("/twilio")
     assert response.status_code == 405
     assert "POST" in response.headers["Allow"]
+
+
+def test_basic_auth_and_account_settings_are_checked_when_built() -> None:
+    import pytest
+
+    from bot import ConfigError, Settings
+
+    env = {"SWITCHBOARD_DEV": "1"}
+    with pytest.raises(ConfigError, match="SWITCHBOARD_WEBHOOK_PASSWORD"):
+        Settings.from_env({**env, "SWITCHBOARD_WEBHOOK_USER": "twilio"})
+    with pytest.raises(ConfigError, match="TWILIO_ACCOUNT_SID"):
+        Settings.from_env({**env, "TWILIO_ACCOUNT_SID": "AC123"})
+    built = Settings.from_env(
+        {**env, "SWITCHBOARD_WEBHOOK_USER": "u", "SWITCHBOARD_WEBHOOK_PASSWORD": "p4ss"}
+    )
+    assert built.webhook_auth == ("u", "p4ss") and "p4ss" not in repr(built)

@@ -26,6 +26,7 @@ from bot.flow.routing import Router
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from bot.twiml.render import CONTENT_TYPE
+from bot.web.deadline import Deadlines, TurnTimeout
 from bot.web.request import Unauthorized, signed_url, verified_params
 from bot.web.status import dispatch_status
 from storage.base import Store
@@ -73,6 +74,7 @@ def web_app(runtime: Runtime) -> Quart:
     app = Quart("switchboard")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["switchboard"] = runtime
+    deadlines = Deadlines(settings.turn_deadline)
 
     @app.before_serving
     async def startup() -> None:
@@ -91,15 +93,19 @@ def web_app(runtime: Runtime) -> Quart:
         event = parse_inbound(params, request.args, webhook)
         token = request.headers.get("I-Twilio-Idempotency-Token")
         if isinstance(event, VoiceEvent):
-            twiml = await runtime.calls.answer(event, token)
+            try:
+                twiml = await deadlines.run(runtime.calls.answer(event, token), event.sid)
+            except TurnTimeout:
+                twiml = runtime.calls.holding(event)  # the caller holds; Twilio asks again
         else:
-            twiml = await engine.handle(event, token)
+            twiml = await deadlines.run(engine.handle(event, token), event.sid)
         return Response(twiml, content_type=CONTENT_TYPE)
 
     @app.post("/twilio/status")
     async def status() -> Response:
         params = await verified_params(request, settings)
-        await dispatch_status(runtime.status_handlers, params, request.args)
+        handled = dispatch_status(runtime.status_handlers, params, request.args)
+        await deadlines.run(handled, "status callback")
         return Response(status=204)
 
     @app.get("/healthz")
