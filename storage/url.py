@@ -39,14 +39,14 @@ def redact(url: str) -> str:
     except ValueError:
         return "<unparsable database URL>"
     userinfo, at, hostport = parts.netloc.rpartition("@")
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    secret_option = any(name.lower() in _SECRET_OPTIONS for name, _ in pairs)
+    if not secret_option and not (at and ":" in userinfo):
+        return url  # nothing to hide: as given (urlunsplit would rewrite sqlite:////abs)
     if at and ":" in userinfo:
         userinfo = userinfo.partition(":")[0] + ":***"
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if any(name.lower() in _SECRET_OPTIONS for name, _ in pairs):
-        hidden = [(n, "***" if n.lower() in _SECRET_OPTIONS else v) for n, v in pairs]
-        query = urlencode(hidden, safe="*")
-    else:
-        query = parts.query
+    hidden = [(n, "***" if n.lower() in _SECRET_OPTIONS else v) for n, v in pairs]
+    query = urlencode(hidden, safe="*") if secret_option else parts.query
     return urlunsplit(parts._replace(netloc=userinfo + at + hostport, query=query))
 
 

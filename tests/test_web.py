@@ -156,7 +156,7 @@ async def test_healthz_reports_the_store(harness: Harness) -> None:
     client = harness.app.test_client()  # type: ignore[union-attr]
     response = await client.get("/healthz")
     assert response.status_code == 200
-    assert (await response.get_json())["store"] == "reachable"
+    assert (await response.get_json())["store"] == "writable"
     await harness.store.close()
     response = await client.get("/healthz")
     assert response.status_code == 503

@@ -1,5 +1,5 @@
 """The Quart app: ``POST /twilio`` for every inbound event, ``POST /twilio/status`` for
-callbacks, ``GET /healthz``.
+callbacks, ``GET /healthz`` (ready to take a turn) and ``GET /livez`` (alive).
 
 One request: read the form as a multi-dict (strict UTF-8, bounded size) → rebuild the public
 URL Twilio signed → check ``X-Twilio-Signature`` (403) → build a typed event → one engine step
@@ -27,6 +27,7 @@ from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from bot.twiml.render import CONTENT_TYPE
 from bot.web.deadline import Deadlines, TurnTimeout
+from bot.web.health import liveness, readiness
 from bot.web.request import Unauthorized, signed_url, verified_params
 from bot.web.status import dispatch_status
 from storage.base import Store
@@ -109,10 +110,12 @@ def web_app(runtime: Runtime) -> Quart:
         return Response(status=204)
 
     @app.get("/healthz")
-    async def healthz() -> tuple[dict[str, str], int]:
-        if await runtime.store.ping():
-            return {"status": "ok", "store": "reachable"}, 200
-        return {"status": "unavailable", "store": "unreachable"}, 503
+    async def healthz() -> tuple[dict[str, object], int]:
+        return await readiness(runtime)
+
+    @app.get("/livez")
+    async def livez() -> tuple[dict[str, str], int]:
+        return liveness()
 
     _errors(app)
     return app

@@ -66,6 +66,7 @@ class SQLiteStore(Backend):
         self._db: aiosqlite.Connection | None = None
         self._reader: sqlite3.Connection | None = None
         self._writer_lock: int | None = None  # fd of "<path>-lock"
+        self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file opened
         self._group: GroupCommit[TurnWrite, str | None] = GroupCommit(self._commit_many)
 
     @property
@@ -76,6 +77,9 @@ class SQLiteStore(Backend):
         """Run ``fn(conn, *args)`` on the connection's thread in one hop."""
         if self._db is None:
             raise StoreError("the SQLite store is not open (call `await store.open()` first)")
+        problems = self.identity_problems()
+        if problems:  # never answer 200 for a turn written into an orphaned file
+            raise StoreError(problems[0])
         db = self._db
         try:
             result: R = await db._execute(lambda: fn(db._conn, *args))  # type: ignore[no-untyped-call]
@@ -103,7 +107,11 @@ class SQLiteStore(Backend):
     async def connect(self) -> None:
         if self._db is None:
             self._db = await aiosqlite.connect(self.path, isolation_level=None)
+            self._identity = None
             await self._run(self._configure)
+            if self.path != ":memory:":
+                stat = os.stat(self.path)
+                self._identity = (stat.st_dev, stat.st_ino)
         if self._reader is None and self.path != ":memory:":  # ":memory:" is per connection
             reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             reader.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
@@ -134,6 +142,20 @@ class SQLiteStore(Backend):
                     raise
                 time.sleep(0.01 + 0.002 * attempt)
         raise StoreError(f"could not switch {self.path} to WAL: it stays locked")
+
+    def identity_problems(self) -> list[str]:
+        """A message if the file opened was deleted or replaced since (checked by inode)."""
+        if self._identity is None:
+            return []
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            return [f"the SQLite file {self.path} was deleted while open: restart to reopen it"]
+        except OSError as exc:
+            return [f"the SQLite file {self.path} cannot be checked: {exc}"]
+        if (stat.st_dev, stat.st_ino) != self._identity:
+            return [f"the SQLite file {self.path} was replaced while open: restart to reopen it"]
+        return []
 
     async def disconnect(self) -> None:
         if self._writer_lock is not None:
