@@ -75,3 +75,10 @@ def test_serve_with_a_malformed_port_is_one_clear_line() -> None:
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and SECRET not in done.stdout + done.stderr
     assert "port" in done.stderr.strip().splitlines()[-1]
+
+
+def test_a_misplaced_database_option_is_echoed_without_its_password() -> None:
+    url = f"postgresql://u:{SECRET}@127.0.0.1:5432/test?password={SECRET}"
+    done = _run("consent", "history", "+15550001111", "--database", url)
+    assert done.returncode == 2 and "unrecognized arguments" in done.stderr
+    assert SECRET not in done.stdout + done.stderr and "u:***@" in done.stderr

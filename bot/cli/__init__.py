@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 from collections.abc import Sequence
+from typing import NoReturn
 
 from bot.cli import consent, db, diagram, export, outbox, send, serve
+from storage.url import redact
 
 __all__ = ["build_parser", "main"]
 
@@ -25,9 +28,19 @@ COMMANDS = {
 }
 
 
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://\S+")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse echoes arguments it does not expect: a database URL's password among them."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(_URL.sub(lambda m: redact(m.group(0)), message))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``switchboard`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="switchboard",
         description="Stateful SMS, WhatsApp and voice conversations over Twilio.",
     )
