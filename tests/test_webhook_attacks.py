@@ -160,3 +160,9 @@ def test_basic_auth_and_account_settings_are_checked_when_built() -> None:
         {**env, "SWITCHBOARD_WEBHOOK_USER": "u", "SWITCHBOARD_WEBHOOK_PASSWORD": "p4ss"}
     )
     assert built.webhook_auth == ("u", "p4ss") and "p4ss" not in repr(built)
+
+
+async def test_malformed_json_bodies_are_400_never_500(harness: Harness) -> None:
+    for body in (b"[" * 40000, b'["a list"]', b"{not json", b'{"Body": "\xff"}'):
+        status, _, _ = await _raw(harness, "/twilio", body, "application/json", {})
+        assert status == 400, body[:20]

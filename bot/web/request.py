@@ -47,7 +47,7 @@ def _json_pairs(body: bytes) -> list[tuple[str, str]]:
     """A JSON object's members as parameters: strings as they are, anything else as JSON."""
     try:
         document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # nesting: 64 KiB of "["
         raise BadRequest("request body is not valid UTF-8 JSON") from exc
     if not isinstance(document, dict):
         raise BadRequest("a JSON request body must be an object")
