@@ -125,3 +125,13 @@ async def test_postgres_readiness_takes_a_write_and_checks_the_schema(
         assert problems and "schema" in problems[0]
     finally:
         await behind.close()
+
+
+async def test_a_disk_nearly_full_is_not_ready(harness: Harness) -> None:
+    """A full disk may still take the one-page health write (SQLite reuses its WAL) while
+    turns, which add pages, fail: free space below ``min_free_bytes`` is not ready."""
+    store: Any = harness.store
+    assert (await _get(harness, "/healthz"))[0] == 200
+    store.min_free_bytes = 2**62  # more than any disk has free
+    status, body = await _get(harness, "/healthz")
+    assert status == 503 and "KiB free" in " ".join(body["problems"])

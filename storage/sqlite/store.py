@@ -58,8 +58,10 @@ class SQLiteStore(Backend):
         auto_migrate: bool = True,
         synchronous: str = "NORMAL",
         busy_timeout_ms: int = 30_000,
+        min_free_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self.path = str(path)
+        self.min_free_bytes = min_free_bytes  # less free space on its disk: not ready
         self.auto_migrate = auto_migrate
         self.synchronous = synchronous
         self.busy_timeout_ms = busy_timeout_ms
@@ -156,6 +158,24 @@ class SQLiteStore(Backend):
         if (stat.st_dev, stat.st_ino) != self._identity:
             return [f"the SQLite file {self.path} was replaced while open: restart to reopen it"]
         return []
+
+    async def readiness(self) -> list[str]:
+        """The backend's checks, and whether the file's disk has ``min_free_bytes`` left
+        (a full disk may still take the one-page health write while turns fail)."""
+        return [*await super().readiness(), *self._space_problems()]
+
+    def _space_problems(self) -> list[str]:
+        if self.path == ":memory:":
+            return []
+        try:
+            fs = os.statvfs(os.path.dirname(os.path.abspath(self.path)))
+        except OSError as exc:
+            return [f"cannot check the disk of {self.path}: {exc}"]
+        free = fs.f_bavail * fs.f_frsize
+        if free >= self.min_free_bytes:
+            return []
+        return [f"the disk holding {self.path} has {free // 1024} KiB free, "
+                f"less than {self.min_free_bytes // 1024} KiB"]  # fmt: skip
 
     async def disconnect(self) -> None:
         if self._writer_lock is not None:
