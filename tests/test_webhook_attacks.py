@@ -59,9 +59,11 @@ async def test_another_requests_idempotency_token_neither_replays_nor_drops() ->
     """A signed request from A carrying B's token got B's stored reply and A's message was
     dropped. The token now counts only with the conversation and id it came with."""
     async with Harness(build) as h:
-        b = await h.phone("+15550002222").send("hi", token="token-of-b")
+        greeting = await h.phone("+15550002222").send("hi")
+        b = await h.phone("+15550002222").send("1", token="token-of-b")
+        assert b.body != greeting.body
         a = await h.phone("+15550001111").send("hi", token="token-of-b")
-        assert a.status == 200 and a.body == b.body  # the same first reply, but A's own
+        assert a.status == 200 and a.body == greeting.body  # A's own first answer, not B's
         assert await h.store.conversation(KEY) is not None
         logged = [e for e in await h.store.log(KEY) if e.direction == "in"]
         assert len(logged) == 1
