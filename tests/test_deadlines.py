@@ -174,3 +174,25 @@ def test_the_deadline_stays_inside_twilios_15_seconds(raw: str) -> None:
     with pytest.raises(ConfigError, match="SWITCHBOARD_TURN_DEADLINE"):
         Settings.from_env({"SWITCHBOARD_DEV": "1", "SWITCHBOARD_TURN_DEADLINE": raw})
     assert Settings.from_env({"SWITCHBOARD_DEV": "1"}).turn_deadline == 10.0
+
+
+@pytest.mark.postgres
+async def test_a_statement_past_statement_timeout_is_a_store_error(
+    hole: BlackHole, postgres_schema_url: str
+) -> None:
+    """A guard (it passed before issue 17 too): the client's statement timeout on a silent
+    server is a StoreError (503) within the timeout, never a bare TimeoutError (500)."""
+    assert hole.server is not None
+    url = _through(postgres_schema_url, hole.server.sockets[0].getsockname()[1])
+    store = open_store(url + "&statement_timeout=0.3", auto_migrate=True)
+    await store.open()
+    try:
+        async with store.hold("k"):
+            hole.open.clear()
+            started = time.monotonic()
+            with pytest.raises(StoreError, match="timeout"):
+                await store.load("k", [])
+            assert time.monotonic() - started < 2.0
+    finally:
+        hole.open.set()
+        await store.close()

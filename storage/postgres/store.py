@@ -56,7 +56,8 @@ R = TypeVar("R")
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK = 0x5357_4442  # "SWDB": one `db upgrade` at a time per database
 _MIGRATION_TIMEOUT_S = 3600.0
-_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# TimeoutError: a statement past statement_timeout on the client's side (a silent server).
+_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -189,7 +190,7 @@ class PostgresStore(Backend):
         try:
             async with self._pool.acquire(timeout=self.acquire_timeout_s) as conn:
                 yield conn
-        except (*_ERRORS, TimeoutError) as exc:
+        except _ERRORS as exc:
             raise _translate(exc, self.where) from exc
 
     @asynccontextmanager
@@ -353,6 +354,8 @@ class _Duplicate(Exception):
 
 
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return "no answer within the statement or connection timeout"
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
