@@ -23,7 +23,22 @@ here. Lower-level errors are translated with ``raise ... from exc``; messages sa
 
 from __future__ import annotations
 
-from storage.errors import ConfigError, ConflictError, SchemaError, StoreError, SwitchboardError
+try:
+    from storage.errors import (
+        ConfigError,
+        ConflictError,
+        SchemaError,
+        StoreError,
+        SwitchboardError,
+    )
+except ImportError as exc:  # a project's own top-level `storage` package shadows ours
+    import storage as _shadow
+
+    raise ImportError(
+        f"the module 'storage' imported from {getattr(_shadow, '__file__', '?')} is not "
+        "Switchboard's: a package named storage (or bot, flows) in your project shadows "
+        "Switchboard's own; rename yours (switchboard new never uses these names)"
+    ) from exc
 
 __all__ = [
     "BadRequest",

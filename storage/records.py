@@ -327,10 +327,14 @@ class DeliveryCount:
         return self.by_status.get("delivered", 0) + self.by_status.get("read", 0)
 
     @property
+    def final(self) -> int:
+        """Messages with a final outcome: delivered or read, or failed, undelivered, canceled."""
+        return self.delivered + sum(self.by_status.get(s, 0) for s in FAILED_DELIVERY)
+
+    @property
     def rate(self) -> float:
         """Delivered (or read) messages over those with a final outcome; 0 when none."""
-        final = self.delivered + sum(self.by_status.get(s, 0) for s in FAILED_DELIVERY)
-        return self.delivered / final if final else 0.0
+        return self.delivered / self.final if self.final else 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,13 +11,15 @@ import re
 from collections.abc import Sequence
 from typing import NoReturn
 
-from bot.cli import consent, db, diagram, export, outbox, send, serve
+from bot.cli import consent, db, diagram, export, new, outbox, send, serve
+from bot.cli.common import fail
 from storage.url import redact
 
 __all__ = ["build_parser", "main"]
 
 # The commands in the order ``--help`` lists them; each module registers its own parser.
 COMMANDS = {
+    "new": new,
     "serve": serve,
     "diagram": diagram,
     "export": export,
@@ -44,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="switchboard",
         description="Stateful SMS, WhatsApp and voice conversations over Twilio.",
     )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an unexpected error"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for module in COMMANDS.values():
         module.add_parser(commands)
@@ -51,8 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``switchboard`` console script."""
+    """Entry point of the ``switchboard`` console script.
+
+    Every failure is one line on stderr and a non-zero exit; ``--debug`` adds the traceback.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
-    code: int = COMMANDS[args.command].run(args)
+    try:
+        code: int = COMMANDS[args.command].run(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        return fail(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)")
     return code

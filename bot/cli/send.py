@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from bot.cli.common import Commands, run_async
+from bot.cli.common import Commands, add_database, run_async
 from bot.outbound.start import start_conversation
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -105,7 +105,7 @@ def add_parser(commands: Commands) -> None:
         default="flows:runtime",
         help="function of Settings returning the Runtime to start flows on (default flows:runtime)",
     )
-    send.add_argument("--database", help="database URL (default: from env)")
+    add_database(send)
     send.add_argument("--wait", action="store_true", help="send the messages from here too")
 
 
@@ -118,7 +118,7 @@ def _campaign(args: argparse.Namespace, content: str) -> str:
 
 def _runtime(args: argparse.Namespace) -> Runtime:
     """The runtime ``--runtime`` builds, on ``--database`` when given (no web app)."""
-    if args.database:
+    if getattr(args, "database", None):
         os.environ["SWITCHBOARD_DATABASE_URL"] = args.database
     module, _, name = args.runtime.partition(":")
     factory = getattr(importlib.import_module(module), name)

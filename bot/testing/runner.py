@@ -14,8 +14,7 @@ from bot.events.model import Channel
 from bot.testing.clock import DEFAULT_START, FakeClock
 from bot.testing.harness import AppFactory, Harness, Phone
 from bot.testing.reply import Reply
-from bot.testing.transcript import Advance, Check, Send, Transcript
-from bot.web.app import runtime_of
+from bot.testing.transcript import Advance, Check, Send, Transcript, TranscriptSyntaxError
 
 __all__ = ["CALLER_ACTIONS", "REPLY_LINES", "Runner", "TranscriptMismatch", "reply_lines"]
 
@@ -100,7 +99,14 @@ class Runner:
             self.harness = harness
             flow = self.transcript.header.get("flow")
             if flow:
-                runtime_of(harness.app).engine.router.add(self.ours, flow, self.channel)  # type: ignore[arg-type]
+                engine = harness.engine
+                if flow not in engine.flows:
+                    known = ", ".join(sorted(engine.flows))
+                    raise TranscriptSyntaxError(
+                        f"{self.transcript.path}:1: flow {flow!r} is not registered "
+                        f"in this app (it has: {known})"
+                    )
+                engine.router.add(self.ours, flow, self.channel)
             self.phone = harness.phone(self.caller, self.ours, self.channel)
             for step in self.transcript.steps:
                 await self.play(step)
