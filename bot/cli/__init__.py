@@ -69,5 +69,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        return fail(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        message = _URL.sub(lambda m: redact(m.group(0)), str(exc))  # a URL's password too
+        return fail(f"{type(exc).__name__}: {message} (run with --debug for the traceback)")
     return code
