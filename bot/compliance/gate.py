@@ -115,6 +115,16 @@ class Gate:
         contact = await self.contact(outgoing.channel, outgoing.ours, outgoing.theirs)
         return self.decide(outgoing, contact, now)
 
+    async def quiet_until(
+        self, ours: str, theirs: str, purpose: Purpose, now: datetime
+    ) -> datetime | None:
+        """When a message of ``purpose`` to ``theirs`` may go, if not now (quiet hours,
+        ``bot.compliance.quiet``); None for transactional messages and inside the window."""
+        quiet = self.compliance.policy(ours).quiet
+        if purpose.transactional or quiet is None:
+            return None
+        return quiet.opens_at(self.compliance.zones(theirs), now)
+
     async def require(self, outgoing: Outgoing, now: datetime) -> Outgoing:
         """:meth:`admit`, raising :class:`OptedOut` or :class:`WindowClosed` when refused."""
         return (await self.admit(outgoing, now)).raise_if_refused()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from bot import Flow, Router, T, Turn, text_is
 from bot.flow.intents import Timeout
+from bot.outbound.config import OutboundSettings
+from bot.outbound.ratelimit import DEFAULT_RATES
 from bot.testing import Harness
 
 OURS = "+15550100000"
@@ -84,6 +87,12 @@ class Notify(Flow):
 
     def what(self, turn: Turn) -> None:
         turn.say("?")
+
+
+def settings(**changes: Any) -> OutboundSettings:
+    """The harness's outbound settings (no rate limit, no background worker), changed."""
+    fast = dict.fromkeys(DEFAULT_RATES, 1e6)
+    return OutboundSettings(**{"worker": False, "default_rates": fast, **changes})
 
 
 def make_harness(**kwargs: object) -> Harness:
