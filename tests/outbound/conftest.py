@@ -99,6 +99,13 @@ def make_harness(**kwargs: object) -> Harness:
     return Harness.of([Notify], Router(default="notify"), **kwargs)  # type: ignore[arg-type]
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A fresh database of each backend (PostgreSQL: a schema of its own, dropped after)."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_schema_url"
+    return str(request.getfixturevalue(fixture))
+
+
 @pytest.fixture
 async def h() -> AsyncIterator[Harness]:
     async with make_harness() as started:
