@@ -100,6 +100,7 @@ class FakeTwilio:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
         self.lists = 0  # list requests seen (pages)
+        self._stored = asyncio.Event()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -174,10 +175,11 @@ class FakeTwilio:
         fault = Fault(status, code, retry_after, delay, times, create_anyway, foreign)
         self.faults.append(fault)
 
-    def seed(self, to: str, from_: str, count: int, body: str = "earlier") -> None:
-        """``count`` messages already sent to ``to`` (a busy recipient), stamped now."""
+    def seed(self, to: str, from_: str, count: int, body: str = "earlier {n}") -> None:
+        """``count`` messages sent to ``to`` by others (a busy recipient), stamped now;
+        ``{n}`` in ``body`` numbers them."""
         for n in range(count):
-            self._store(from_, to, f"{body} {n}", [], None, None)
+            self._store(from_, to, body.format(n=n), [], None, None)
 
     def fail_recipient(self, to: str, code: int) -> None:
         """Every create to ``to`` fails with Twilio error ``code`` (e.g. 21610, 21614)."""
@@ -327,7 +329,17 @@ class FakeTwilio:
             created=self.clock().replace(microsecond=0), accepted_at=time.monotonic(),
         )  # fmt: skip
         self.messages[message.sid] = message
+        self._stored.set()
         return message
+
+    async def wait_sent(self, count: int, timeout: float = 10.0) -> list[FakeMessage]:
+        """Wait (at most ``timeout`` s) until ``count`` messages are accepted: for a create
+        that a fault delays past the client's timeout and accepts later."""
+        async with asyncio.timeout(timeout):
+            while len(self.messages) < count:
+                self._stored.clear()
+                await self._stored.wait()
+        return self.sent()
 
     async def _fetch_message(self, request: web.Request) -> web.StreamResponse:
         if not self._authorised(request):
