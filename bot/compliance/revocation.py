@@ -1,7 +1,8 @@
 """Revoking consent in words: short messages that clearly say "stop", beyond the keywords.
 
-The FCC's TCPA consent-revocation order (FCC 24-24, 47 CFR § 64.1200(a)(10), in force for
-texts since April 2025) requires honouring a revocation made by "any reasonable means",
+The FCC's TCPA consent-revocation order (February 2024, CG Docket No. 02-278; 47 CFR
+§ 64.1200(a)(10), in force for texts since April 2025) requires honouring a revocation made
+by "any reasonable means",
 and names "stop", "quit", "end", "revoke", "opt out", "cancel" and "unsubscribe" as words
 that revoke when sent as a reply (they are in the default keyword list, see
 ``bot.compliance.config``). Beyond the exact words, a person who writes "please stop", "stop

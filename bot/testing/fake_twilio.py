@@ -332,10 +332,10 @@ class FakeTwilio:
         self._stored.set()
         return message
 
-    async def wait_sent(self, count: int, timeout: float = 10.0) -> list[FakeMessage]:
-        """Wait (at most ``timeout`` s) until ``count`` messages are accepted: for a create
+    async def wait_sent(self, count: int, within: float = 10.0) -> list[FakeMessage]:
+        """Wait (at most ``within`` s) until ``count`` messages are accepted: for a create
         that a fault delays past the client's timeout and accepts later."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while len(self.messages) < count:
                 self._stored.clear()
                 await self._stored.wait()

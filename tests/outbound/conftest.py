@@ -32,6 +32,7 @@ class Notify(Flow):
         T("message", "idle", None, conditions=text_is("long"), after="long"),
         T("message", "idle", None, conditions=text_is("quote"), after="quote"),
         T("beep", "idle", None, after="beep"),
+        T("message", "idle", None, conditions=text_is("promo"), after="promo"),
         T("message", "idle", None, conditions=text_is("tomorrow"), after="tomorrow"),
         T("remind_tpl", "idle", None, after="remind_tpl"),
         T("message", "waiting", "idle", after="got_reply"),
@@ -69,6 +70,10 @@ class Notify(Flow):
             "Your appointment is tomorrow.", template="reminder",
             content_variables={"1": "tomorrow"},
         )  # fmt: skip
+
+    def promo(self, turn: Turn) -> None:
+        turn.say("ok")
+        turn.send("Sale! 20% off today.", purpose="campaign")
 
     def beep(self, turn: Turn) -> None:
         turn.say("beep!")

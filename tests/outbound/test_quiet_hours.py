@@ -84,6 +84,18 @@ async def test_a_campaign_waits_for_each_recipients_local_morning(
         ]  # fmt: skip
 
 
+async def test_a_flow_marks_a_send_as_a_campaign(database_url: str) -> None:
+    async with harness(database_url, at("2026-01-05", 9)) as h:  # 04:00 in New York
+        await h.phone(NEW_YORK).send("hi")
+        reply = await h.phone(NEW_YORK).send("promo")
+        assert "ok" in reply.body  # the reply itself is transactional: TwiML, at once
+        await h.drain()
+        assert fake(h).sent() == []
+        h.clock.set(at("2026-01-05", 13))
+        await h.drain()
+        assert [m.body for m in fake(h).sent()] == ["Sale! 20% off today."]
+
+
 async def test_after_nine_in_the_evening_it_waits_for_the_next_morning(database_url: str) -> None:
     async with harness(database_url, at("2026-01-06", 2, 30)) as h:  # 21:30 EST on the 5th
         ny = await enqueue(h, NEW_YORK, Purpose.CAMPAIGN)
