@@ -12,6 +12,7 @@ Time is the worker's clock (the fake clock in tests).
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -48,11 +49,13 @@ class Circuit:
         self._probing = True
         return True
 
-    def reopens_at(self) -> datetime:
-        """When a held message should be looked at again."""
+    def reopens_at(self, rng: random.Random | None = None) -> datetime:
+        """When a held message should be looked at again (spread over half a cooldown with
+        ``rng``, so held messages do not all come back at once)."""
+        spread = timedelta(seconds=rng.uniform(0, self.cooldown / 2) if rng else 0.0)
         if self.open_until is None or self.open_until <= self.now():
-            return self.now() + timedelta(seconds=self.cooldown)
-        return self.open_until
+            return self.now() + timedelta(seconds=self.cooldown) + spread
+        return self.open_until + spread
 
     def release(self) -> None:
         """The probe admitted last did not go out after all: let another one try."""

@@ -24,9 +24,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.outbound.sender import Found
+from bot.outbound.sender import Found, Sender
+from storage.protocols import OutboxStore
 
-__all__ = ["match", "settles_at"]
+__all__ = ["look_up", "match", "settles_at"]
 
 log = logging.getLogger("switchboard.outbox")
 
@@ -34,6 +35,16 @@ log = logging.getLogger("switchboard.outbox")
 def settles_at(attempt_at: datetime, settle_seconds: float) -> datetime:
     """When an unsettled attempt may be looked up."""
     return attempt_at + timedelta(seconds=settle_seconds)
+
+
+async def look_up(
+    sender: Sender, store: OutboxStore, wire: Mapping[str, Any], since: datetime
+) -> tuple[Found | None, list[Found]]:
+    """The message ``wire`` created at Twilio (or None), and everything the lookup listed;
+    :class:`~bot.errors.RestError` when Twilio cannot be asked."""
+    found = await sender.sent_since(to=wire["To"], from_=wire["From"], since=since)
+    owned = await store.outbox_sids([f.sid for f in found])
+    return match(found, wire, owned), found
 
 
 def match(found: Sequence[Found], wire: Mapping[str, Any], owned: set[str]) -> Found | None:

@@ -9,13 +9,22 @@ never with the message as it was queued.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from bot.outbound.segments import smart_encode
 from storage.records import OutboundMessage
 
-__all__ = ["Wire", "create_arguments", "wire_request"]
+__all__ = ["Wire", "callback_url", "create_arguments", "wire_request"]
 
 Wire = dict[str, Any]
+
+
+def callback_url(status_callback: str | None, message_id: str) -> str | None:
+    """The message's ``StatusCallback``: the status URL naming our id (``ob``), or None."""
+    if not status_callback:
+        return None
+    joiner = "&" if "?" in status_callback else "?"
+    return f"{status_callback}{joiner}ob={quote(message_id, safe='')}"
 
 
 def wire_request(message: OutboundMessage, smart: bool, status_callback: str | None) -> Wire:

@@ -16,13 +16,12 @@ One message, once claimed (leased to this worker):
    again and the exact request and start time are stored in the transaction that checks
    the consent ledger as committed (:meth:`~storage.protocols.OutboxStore.begin_attempt`):
    a STOP committed before it wins; only then the REST call;
-6. ``accepted`` with Twilio's sid, or: no answer → unsettled (step 2 later); transient
-   error → ``pending`` after capped exponential backoff with jitter (``Retry-After``
-   honoured) until the purpose's horizon; permanent error → ``failed`` with its
-   consequence (21610 → consent ledger, 21211/21614 → undeliverable, 63016 → window).
+6. ``accepted`` with Twilio's sid; no answer → unsettled (step 2); transient error →
+   ``pending`` after capped backoff with jitter until the purpose's horizon; permanent →
+   ``failed`` with its consequence (21610 ledger, 21211/21614 undeliverable, 63016 window).
 
-Every step is appended to the message's history in the same transaction as its status, and
-every message held, blocked, released or failed leaves a log line saying why.
+Each step joins the message's history in its status's transaction; each message held,
+blocked, released or failed leaves a log line saying why.
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from bot.clock import Clock
 from bot.compliance.gate import Gate, Outgoing
@@ -48,8 +46,8 @@ from bot.outbound.policy import Backoff, Consequence, consequence, is_transient
 from bot.outbound.ratelimit import RateLimits
 from bot.outbound.segments import count_segments, estimate_cost
 from bot.outbound.sender import Sender
-from bot.outbound.settle import match, settles_at
-from bot.outbound.wire import Wire, create_arguments, wire_request
+from bot.outbound.settle import look_up, settles_at
+from bot.outbound.wire import Wire, callback_url, create_arguments, wire_request
 from storage.protocols import OutboxStore
 from storage.records import (
     Attempt,
@@ -217,14 +215,20 @@ class OutboxWorker:
             await self._pending(message, "held", held, "outside the recipient's quiet hours")
             return
         if self.circuit.is_open:
-            await self._pending(message, "waiting", self._reopen(), "circuit open", waiting=True)
+            await self._pending(
+                message,
+                "waiting",
+                self.circuit.reopens_at(self.backoff.rng),
+                "circuit open",
+                waiting=True,
+            )
             return
         if await self._admit(message, now) is not None:  # early: no rate token for a refusal
             await self._send(message, message.attempts + 1, deadline)
 
-    def _reopen(self) -> datetime:
-        spread = self.backoff.rng.uniform(0, self.settings.circuit_cooldown / 2)
-        return self.circuit.reopens_at() + timedelta(seconds=spread)
+    async def _circuit_open(self, message: OutboundMessage) -> None:
+        due = self.circuit.reopens_at(self.backoff.rng)
+        await self._pending(message, "waiting", due, "circuit open", waiting=True)
 
     async def _fail(self, message: OutboundMessage, event: str, now: datetime, **kw: Any) -> None:
         log.warning("outbox message %s failed (%s): %s", message.id, event, kw.get("error"))
@@ -241,14 +245,10 @@ class OutboxWorker:
             return True
         since = message.attempt_at - timedelta(seconds=self.settings.clock_skew)
         try:
-            found = await self._client().sent_since(
-                to=message.wire["To"], from_=message.wire["From"], since=since
-            )
+            hit, found = await look_up(self._client(), self.store, message.wire, since)
         except RestError as exc:
             await self._retry(message, message.attempts, exc, settled=False)
             return True
-        owned = await self.store.outbox_sids([f.sid for f in found]) - {message.sid or ""}
-        hit = match(found, message.wire, owned)
         if hit is not None:
             await self._write(message, OutboxChange(
                 OutboxStatus.ACCEPTED, "reconciled", now, sid=hit.sid, delivery="queued",
@@ -288,12 +288,6 @@ class OutboxWorker:
             OutboxStatus.BLOCKED, "blocked", now, error=reason, detail={"reason": reason},
         ))  # fmt: skip
 
-    def _callback_url(self, message: OutboundMessage) -> str | None:
-        if not self.status_callback:
-            return None
-        joiner = "&" if "?" in self.status_callback else "?"
-        return f"{self.status_callback}{joiner}ob={quote(message.id, safe='')}"
-
     async def _send(
         self, message: OutboundMessage, attempt: int, deadline: datetime | None = None
     ) -> None:
@@ -307,9 +301,16 @@ class OutboxWorker:
         if admitted is None:
             return
         if not self.circuit.admit():
-            await self._pending(message, "waiting", self._reopen(), "circuit open", waiting=True)
+            await self._pending(
+                message,
+                "waiting",
+                self.circuit.reopens_at(self.backoff.rng),
+                "circuit open",
+                waiting=True,
+            )
             return
-        wire = wire_request(admitted, self.settings.smart_encoding, self._callback_url(message))
+        callback = callback_url(self.status_callback, message.id)
+        wire = wire_request(admitted, self.settings.smart_encoding, callback)
         consent = None
         if admitted.purpose is not Purpose.CONSENT:
             consent = (strip_channel(message.theirs), self.gate.scope(message.ours))
