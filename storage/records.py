@@ -289,8 +289,9 @@ class OutboundMessage:
 
     @property
     def unsettled(self) -> bool:
-        """Whether an attempt started and nobody knows whether Twilio took it."""
-        return self.attempt_at is not None and self.sid is None
+        """Whether an attempt started and nobody knows whether Twilio took it (``sid`` may
+        still name an earlier attempt, retried after a transient delivery failure)."""
+        return self.attempt_at is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,10 +24,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.outbound.sender import Found, Sender
+from bot.outbound.sender import Found
 from storage.protocols import OutboxStore
 
-__all__ = ["look_up", "match", "settles_at"]
+__all__ = ["match", "pick", "settles_at"]
 
 log = logging.getLogger("switchboard.outbox")
 
@@ -37,14 +37,10 @@ def settles_at(attempt_at: datetime, settle_seconds: float) -> datetime:
     return attempt_at + timedelta(seconds=settle_seconds)
 
 
-async def look_up(
-    sender: Sender, store: OutboxStore, wire: Mapping[str, Any], since: datetime
-) -> tuple[Found | None, list[Found]]:
-    """The message ``wire`` created at Twilio (or None), and everything the lookup listed;
-    :class:`~bot.errors.RestError` when Twilio cannot be asked."""
-    found = await sender.sent_since(to=wire["To"], from_=wire["From"], since=since)
-    owned = await store.outbox_sids([f.sid for f in found])
-    return match(found, wire, owned), found
+async def pick(store: OutboxStore, found: list[Found], wire: Mapping[str, Any]) -> Found | None:
+    """The message among those Twilio listed (``found``) that ``wire`` created, or None:
+    :func:`match`, with the sids other outbox rows own read from ``store``."""
+    return match(found, wire, await store.outbox_sids([f.sid for f in found]))
 
 
 def match(found: Sequence[Found], wire: Mapping[str, Any], owned: set[str]) -> Found | None:

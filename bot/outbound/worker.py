@@ -46,7 +46,7 @@ from bot.outbound.policy import Backoff, Consequence, consequence, is_transient
 from bot.outbound.ratelimit import RateLimits
 from bot.outbound.segments import count_segments, estimate_cost
 from bot.outbound.sender import Sender
-from bot.outbound.settle import look_up, settles_at
+from bot.outbound.settle import pick, settles_at
 from bot.outbound.wire import Wire, callback_url, create_arguments, wire_request
 from storage.protocols import OutboxStore
 from storage.records import (
@@ -245,10 +245,12 @@ class OutboxWorker:
             return True
         since = message.attempt_at - timedelta(seconds=self.settings.clock_skew)
         try:
-            hit, found = await look_up(self._client(), self.store, message.wire, since)
+            wire = message.wire
+            found = await self._client().sent_since(to=wire["To"], from_=wire["From"], since=since)
         except RestError as exc:
             await self._retry(message, message.attempts, exc, settled=False)
             return True
+        hit = await pick(self.store, found, message.wire)
         if hit is not None:
             await self._write(message, OutboxChange(
                 OutboxStatus.ACCEPTED, "reconciled", now, sid=hit.sid, delivery="queued",

@@ -171,3 +171,22 @@ async def test_the_same_body_twice_does_not_borrow_the_first_ones_sid(database_u
         one, two = await h.store.outbox_message(first), await h.store.outbox_message(second)
         assert one is not None and two is not None and one.sid != two.sid
         assert len(fake(h).sent()) == 2
+
+
+async def test_a_delivery_retry_that_times_out_is_settled_not_resent(database_url: str) -> None:
+    async with make_harness(database_url=database_url, outbound_settings=settings(**SLOW)) as h:
+        reply = await enqueue(h, Purpose.SEND)
+        await h.drain()
+        [first] = fake(h).sent()
+        await fake(h).deliver(first.sid, "undelivered", error_code=30003)  # retried later
+        message = await h.store.outbox_message(reply)
+        assert message is not None and message.status == "pending" and message.sid == first.sid
+        h.clock.set(message.due_at)
+        fake(h).fail_next(delay=0.6, create_anyway=True)  # the retry's create times out...
+        await h.drain()
+        await fake(h).wait_sent(2)  # ...and is accepted late
+        h.clock.advance(timedelta(seconds=61))
+        await h.drain()
+        message = await h.store.outbox_message(reply)
+        assert message is not None and message.status == "accepted"
+        assert len(fake(h).sent()) == 2 and message.sid == fake(h).sent()[1].sid
