@@ -190,3 +190,25 @@ async def test_a_delivery_retry_that_times_out_is_settled_not_resent(database_ur
         message = await h.store.outbox_message(reply)
         assert message is not None and message.status == "accepted"
         assert len(fake(h).sent()) == 2 and message.sid == fake(h).sent()[1].sid
+
+
+async def test_a_crashed_attempt_is_not_looked_up_before_the_settle_time(
+    database_url: str,
+) -> None:
+    slow = settings(settle_seconds=300.0)  # longer than the 2-minute lease
+    async with make_harness(database_url=database_url, outbound_settings=slow) as h:
+        message_id = await enqueue(h, Purpose.SEND)
+        now = h.clock.now()
+        await h.store.claim_outbox("crashed", now, now + timedelta(minutes=2), 10)
+        wire = {"To": CALLER, "From": OURS, "Body": "news"}
+        assert await h.store.begin_attempt(message_id, "crashed", Attempt(1, wire, now))
+        h.clock.advance(timedelta(minutes=3))  # the lease is over; the settle time is not
+        await h.drain()
+        assert fake(h).lists == 0 and fake(h).sent() == []
+        assert (await history(h, message_id))[-1] == "settling"
+        fake(h).seed(CALLER, OURS, 1, "news")  # the dead worker's create shows up late
+        h.clock.advance(timedelta(minutes=2))
+        await h.drain()
+        message = await h.store.outbox_message(message_id)
+        assert message is not None and message.status == "accepted"
+        assert len(fake(h).sent()) == 1 and fake(h).lists == 1
