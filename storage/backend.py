@@ -192,6 +192,14 @@ class Backend(Store, ABC):
         """Every consent change of ``person`` in every scope, oldest first."""
         return await self.run(programs.consent_history(self.dialect, person), atomic=False)
 
+    async def set_contact_zone(self, person: str, zone: str | None, at: datetime) -> None:
+        """Record ``person``'s own time zone for quiet hours (None: forget it)."""
+        await self.run(programs.set_contact_zone(self.dialect, person, zone, at), atomic=False)
+
+    async def contact_zone(self, person: str) -> str | None:
+        """``person``'s own time zone, if one was recorded."""
+        return await self.run(programs.contact_zone(person), atomic=False)
+
     async def close_window(self, window: str, at: datetime) -> bool:
         """Close ``window`` unless they wrote after ``at``; whether it was open before."""
         return await self.run(programs.close_window(self.dialect, window, at))

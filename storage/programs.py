@@ -37,6 +37,7 @@ __all__ = [
     "begin_attempt",
     "close_window",
     "consent_history",
+    "contact_zone",
     "delivery_report",
     "finish_timer",
     "history",
@@ -47,6 +48,7 @@ __all__ = [
     "outbox_sids",
     "ping",
     "record_consent",
+    "set_contact_zone",
     "update_outbox",
 ]
 
@@ -270,3 +272,21 @@ def outbox_sids(sids: tuple[str, ...]) -> Program[set[str]]:
         return set()
     rows = yield f"SELECT sid FROM outbox WHERE sid IN ({','.join('?' * len(sids))})", sids
     return {row[0] for row in rows}
+
+
+def set_contact_zone(d: Dialect, person: str, zone: str | None, at: datetime) -> Program[None]:
+    """Record ``person``'s own time zone (None: forget it, their number's applies again)."""
+    if zone is None:
+        yield "DELETE FROM contact_zones WHERE person = ?", (person,)
+        return
+    yield (
+        "INSERT INTO contact_zones (person, zone, at) VALUES (?,?,?) ON CONFLICT (person) "
+        "DO UPDATE SET zone = excluded.zone, at = excluded.at",
+        (person, zone, d.stamp(at)),
+    )
+
+
+def contact_zone(person: str) -> Program[str | None]:
+    """``person``'s own time zone, if one was recorded."""
+    rows = yield "SELECT zone FROM contact_zones WHERE person = ?", (person,)
+    return str(rows[0][0]) if rows else None

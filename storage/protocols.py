@@ -92,6 +92,15 @@ class ConsentStore(Protocol):
         """Every consent change of ``person`` in every scope, oldest first."""
         ...
 
+    async def set_contact_zone(self, person: str, zone: str | None, at: datetime) -> None:
+        """Record ``person``'s (E.164, no channel prefix) own IANA time zone for quiet hours,
+        overriding their number's; None forgets it."""
+        ...
+
+    async def contact_zone(self, person: str) -> str | None:
+        """``person``'s own time zone, if one was recorded."""
+        ...
+
     async def close_window(self, window: str, at: datetime) -> bool:
         """Mark the WhatsApp window of conversation ``window`` closed, unless the person wrote
         after ``at``; returns whether it was open before."""

@@ -30,6 +30,7 @@ from enum import StrEnum
 from bot.compliance.config import Compliance, NumberPolicy
 from bot.compliance.consent import record_carrier_opt_out
 from bot.compliance.contacts import read_contact
+from bot.compliance.quiet import zone
 from bot.compliance.window import close_window_after_63016, window_open
 from bot.errors import OptedOut, OutboundRefused, WindowClosed
 from bot.events.keys import ConversationKey
@@ -123,7 +124,15 @@ class Gate:
         quiet = self.compliance.policy(ours).quiet
         if purpose.transactional or quiet is None:
             return None
-        return quiet.opens_at(self.compliance.zones(theirs), now)
+        own = await self.store.contact_zone(strip_channel(theirs))
+        return quiet.opens_at((own,) if own else self.compliance.zones(theirs), now)
+
+    async def set_zone(self, theirs: str, name: str | None, at: datetime) -> None:
+        """Record the person's own time zone for quiet hours (an IANA name; None: forget it,
+        their number's applies again); :class:`~bot.errors.ConfigError` for an unknown one."""
+        if name is not None:
+            zone(name)
+        await self.store.set_contact_zone(strip_channel(theirs), name, at)
 
     async def require(self, outgoing: Outgoing, now: datetime) -> Outgoing:
         """:meth:`admit`, raising :class:`OptedOut` or :class:`WindowClosed` when refused."""

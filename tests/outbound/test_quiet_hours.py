@@ -122,6 +122,29 @@ async def test_a_contacts_own_zone_overrides_the_numbers(database_url: str) -> N
         assert [m.to for m in fake(h).sent()] == [NEW_YORK]
 
 
+async def test_a_stored_zone_overrides_the_number_and_the_configuration(
+    database_url: str,
+) -> None:
+    compliance = Compliance(contact_zones={NEW_YORK: "Europe/London"})
+    async with harness(database_url, at("2026-01-05", 9), compliance) as h:
+        gate = h.engine.gate
+        with pytest.raises(ConfigError, match="unknown time zone"):
+            await gate.set_zone(NEW_YORK, "Mars/Olympus", h.clock.now())
+        await gate.set_zone(NEW_YORK, "Asia/Tokyo", h.clock.now())  # 18:00 there: open
+        await gate.set_zone(LOS_ANGELES, "Asia/Tokyo", h.clock.now())
+        await gate.set_zone(LOS_ANGELES, None, h.clock.now())  # forgotten: 01:00 PST
+        ny = await enqueue(h, NEW_YORK, Purpose.CAMPAIGN)
+        la = await enqueue(h, LOS_ANGELES, Purpose.CAMPAIGN)
+        await h.drain()
+        assert [m.to for m in fake(h).sent()] == [NEW_YORK]
+        assert (await h.store.outbox_message(ny)).status == "accepted"  # type: ignore[union-attr]
+        assert await due(h, la) == at("2026-01-05", 16)
+        h.clock.set(at("2026-01-05", 12, 30))  # 21:30 in Tokyo: the stored zone is closed
+        await enqueue(h, NEW_YORK, Purpose.CAMPAIGN, key="2")
+        await h.drain()
+        assert len(fake(h).sent()) == 1
+
+
 async def test_quiet_hours_can_be_turned_off_per_number(database_url: str) -> None:
     compliance = Compliance(numbers={OURS: NumberPolicy(quiet=None)})
     async with harness(database_url, at("2026-01-05", 9), compliance) as h:

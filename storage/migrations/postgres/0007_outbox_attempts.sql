@@ -4,3 +4,9 @@
 ALTER TABLE outbox ADD COLUMN wire jsonb;
 ALTER TABLE outbox ADD COLUMN attempt_at timestamptz;
 ALTER TABLE outbox ADD COLUMN http_status integer;
+-- A person's own time zone for quiet hours (overrides the one their number implies).
+CREATE TABLE contact_zones (
+    person  text PRIMARY KEY,
+    zone    text NOT NULL,
+    at      timestamptz NOT NULL
+);

@@ -7,3 +7,9 @@
 ALTER TABLE outbox ADD COLUMN wire TEXT;
 ALTER TABLE outbox ADD COLUMN attempt_at TEXT;
 ALTER TABLE outbox ADD COLUMN http_status INTEGER;
+-- A person's own time zone for quiet hours (overrides the one their number implies).
+CREATE TABLE contact_zones (
+    person  TEXT PRIMARY KEY,
+    zone    TEXT NOT NULL,
+    at      TEXT NOT NULL
+);
