@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.admin.actions import Actions, snapshot
 from bot.admin.errors import Invalid, NotFound, Stale
+from bot.admin.handoff import Handoffs
 from bot.admin.views import Detail, FlowView, flow_view
 from bot.engine.engine import Engine
 from bot.events.model import Channel, strip_channel
@@ -57,6 +58,11 @@ class Operations:
     @property
     def actions(self) -> Actions:
         return Actions(self.engine, self.store, self.runner, self.counts_cache.clear)
+
+    @property
+    def handoffs(self) -> Handoffs:
+        """Hand-off: the inbox, take over, claim, reply, give back, close (issue 13)."""
+        return Handoffs(self.actions)
 
     # -- reads --------------------------------------------------------------------------
 

@@ -1,0 +1,5 @@
+-- Human hand-off (issue 13): a conversation in hand-off keeps its record in its data under
+-- "_handoff" (bot/flow/handoff.py); the operators' inbox lists the open ones, longest waiting
+-- first, from this index (storage/handoff_queries.py uses the same expression).
+CREATE INDEX conversations_handoff ON conversations ((data -> '_handoff' ->> 'since'))
+    WHERE NOT closed AND (data -> '_handoff' ->> 'since') IS NOT NULL;
