@@ -20,9 +20,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.admin.actions import Actions
-from bot.admin.errors import Invalid, Refused, Stale
+from bot.admin.errors import Invalid, NotFound, Refused, Stale
 from bot.admin.event import key_of, operator_event
 from bot.compliance.gate import Outgoing
+from bot.compliance.window import window_open
 from bot.engine.compose import compose
 from bot.engine.handoff import marker
 from bot.events.model import Channel
@@ -62,6 +63,20 @@ class Handoffs:
         """Conversations in the hands of people, the longest waiting first."""
         runner = self.actions.runner
         return await runner.run(inbox(runner.dialect, limit), atomic=False)
+
+    async def reply_options(self, key: str) -> tuple[bool, list[str]]:
+        """Whether a free-form reply may go now (WhatsApp's 24-hour window is open, or it is
+        not WhatsApp), and the names of the templates configured for its number."""
+        engine = self.actions.engine
+        c = await self.actions.store.conversation(key)
+        if c is None:
+            raise NotFound(f"no conversation {key!r}")
+        templates = sorted(engine.gate.compliance.policy(c.ours).templates)
+        if c.channel != Channel.WHATSAPP:
+            return True, templates
+        contact = await engine.gate.contact(Channel(c.channel), c.ours, c.theirs)
+        length = engine.gate.compliance.window
+        return window_open(contact.last_inbound, engine.clock.now(), length), templates
 
     async def _mark(
         self, c: Conversation, operator: str, kind: str, body: str, data: dict[str, Any],

@@ -162,6 +162,11 @@ def admin_api(ops: Operations, access: ConsoleAccess, *, poll_seconds: float = 1
         found = await ops.handoffs.inbox()
         return _json({"handoffs": [handoff_json(c) for c in found]})
 
+    @bp.get("/handoffs/<path:key>/options")
+    async def reply_options(key: str) -> Response:
+        window_open, templates = await ops.handoffs.reply_options(key)
+        return _json({"free_form": window_open, "templates": templates})
+
     @bp.post("/handoffs/<path:key>/<action>")
     async def handoff(key: str, action: str) -> ResponseReturnValue:
         done = await handoff_action(ops.handoffs, key, action, await _body(), str(g.operator))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote
 
+from bot import Channel
 from bot.testing import Harness
 from flows.helpdesk import HELPDESK_NUMBER, NOBODY_ANSWERED, PROMPT, WELCOME_BACK
-from tests.admin.conftest import BOB, Api
+from tests.admin.conftest import BOB, Api, console_app
 
 PERSON = "+15550004444"
 KEY = f"sms:{HELPDESK_NUMBER}:{PERSON}"
@@ -160,3 +162,29 @@ async def test_operator_takes_over_an_open_conversation(harness: Harness, api: A
     status, body = await api.post(hpath("close"), {})
     assert status == 200 and body["conversation"]["closed"] is True
     assert (await phone.send("hi")).messages == [PROMPT]  # afresh
+
+
+async def test_whatsapp_window_closed_only_a_template(database: str) -> None:
+    templates = str(Path(__file__).parent.parent / "transcripts" / "consent_templates.json")
+    async with Harness(console_app, database_url=database, compliance_file=templates) as harness:
+        api = Api(harness)
+        phone = harness.phone(PERSON, to=HELPDESK_NUMBER, channel=Channel.WHATSAPP)
+        await phone.send("hi")
+        await phone.send("agent")
+        key = f"whatsapp:{HELPDESK_NUMBER}:{PERSON}"
+        await api.post(hpath("claim", key), {})
+        _, options = await api.get(hpath("options", key))
+        assert options == {"free_form": True, "templates": ["order_update"]}
+        harness.clock.advance(25 * 3600)
+        _, options = await api.get(hpath("options", key))
+        assert options["free_form"] is False
+        status, body = await api.post(hpath("reply", key), {"text": "still there?"})
+        assert status == 422 and "window_closed" in body["error"]
+        status, _ = await api.post(
+            hpath("reply", key), {"text": "About your order", "template": "order_update"}
+        )
+        assert status == 200
+        await harness.drain()
+        assert harness.twilio is not None
+        sent = harness.twilio.sent(f"whatsapp:{PERSON}")
+        assert [m.content_sid for m in sent][-1] == "HX0123456789abcdef0123456789abcdef"
