@@ -11,12 +11,14 @@ from bot.clock import Clock
 from bot.events.keys import ConversationKey
 from bot.events.messaging import InboundMessage
 from bot.events.model import Channel, Event
+from bot.events.urls import action_url
 from bot.events.voice import VoiceEvent
 from bot.flow.handoff import DEFAULT_HOLDING, KEY, TIMEOUT_TRIGGER, Handoff
 from bot.flow.intents import ScheduleIntent, SendIntent, parse_delay
 from bot.flow.voice_replies import VoiceReplies
 from bot.twiml.messaging import Action, Message
 from bot.twiml.rules import check_answer
+from bot.twiml.transfer import DialClient
 from bot.twiml.voice import Say
 from storage.records import Conversation, Purpose
 
@@ -176,6 +178,7 @@ class Turn(VoiceReplies):
         after: timedelta | float | str | None = None,
         timeout_state: str | None = None,
         number: str | None = None,
+        client: str | None = None,
     ) -> None:
         """Put the conversation in the hands of people (docs/flows.md, "Hand-off").
 
@@ -184,16 +187,21 @@ class Turn(VoiceReplies):
         (``None``: nothing). An operator gives it back at ``resume`` (default: the state
         this step ends in). With ``after``, nobody claiming it by then sends it back to
         ``timeout_state`` (default ``resume``) with ``data["handoff_outcome"] = "timeout"``.
-        On a call it is a transfer: ``holding`` is said and the call dialled to ``number``;
-        the ``dial`` event (``turn.voice.dial_status``) brings the outcome back to the flow.
+        On a call it is a transfer: ``holding`` is said and the call dialled to ``number`` or
+        a Voice SDK ``client``; the ``dial`` event (``turn.voice.dial_status``) brings the
+        outcome back to the flow.
         """
         if self.channel is Channel.VOICE:
-            if not number:
-                raise ValueError("a call is handed off by transfer: turn.handoff(..., number=)")
+            if bool(number) == bool(client):
+                raise ValueError("a call is handed off by transfer: pass number= or client=")
             if holding:
                 self.say(holding)
-            self.data["handoff"] = {"reason": reason, "number": number}
-            self.dial(number)
+            self.data["handoff"] = {"reason": reason, "to": number or f"client:{client}"}
+            if number:
+                self.dial(number)
+            else:
+                url = action_url(self._voice("dial"), self.step, "dial")
+                self.actions.append(DialClient(client or "", url))
             return
         delay = parse_delay(after) if after is not None else None
         record = Handoff.new(
