@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from urllib.parse import quote
 
@@ -188,3 +189,23 @@ async def test_whatsapp_window_closed_only_a_template(database: str) -> None:
         assert harness.twilio is not None
         sent = harness.twilio.sent(f"whatsapp:{PERSON}")
         assert [m.content_sid for m in sent][-1] == "HX0123456789abcdef0123456789abcdef"
+
+
+async def test_concurrent_claims_one_wins(harness: Harness, api: Api) -> None:
+    await _handed_off(harness)
+    bob = Api(harness, BOB)
+    results = await asyncio.gather(api.post(hpath("claim"), {}), bob.post(hpath("claim"), {}))
+    assert sorted(status for status, _ in results) == [200, 409]
+    found = await harness.store.conversation(KEY)
+    assert found is not None and found.data["_handoff"]["status"] == "claimed"
+    claims = [e for e in await harness.store.log(KEY) if e.kind == "claimed"]
+    assert len(claims) == 1
+
+
+async def test_saving_data_keeps_the_handoff(harness: Harness, api: Api) -> None:
+    await _handed_off(harness)
+    status, body = await api.post(
+        "/admin/api/conversations/" + quote(KEY, safe="") + "/data", {"data": {"vip": True}}
+    )
+    assert status == 200 and body["conversation"]["data"]["vip"] is True
+    assert body["conversation"]["data"]["_handoff"]["reason"] == "asked for a person"
