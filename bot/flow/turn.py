@@ -18,7 +18,7 @@ from bot.flow.intents import ScheduleIntent, SendIntent, parse_delay
 from bot.flow.voice_replies import VoiceReplies
 from bot.twiml.messaging import Action, Message
 from bot.twiml.rules import check_answer
-from bot.twiml.transfer import DialClient
+from bot.twiml.transfer import DialClient, Enqueue
 from bot.twiml.voice import Say
 from storage.records import Conversation, Purpose
 
@@ -179,6 +179,7 @@ class Turn(VoiceReplies):
         timeout_state: str | None = None,
         number: str | None = None,
         client: str | None = None,
+        queue: str | None = None,
     ) -> None:
         """Put the conversation in the hands of people (docs/flows.md, "Hand-off").
 
@@ -188,20 +189,28 @@ class Turn(VoiceReplies):
         this step ends in). With ``after``, nobody claiming it by then sends it back to
         ``timeout_state`` (default ``resume``) with ``data["handoff_outcome"] = "timeout"``.
         On a call it is a transfer: ``holding`` is said and the call dialled to ``number`` or
-        a Voice SDK ``client``; the ``dial`` event (``turn.voice.dial_status``) brings the
-        outcome back to the flow.
+        a Voice SDK ``client`` (the ``dial`` event, ``turn.voice.dial_status``, brings the
+        outcome back), or put in ``queue`` (the ``queue`` event, ``turn.voice.queue_result``).
         """
         if self.channel is Channel.VOICE:
-            if bool(number) == bool(client):
-                raise ValueError("a call is handed off by transfer: pass number= or client=")
+            targets = [
+                t for t in (number, client and f"client:{client}", queue and f"queue:{queue}") if t
+            ]
+            if len(targets) != 1:
+                raise ValueError(
+                    "a call is handed off by transfer: pass number=, client= or queue="
+                )
             if holding:
                 self.say(holding)
-            self.data["handoff"] = {"reason": reason, "to": number or f"client:{client}"}
+            self.data["handoff"] = {"reason": reason, "to": targets[0]}
             if number:
                 self.dial(number)
-            else:
+            elif client:
                 url = action_url(self._voice("dial"), self.step, "dial")
-                self.actions.append(DialClient(client or "", url))
+                self.actions.append(DialClient(client, url))
+            else:
+                url = action_url(self._voice("enqueue"), self.step, "enqueue")
+                self.actions.append(Enqueue(queue or "", url))
             return
         delay = parse_delay(after) if after is not None else None
         record = Handoff.new(

@@ -16,12 +16,17 @@ class Desk(Flow):
     initial = "menu"
     states = ["menu", "done"]
     final = ["done"]
-    transitions = [T("dial", "menu", "done", after="outcome")]
+    transitions = [
+        T("dial", "menu", "done", after="outcome"),
+        T("queue", "menu", "done", after="queued"),
+    ]
 
     def on_enter_menu(self, turn: Turn) -> None:
         to = turn.data.get("client")
         if to:
             turn.handoff("caller asked", client=to, holding="Connecting you to a person.")
+        elif turn.data.get("queue"):
+            turn.handoff("caller asked", queue="support", holding="Please hold for a person.")
         else:
             turn.handoff("caller asked", number="+15550109999", holding="Connecting you.")
 
@@ -30,6 +35,19 @@ class Desk(Flow):
         if turn.voice.dial_status != "completed":
             turn.say("Nobody could take your call. Goodbye.")
             turn.hangup()
+
+    def queued(self, turn: Turn) -> None:
+        turn.data["outcome"] = turn.voice.queue_result
+        if turn.voice.queue_result != "bridged":
+            turn.say("Nobody is free. Goodbye.")
+
+
+class QueueDesk(Desk):
+    name = "queue_desk"
+
+    def on_enter_menu(self, turn: Turn) -> None:
+        turn.data["queue"] = True
+        super().on_enter_menu(turn)
 
 
 class ClientDesk(Desk):
@@ -60,6 +78,19 @@ async def test_transfer_to_a_client() -> None:
         assert "<Client>alice</Client></Dial>" in answer.body
 
 
+async def test_transfer_into_a_queue_and_its_outcome() -> None:
+    async with Harness.of([QueueDesk], Router(default="queue_desk")) as harness:
+        call = harness.call(CALLER, OURS)
+        answer = await call.start()
+        assert "<Say>Please hold for a person.</Say>" in answer.body
+        assert ">support</Enqueue>" in answer.body
+        ended = await call.queue_ends("hangup", 40)
+        assert "Nobody is free" in ended.body
+        found = await harness.store.conversation(f"voice:{call.sid}")
+        assert found is not None and found.data["outcome"] == "hangup"
+        assert found.data["handoff"] == {"reason": "caller asked", "to": "queue:support"}
+
+
 def test_a_call_needs_a_number_or_a_client() -> None:
     from bot.events.keys import ConversationKey
     from bot.events.model import Channel, Params
@@ -69,5 +100,14 @@ def test_a_call_needs_a_number_or_a_client() -> None:
     event = VoiceEvent(Channel.VOICE, CALLER, OURS, Params())
     key = ConversationKey(Channel.VOICE, OURS, CALLER, thread="CA" + "1" * 32)
     turn = Turn(event, key, "desk", "menu", {}, FakeClock())
-    with pytest.raises(ValueError, match="number= or client="):
+    with pytest.raises(ValueError, match="number=, client= or queue="):
         turn.handoff("x")
+
+
+async def test_an_unknown_queue_result_is_a_clear_400() -> None:
+    async with Harness.of([QueueDesk], Router(default="queue_desk")) as harness:
+        params = [("AccountSid", "AC" + "0" * 32), ("From", CALLER), ("To", OURS),
+                  ("CallStatus", "in-progress"), ("CallSid", "CA" + "b" * 32),
+                  ("QueueResult", "exploded")]  # fmt: skip
+        reply = await harness.post("/twilio?step=2&on=enqueue", params)
+        assert reply.status == 400 and "QueueResult" in reply.body
