@@ -40,10 +40,12 @@ def since_expression(d: Dialect) -> str:
 def inbox(d: Dialect, limit: int) -> Program[list[Conversation]]:
     """Open conversations in hand-off, the longest waiting first."""
     since = since_expression(d)
+    # the partial index's own predicate, literally, so both planners can use the index
+    is_open = "NOT closed" if d.name == "postgres" else "closed = 0"
     rows = yield (
         f"SELECT {S.columns(S.CONVERSATION)} FROM conversations "
-        f"WHERE closed = ? AND {since} IS NOT NULL ORDER BY {since}, key LIMIT ?",
-        (False, limit),
+        f"WHERE {is_open} AND {since} IS NOT NULL ORDER BY {since}, key LIMIT ?",
+        (limit,),
     )
     return [S.conversation(row, d) for row in rows]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -68,6 +68,7 @@ class Handoff:
         cls, reason: str, resume: str, now: datetime, *, source: Source = Source.FLOW,
         after: timedelta | None = None, timeout_state: str | None = None,
     ) -> Handoff:  # fmt: skip
+        now = now.astimezone(UTC)  # one offset for every record: the inbox sorts the text
         deadline = (now + after).isoformat() if after is not None else None
         return cls(
             "HO" + uuid.uuid4().hex, reason, resume, now.isoformat(), source,
@@ -75,7 +76,8 @@ class Handoff:
         )  # fmt: skip
 
     def claimed(self, operator: str, now: datetime) -> Handoff:
-        return replace(self, status=Status.CLAIMED, operator=operator, claimed_at=now.isoformat())
+        at = now.astimezone(UTC).isoformat()
+        return replace(self, status=Status.CLAIMED, operator=operator, claimed_at=at)
 
     def to_json(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, StrEnum) else v) for k, v in asdict(self).items()}
