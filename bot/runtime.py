@@ -12,7 +12,7 @@ them builds these parts itself.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.clock import Clock, SystemClock
 from bot.compliance.config import Compliance
@@ -22,6 +22,8 @@ from bot.errors import ConfigError
 from bot.events.model import Params
 from bot.flow.definition import CompiledFlow, Flow, compile_flow
 from bot.flow.routing import Router
+from bot.observe.build import build_observer
+from bot.observe.hooks import Observer
 from bot.outbound.delivery import DeliveryCallbacks
 from bot.outbound.rest import TwilioRest
 from bot.outbound.sender import Sender
@@ -54,6 +56,8 @@ class Runtime:
     # (parameter that identifies the kind, handler), tried in order: a transcription
     # callback also carries CallStatus, so it comes first.
     status_handlers: tuple[tuple[str, StatusHandler], ...]
+    # metrics, spans and turn logs (bot.observe); a no-op unless settings.observe asks
+    observer: Observer = field(default_factory=Observer)
 
     async def start(self) -> None:
         """Open the store, then start the background workers (unless configured off)."""
@@ -122,13 +126,14 @@ def build_runtime(
     clock = clock or SystemClock()
     gate = Gate(store, compliance or _compliance(settings))
     config = settings.outbound
+    observer = build_observer(settings.observe, store)
     outbox = OutboxWorker(
         store, config, clock, gate, sender=_twilio_sender(settings),
-        public_url=settings.public_url,
+        public_url=settings.public_url, observer=observer,
     )  # fmt: skip
     engine = Engine(
         store, compiled, router, gate, clock=clock, apology=settings.apology,
-        on_enqueued=outbox.wake,
+        on_enqueued=outbox.wake, observer=observer,
     )  # fmt: skip
     timers = TimerRunner(
         engine, store, poll_seconds=config.poll_seconds, lease_seconds=config.lease_seconds,
@@ -142,4 +147,4 @@ def build_runtime(
         ("RecordingStatus", voice_status),
         ("CallStatus", voice_status),
     )
-    return Runtime(settings, store, clock, gate, engine, outbox, timers, calls, handlers)
+    return Runtime(settings, store, clock, gate, engine, outbox, timers, calls, handlers, observer)

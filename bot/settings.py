@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from bot.engine.engine import DEFAULT_APOLOGY
 from bot.errors import ConfigError
+from bot.observe.config import ObserveSettings
 from bot.outbound.config import OutboundSettings
 
 __all__ = ["Settings"]
@@ -42,6 +43,7 @@ class Settings:
     voice_budget: float = 3.0
     voice_hold_prompt: str = "Please hold on a moment."
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
+    observe: ObserveSettings = field(default_factory=ObserveSettings)
 
     def __post_init__(self) -> None:
         if not self.auth_token and not self.dev:
@@ -95,4 +97,5 @@ class Settings:
             voice_hold_prompt=env.get("SWITCHBOARD_VOICE_HOLD_PROMPT")
             or "Please hold on a moment.",
             outbound=OutboundSettings.from_env(env),
+            observe=ObserveSettings.from_env(env),
         )

@@ -6,10 +6,11 @@ switchboard serve | diagram | export | consent | db | send | outbox
 from __future__ import annotations
 
 import argparse
-import logging
+import os
 from collections.abc import Sequence
 
 from bot.cli import consent, db, diagram, export, outbox, send, serve
+from bot.observe.logs import configure_logging
 
 __all__ = ["build_parser", "main"]
 
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``switchboard`` console script."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(os.environ)
     args = build_parser().parse_args(argv)
     code: int = COMMANDS[args.command].run(args)
     return code

@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     from hypercorn.run import run
 
     from bot.errors import ConfigError
+    from bot.observe.build import prepare_multiprocess
+    from bot.observe.logs import with_format
     from bot.settings import Settings
 
     if args.database:
@@ -88,7 +90,13 @@ def run(args: argparse.Namespace) -> int:
     config.accesslog = "-" if args.access_log else None
     # Hypercorn's workers are spawned processes: without this, Switchboard's own INFO
     # records (version conflicts, consent changes) never reach their stderr.
-    config.logconfig_dict = _WORKER_LOGGING
+    # SWITCHBOARD_LOG_FORMAT=json|text and SWITCHBOARD_LOG_MASK (bot.observe.logs)
+    config.logconfig_dict = with_format(_WORKER_LOGGING, settings.observe)
     if importlib.util.find_spec("uvloop") is not None:
         config.worker_class = "uvloop"
-    return run(config)
+    # metrics on: every worker writes its values where any worker's scrape sums them
+    cleanup = prepare_multiprocess(os.environ)
+    try:
+        return run(config)
+    finally:
+        cleanup()

@@ -33,6 +33,7 @@ from bot.clock import Clock
 from bot.compliance.gate import Gate, Outgoing
 from bot.errors import ConfigError, RestError
 from bot.events.model import Channel
+from bot.observe.hooks import Observer
 from bot.outbound.config import OutboundSettings
 from bot.outbound.policy import Backoff, Consequence, consequence, is_transient
 from bot.outbound.ratelimit import RateLimits
@@ -64,6 +65,7 @@ class OutboxWorker:
         sender: Sender | None = None,
         public_url: str | None = None,
         owner: str | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -71,6 +73,7 @@ class OutboxWorker:
         self.gate = gate
         self.owner = owner or f"outbox-{uuid.uuid4().hex[:12]}"
         self.sender = sender
+        self.observer = observer or Observer()  # told every change written (bot.observe)
         self.limits = RateLimits(settings.rates, settings.default_rates)
         self.backoff = Backoff(settings.backoff_base, settings.backoff_cap, settings.max_attempts)
         callback = settings.status_callback
@@ -161,9 +164,15 @@ class OutboxWorker:
     async def _write(self, message: OutboundMessage, change: OutboxChange) -> None:
         if not await self.store.update_outbox(message.id, self.owner, change):
             log.warning("lost the lease on outbox message %s; another worker has it", message.id)
+            return
+        self.observer.outbox_change(message, change)
 
     async def process(self, message: OutboundMessage, deadline: datetime | None = None) -> None:
         """Take one claimed message to its next status (unsent if ``deadline`` has passed)."""
+        async with self.observer.sending(message):
+            await self._process(message, deadline)
+
+    async def _process(self, message: OutboundMessage, deadline: datetime | None) -> None:
         now = self.clock.now()
         if message.undeliverable is not None:
             await self._write(message, OutboxChange(
