@@ -1,0 +1,63 @@
+"""The metrics one process counts (in process, no multiprocess directory): flow errors,
+unhandled inputs, transitions, conversations ended, refusals and sends, and /metrics off
+unless enabled."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.observe.config import ObserveSettings
+from tests.observe.apps import harness
+
+PERSON = "+15557654321"
+
+
+@pytest.fixture(autouse=True)
+def single_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+
+
+def parse(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+async def test_counts_of_one_conversation() -> None:
+    async with harness(ObserveSettings(metrics=True)) as h:
+        phone = h.phone(PERSON)
+        await phone.send("hello")  # starts: ask
+        await phone.send("what")  # unhandled in ask
+        await phone.send("boom")  # flow error
+        await phone.send("yes")  # ask → answered, queues one message
+        await phone.send("ok")  # answered → done: ended
+        assert await h.drain() == 1
+        assert h.app is not None
+        response = await h.app.test_client().get("/metrics")
+        assert response.status_code == 200
+        got = parse(await response.get_data(as_text=True))
+
+    def value(name: str, **labels: str) -> float:
+        return got.get((name, frozenset(labels.items())), 0.0)
+
+    assert value("switchboard_conversations_started_total", flow="quiz") == 1
+    assert value("switchboard_conversations_ended_total", flow="quiz") == 1
+    assert value("switchboard_unhandled_messages_total", flow="quiz", state="ask") == 1
+    assert value("switchboard_flow_errors_total", flow="quiz") == 1
+    assert value("switchboard_turns_total", outcome="flow_error") == 1
+    assert value("switchboard_transitions_total", flow="quiz", source="ask", dest="answered") == 1
+    assert value("switchboard_transitions_total", flow="quiz", source="answered", dest="done") == 1
+    assert value("switchboard_sends_total", result="sent", code="") == 1
+    assert value("switchboard_estimated_cost_total", channel="sms") > 0
+    assert value("switchboard_webhook_requests_total", route="/twilio", status="200") == 5
+
+
+async def test_metrics_are_off_unless_enabled() -> None:
+    async with harness(ObserveSettings()) as h:
+        await h.phone(PERSON).send("hello")
+        assert h.app is not None
+        response = await h.app.test_client().get("/metrics")
+        assert response.status_code == 404
