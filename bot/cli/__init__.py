@@ -1,6 +1,6 @@
 """The ``switchboard`` command: one module per command, each with ``add_parser`` and ``run``.
 
-switchboard serve | diagram | export | consent | db | send | outbox
+switchboard serve | diagram | export | consent | db | send | outbox | stats
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import argparse
 import os
 from collections.abc import Sequence
 
-from bot.cli import consent, db, diagram, export, outbox, send, serve
+from bot.cli import consent, db, diagram, export, outbox, send, serve, stats
 from bot.observe.logs import configure_logging
 
 __all__ = ["build_parser", "main"]
@@ -23,6 +23,7 @@ COMMANDS = {
     "db": db,
     "send": send,
     "outbox": outbox,
+    "stats": stats,
 }
 
 

@@ -8,15 +8,18 @@ from quart import Quart
 
 from bot import Flow, Router, Settings, T, Turn, create_app
 from bot.clock import Clock
+from bot.flow.intents import Timeout
 from bot.observe.config import ObserveSettings
 from bot.testing import Harness
+from bot.testing.clock import FakeClock
 from storage.base import Store
 
 __all__ = ["Quiz", "harness"]
 
 
 class Quiz(Flow):
-    """ask → answered (a message queued through the outbox) → done; ``boom`` raises."""
+    """ask → answered (a message queued through the outbox) → done, by a reply or after 10
+    minutes without one; ``boom`` raises."""
 
     name = "quiz"
     initial = "ask"
@@ -25,9 +28,11 @@ class Quiz(Flow):
         T("message", "ask", "answered", conditions="is_yes", after="confirm"),
         T("message", "ask", "ask", conditions="is_boom", after="explode"),
         T("message", "answered", "done"),
+        T("no_reply", "answered", "done"),
         T("invalid", "*", None, after="again"),
     ]
     final_states = ["done"]
+    timeouts = {"answered": [Timeout("10m", "no_reply")]}
 
     def on_enter_ask(self, turn: Turn) -> None:
         turn.say("Yes?")
@@ -49,11 +54,13 @@ class Quiz(Flow):
         turn.say("Say yes")
 
 
-def harness(observe: ObserveSettings) -> Harness:
-    """A harness serving :class:`Quiz` with ``observe`` settings."""
+def harness(
+    observe: ObserveSettings, database_url: str | None = None, clock: FakeClock | None = None
+) -> Harness:
+    """A harness serving :class:`Quiz` with ``observe`` settings (on ``database_url``)."""
 
     def factory(settings: Settings, *, store: Store, clock: Clock) -> Quart:
         settings = replace(settings, observe=observe)
         return create_app([Quiz], Router(default="quiz"), settings, store=store, clock=clock)
 
-    return Harness(factory)
+    return Harness(factory, database_url=database_url, clock=clock or FakeClock())
