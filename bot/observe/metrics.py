@@ -15,7 +15,13 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -42,6 +48,9 @@ class Metrics:
     """Every Switchboard counter and histogram (see docs/observability.md), in ``registry``."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        # no *_created series: multiprocess mode cannot serve them, so one process would
+        # expose what a scrape of several does not
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = registry or CollectorRegistry(auto_describe=True)
         r, c, h = self.registry, Counter, Histogram
         p = "switchboard_"

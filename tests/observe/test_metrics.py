@@ -61,3 +61,34 @@ async def test_metrics_are_off_unless_enabled() -> None:
         assert h.app is not None
         response = await h.app.test_client().get("/metrics")
         assert response.status_code == 404
+
+
+def test_the_dashboard_only_asks_for_metrics_we_serve() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    from bot.observe.metrics import Metrics, exposition
+    from storage.analytics import OutboxDepth
+
+    served, families = set(), set()
+    for family in text_string_to_metric_families(exposition(Metrics(), OutboxDepth()).decode()):
+        if family.type == "counter":
+            served.add(family.name + "_total")
+        elif family.type == "histogram":
+            served |= {family.name + suffix for suffix in ("_bucket", "_count", "_sum")}
+        else:
+            served.add(family.name)
+        families.add(family.name)
+    dashboard = json.loads(
+        (Path(__file__).parents[2] / "deploy" / "grafana" / "switchboard.json").read_text()
+    )
+    asked = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"switchboard_[a-z_]+", target["expr"])
+    }
+    assert asked and asked <= served, asked - served
+    unshown = {f for f in families if not any(name.startswith(f) for name in asked)}
+    assert not unshown, f"metrics without a panel: {unshown}"
