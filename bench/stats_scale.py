@@ -65,8 +65,8 @@ PG_FILL = [
     "created_at, updated_at) SELECT 'sms:+15550100000:+1' || lpad(i::text, 10, '0'), 'quiz', "
     "CASE i % 4 WHEN 0 THEN 'done' WHEN 1 THEN 'answered' ELSE 'ask' END, '{{}}', i % 4, "
     "i % 4 = 0, 'sms', '+15550100000', '+1' || lpad(i::text, 10, '0'), "
-    "now() - ((i * 7919) % 518400) * interval '1 second', "
-    "now() - ((i * 7919) % 518400) * interval '1 second' "
+    "now() - ((i::bigint * 7919) % 518400) * interval '1 second', "
+    "now() - ((i::bigint * 7919) % 518400) * interval '1 second' "
     "FROM generate_series(0, {count} - 1) i",
     "INSERT INTO message_log (conversation, direction, kind, body, at, sid, channel, media, "
     "state_before, state_after, meta) SELECT c.key, s.dir, s.kind, 'x', "
@@ -94,15 +94,16 @@ async def fill(store: Backend, count: int) -> None:
     await store.run(program())
 
 
-async def measure(url: str, count: int) -> None:
+async def measure(url: str, count: int, filled: bool = False) -> None:
     store = open_store(url, auto_migrate=True)
     if not isinstance(store, Backend):
         raise SystemExit(f"{url}: not a backend")
     await store.open()
     try:
         start = time.perf_counter()
-        await fill(store, count)
-        print(f"filled {count:,} conversations in {time.perf_counter() - start:.1f} s")
+        if not filled:
+            await fill(store, count)
+            print(f"filled {count:,} conversations in {time.perf_counter() - start:.1f} s")
         best = float("inf")
         for _ in range(3):
             now = datetime.now(UTC)
@@ -126,7 +127,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.stats_scale", description=__doc__)
     parser.add_argument("--conversations", type=int, default=1_000_000)
     parser.add_argument("--database", help="a PostgreSQL server URL (default: SQLite file)")
+    parser.add_argument("--sqlite-file", type=Path, help="fill this file once and keep it")
     args = parser.parse_args()
+    if args.sqlite_file:
+        filled = args.sqlite_file.exists()
+        url = f"sqlite:///{args.sqlite_file.resolve()}"
+        asyncio.run(measure(url, args.conversations, filled))
+        return 0
     if args.database:
         from bot.testing.databases import drop_schema_async, with_options
 

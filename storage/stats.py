@@ -1,13 +1,14 @@
 """Per-state flow statistics (``switchboard stats``), one program for both backends.
 
 Computed from the message log's inbound entries (each carries ``state_before`` and
-``state_after``) of the flow's conversations since a moment, in three grouped queries that
-return one row per state or state pair, whatever the number of conversations:
+``state_after``) of the flow's conversations since a moment, in grouped queries that
+return a row per state, state pair or bucket, whatever the number of conversations:
 
-- steps per (state before, state after): entered, left to which state, timed out (a timer's
-  step: meta ``timer``), stopped (an opt-out keyword: meta ``keyword = opt_out``);
-- time spent per step (since the conversation's previous step), per state, counted in
-  fixed buckets, from which the median is interpolated;
+- one pass over the steps, grouped by (state before, state after, time-spent bucket):
+  entered, left to which state, timed out (a timer's step: meta ``timer``), stopped (an
+  opt-out keyword: meta ``keyword = opt_out``), and the time spent per step (since the
+  conversation's previous step) counted in fixed buckets, from which the median is
+  interpolated;
 - conversations started, completed (closed), and idle longer than ``idle`` in a state
   (gave up), from the conversations table.
 """
@@ -28,18 +29,23 @@ BUCKETS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 43200, 8
 _SQL = {
     "sqlite": {
         "epoch": "(julianday({}) * 86400.0)",
+        "round": "ROUND({}, 3)",  # julianday's float: 600 s must not come out as 600.00001
         "timer": "json_extract(l.meta, '$.timer') IS NOT NULL",
         "keyword": "json_extract(l.meta, '$.keyword')",
+        # not by the time index: read in conversation order, the window needs no sort
+        "at": "+l.at",
     },
     "postgres": {
         "epoch": "EXTRACT(EPOCH FROM {})",
+        "round": "ROUND(({})::numeric, 3)",
         "timer": "(l.meta->>'timer') IS NOT NULL",
         "keyword": "(l.meta->>'keyword')",
+        "at": "l.at",
     },
 }
 _FROM = (
     "FROM message_log l JOIN conversations c ON c.key = l.conversation "
-    "WHERE l.direction = 'in' AND c.flow = ? AND l.at >= ?"
+    "WHERE l.direction = 'in' AND c.flow = ? AND {at} >= ?"
 )
 
 
@@ -105,39 +111,33 @@ def flow_stats(
     ``idle`` without a step."""
     sql = _SQL[d.name]
     stats = FlowStats(flow, since)
-    steps = yield (
-        f"SELECT l.state_before, l.state_after, COUNT(*), "
-        f"SUM(CASE WHEN {sql['timer']} THEN 1 ELSE 0 END), "
-        f"SUM(CASE WHEN {sql['keyword']} = 'opt_out' THEN 1 ELSE 0 END) {_FROM} "
-        "GROUP BY l.state_before, l.state_after",
-        (flow, d.stamp(since)),
-    )
-    for before, _after, _count, timed_out, stopped in steps:
-        here = stats.state(before or "")
-        here.timed_out += int(timed_out or 0)
-        here.stopped += int(stopped or 0)
-    for before, after, count, _timed_out, _stopped in steps:
-        if after is not None and before != after:
-            stats.state(before or "").left[after] = int(count)
-            stats.state(after).entered += int(count)
     epoch = sql["epoch"]
-    spent = (
-        f"{epoch.format('l.at')} - "
-        f"{epoch.format('LAG(l.at) OVER (PARTITION BY l.conversation ORDER BY l.id)')}"
-    )
+    previous = "LAG(l.at) OVER (PARTITION BY l.conversation ORDER BY l.id)"
+    spent = sql["round"].format(f"{epoch.format('l.at')} - {epoch.format(previous)}")
+    # one pass over the steps: -1 = a conversation's first step, -2 = the first in the window
+    # of an older one, else the time-spent bucket
     first = f"CASE WHEN spent IS NULL AND fresh THEN -1 WHEN spent IS NULL THEN -2 ELSE {_bucket('spent')} END"  # noqa: E501
-    buckets = yield (
-        f"SELECT state, {first}, COUNT(*) FROM ("
-        f"SELECT l.state_before AS state, {spent} AS spent, c.created_at >= ? AS fresh "
-        f"{_FROM}) t GROUP BY 1, 2",
+    rows = yield (
+        f"SELECT state, after, {first}, COUNT(*), SUM(timer), SUM(stop) FROM ("
+        f"SELECT l.state_before AS state, l.state_after AS after, {spent} AS spent, "
+        f"c.created_at >= ? AS fresh, CASE WHEN {sql['timer']} THEN 1 ELSE 0 END AS timer, "
+        f"CASE WHEN {sql['keyword']} = 'opt_out' THEN 1 ELSE 0 END AS stop "
+        f"{_FROM.format(at=sql['at'])}) t GROUP BY 1, 2, 3",
         (d.stamp(since), flow, d.stamp(since)),
     )
     per_state: dict[str, dict[int, int]] = {}
-    for state, index, count in buckets:
-        if int(index) == -1:  # a conversation's first step: it entered its initial state
-            stats.state(state or "").entered += int(count)
-        elif int(index) >= 0:
-            per_state.setdefault(state or "", {})[int(index)] = int(count)
+    for before, after, index, count, timed_out, stopped in rows:
+        here, count, index = stats.state(before or ""), int(count), int(index)
+        here.timed_out += int(timed_out or 0)
+        here.stopped += int(stopped or 0)
+        if after is not None and before != after:
+            here.left[after] = here.left.get(after, 0) + count
+            stats.state(after).entered += count
+        if index == -1:  # a conversation's first step: it entered its initial state
+            here.entered += count
+        elif index >= 0:
+            spread = per_state.setdefault(before or "", {})
+            spread[index] = spread.get(index, 0) + count
     for state, counts in per_state.items():
         stats.state(state).median_seconds = median(counts)
     totals = yield (

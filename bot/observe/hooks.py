@@ -9,6 +9,7 @@ read a clock, so the engine always calls it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterator
@@ -45,6 +46,7 @@ class Outcome(StrEnum):
     IGNORED = "ignored"  # nothing to do (a callback for a conversation we never had)
     FLOW_ERROR = "flow_error"  # the flow raised: rolled back, the caller got the apology
     FAILED = "failed"  # an exception left the engine (the store was down, ...)
+    CANCELLED = "cancelled"  # the request went away mid-turn (the client disconnected)
 
 
 class Observer:
@@ -124,7 +126,9 @@ class Probe:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if exc is not None:
+        if isinstance(exc, asyncio.CancelledError):
+            self.outcome = Outcome.CANCELLED
+        elif exc is not None:
             self.outcome = Outcome.FAILED
         seconds = time.perf_counter() - self._start
         _current.reset(self._token)

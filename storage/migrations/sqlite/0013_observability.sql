@@ -1,5 +1,5 @@
 -- Observability (issue 19): the W3C traceparent of the turn that queued a message, so its
--- send's span links to that turn; and an index for the flow analytics (`switchboard stats`),
--- which read a flow's conversations' inbound log entries by time.
+-- send's span joins that turn's trace. (The flow analytics read the log in conversation
+-- order through message_log_conversation; an index on `at` made SQLite pick a random-access
+-- plan four times slower, so there is none here.)
 ALTER TABLE outbox ADD COLUMN traceparent TEXT;
-CREATE INDEX message_log_at ON message_log (at) WHERE direction = 'in';
