@@ -35,6 +35,9 @@ async def test_counts_of_one_conversation() -> None:
         await phone.send("yes")  # ask → answered, queues one message
         await phone.send("ok")  # answered → done: ended
         assert await h.drain() == 1
+        assert h.twilio is not None
+        (sent,) = h.twilio.sent()
+        assert await h.twilio.deliver(sent.sid, "sent", "delivered", "sent") == [204] * 3
         assert h.app is not None
         response = await h.app.test_client().get("/metrics")
         assert response.status_code == 200
@@ -53,6 +56,9 @@ async def test_counts_of_one_conversation() -> None:
     assert value("switchboard_sends_total", result="sent", code="") == 1
     assert value("switchboard_estimated_cost_total", channel="sms") > 0
     assert value("switchboard_webhook_requests_total", route="/twilio", status="200") == 5
+    assert value("switchboard_webhook_requests_total", route="/twilio/status", status="204") == 3
+    assert value("switchboard_delivery_status_total", status="delivered", effect="applied") == 1
+    assert value("switchboard_delivery_status_total", status="sent", effect="stale") == 1
 
 
 async def test_metrics_are_off_unless_enabled() -> None:
