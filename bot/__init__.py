@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from bot.flow.reprompt import reprompt
     from bot.flow.routing import Router
     from bot.flow.turn import Turn
+    from bot.flow.versions import Lost, Migration
     from bot.flow.voice_conditions import (
         dial_answered,
         dial_status_is,
@@ -99,6 +100,8 @@ _EXPORTS = {
     "T": "bot.flow.definition",
     "compile_flow": "bot.flow.definition",
     "Timeout": "bot.flow.intents",
+    "Lost": "bot.flow.versions",
+    "Migration": "bot.flow.versions",
     "reprompt": "bot.flow.reprompt",
     "Router": "bot.flow.routing",
     "Turn": "bot.flow.turn",
@@ -133,8 +136,10 @@ __all__ = [
     "InboundMessage",
     "Keywords",
     "Location",
+    "Lost",
     "Media",
     "Message",
+    "Migration",
     "NumberPolicy",
     "OptedOut",
     "OutboundRefused",

@@ -14,7 +14,9 @@ The tree::
     ├── RestError              Twilio's REST API refused a request or could not be reached
     └── StoreError             the store failed or refused a write
         ├── ConflictError      another writer advanced the conversation first (retried)
-        └── SchemaError        the database schema is not the one this code expects
+        ├── SchemaError        the database schema is not the one this code expects
+        └── NewerFlowVersion   the conversation runs a newer version of its flow than this
+                               process (a rolling deploy): refused with 503, Twilio retries
 
 ``SwitchboardError``, ``ConfigError`` and the ``StoreError`` family are defined in
 ``storage.errors`` (the bottom layer, which imports nothing from ``bot``) and re-exported
@@ -23,13 +25,29 @@ here. Lower-level errors are translated with ``raise ... from exc``; messages sa
 
 from __future__ import annotations
 
-from storage.errors import ConfigError, ConflictError, SchemaError, StoreError, SwitchboardError
+try:
+    from storage.errors import (
+        ConfigError,
+        ConflictError,
+        SchemaError,
+        StoreError,
+        SwitchboardError,
+    )
+except ImportError as exc:  # a project's own top-level `storage` package shadows ours
+    import storage as _shadow
+
+    raise ImportError(
+        f"the module 'storage' imported from {getattr(_shadow, '__file__', '?')} is not "
+        "Switchboard's: a package named storage (or bot, flows) in your project shadows "
+        "Switchboard's own; rename yours (switchboard new never uses these names)"
+    ) from exc
 
 __all__ = [
     "BadRequest",
     "ConfigError",
     "ConflictError",
     "FlowDefinitionError",
+    "NewerFlowVersion",
     "OptedOut",
     "OutboundRefused",
     "RestError",
@@ -111,3 +129,12 @@ class RestError(SwitchboardError):
         self.status = status
         self.retry_after = retry_after
         self.timeout = timeout
+
+
+class NewerFlowVersion(StoreError):
+    """The conversation was stepped by a newer version of its flow than this process runs.
+
+    Raised during a rolling deploy, while old and new code serve side by side: the old code
+    must not step it backwards. It is a :class:`StoreError`, so the webhook answers 503 and
+    Twilio's retry lands (sooner or later) on an instance running the new code.
+    """

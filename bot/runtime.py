@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from bot.admin.service import Operations
 from bot.clock import Clock, SystemClock
 from bot.compliance.config import Compliance
 from bot.compliance.gate import Gate
@@ -32,6 +33,7 @@ from bot.outbound.worker import OutboxWorker
 from bot.settings import Settings
 from bot.voice.answer import CallAnswerer
 from bot.voice.callbacks import CallCallbacks
+from storage.backend import Backend
 from storage.base import Store
 from storage.url import open_store
 
@@ -56,6 +58,9 @@ class Runtime:
     # (parameter that identifies the kind, handler), tried in order: a transcription
     # callback also carries CallStatus, so it comes first.
     status_handlers: tuple[tuple[str, StatusHandler], ...]
+    # What operators see and do (the admin API, the console, `switchboard conversations`);
+    # None on a store that cannot run the admin queries.
+    admin: Operations | None = None
     # metrics, spans and turn logs (bot.observe); a no-op unless settings.observe asks
     observer: Observer = field(default_factory=Observer)
 
@@ -147,4 +152,19 @@ def build_runtime(
         ("RecordingStatus", voice_status),
         ("CallStatus", voice_status),
     )
-    return Runtime(settings, store, clock, gate, engine, outbox, timers, calls, handlers, observer)
+    admin = None
+    if isinstance(store, Backend):  # the admin queries are programs a Backend runs
+        admin = Operations(engine, store, store, timers, outbox.wake)
+    return Runtime(
+        settings,
+        store,
+        clock,
+        gate,
+        engine,
+        outbox,
+        timers,
+        calls,
+        handlers,
+        admin,
+        observer,
+    )

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from bot.admin.auth import ConsoleAccess, parse_tokens
 from bot.engine.engine import DEFAULT_APOLOGY
 from bot.errors import ConfigError
 from bot.observe.config import ObserveSettings
@@ -43,6 +44,9 @@ class Settings:
     voice_budget: float = 3.0
     voice_hold_prompt: str = "Please hold on a moment."
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
+    # SWITCHBOARD_CONSOLE_TOKEN as (operator, token) pairs: the console and admin API
+    console_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    console_poll: float = 1.0  # seconds between the live stream's looks at the store
     observe: ObserveSettings = field(default_factory=ObserveSettings)
 
     def __post_init__(self) -> None:
@@ -66,6 +70,11 @@ class Settings:
             raise ConfigError("SWITCHBOARD_VOICE_HOLD_PROMPT must not be empty")
         if self.max_body_bytes < 1024:
             raise ConfigError("SWITCHBOARD_MAX_BODY_BYTES must be at least 1024")
+
+    @property
+    def console(self) -> ConsoleAccess:
+        """Who may use the console and the admin API (off without tokens, unless dev)."""
+        return ConsoleAccess(self.console_tokens, self.dev)
 
     @property
     def verify_signatures(self) -> bool:
@@ -97,5 +106,6 @@ class Settings:
             voice_hold_prompt=env.get("SWITCHBOARD_VOICE_HOLD_PROMPT")
             or "Please hold on a moment.",
             outbound=OutboundSettings.from_env(env),
+            console_tokens=parse_tokens(env.get("SWITCHBOARD_CONSOLE_TOKEN", "")),
             observe=ObserveSettings.from_env(env),
         )

@@ -25,6 +25,7 @@ __all__ = [
     "HistoryEntry",
     "Loaded",
     "LogEntry",
+    "Marker",
     "OutboundMessage",
     "OutboxChange",
     "OutboxStatus",
@@ -56,6 +57,14 @@ class Direction(StrEnum):
 
     IN = "in"
     OUT = "out"
+
+
+class Marker(StrEnum):
+    """The kind of a log entry about the conversation itself rather than a message: migrated
+    to the running version of its flow, or lost (that version could not place it)."""
+
+    MIGRATED = "migrated"
+    LOST = "lost"
 
 
 class ConsentStatus(StrEnum):
@@ -93,7 +102,12 @@ OPTED_IN = ConsentStatus.OPTED_IN
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
-    """A conversation as stored. ``version`` counts committed turns (0 = never stored)."""
+    """A conversation as stored. ``version`` counts committed turns (0 = never stored).
+
+    ``flow_version`` and ``flow_shape`` are the version of its flow it runs: the flow's
+    declared number and its definition's structural fingerprint (0 and ``""`` for a row
+    written before versions existed; see docs/flows.md, "Changing a live flow").
+    """
 
     key: str
     flow: str
@@ -106,6 +120,8 @@ class Conversation:
     closed: bool = False
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    flow_version: int = 0
+    flow_shape: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,10 +343,14 @@ class DeliveryCount:
         return self.by_status.get("delivered", 0) + self.by_status.get("read", 0)
 
     @property
+    def final(self) -> int:
+        """Messages with a final outcome: delivered or read, or failed, undelivered, canceled."""
+        return self.delivered + sum(self.by_status.get(s, 0) for s in FAILED_DELIVERY)
+
+    @property
     def rate(self) -> float:
         """Delivered (or read) messages over those with a final outcome; 0 when none."""
-        final = self.delivered + sum(self.by_status.get(s, 0) for s in FAILED_DELIVERY)
-        return self.delivered / final if final else 0.0
+        return self.delivered / self.final if self.final else 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from storage.errors import ConfigError
 from storage.protocols import Store
 
-__all__ = ["open_store", "redact"]
+__all__ = ["open_store", "redact", "sqlite_path"]
 
 _MIGRATE = {"auto": True, "check": False}
 
@@ -53,14 +53,22 @@ def _migrate(url: str, options: dict[str, str], default: bool) -> bool:
     return _MIGRATE[raw]
 
 
-def _sqlite(url: str, auto_migrate: bool | None) -> Store:
-    from storage.sqlite import SQLiteStore  # aiosqlite: loaded when a SQLite URL is opened
-
+def sqlite_path(url: str) -> str | None:
+    """The file an ``sqlite:`` URL names (``:memory:`` for a private one); None for others."""
     parts = urlsplit(url)
-    options = dict(parse_qsl(parts.query))
+    if parts.scheme != "sqlite":
+        return None
     path = parts.netloc if parts.netloc == ":memory:" else parts.path.removeprefix("/")
     if not path:
         raise ConfigError(f"database URL {url!r} names no file: use sqlite:///switchboard.db")
+    return path
+
+
+def _sqlite(url: str, auto_migrate: bool | None) -> Store:
+    from storage.sqlite import SQLiteStore  # aiosqlite: loaded when a SQLite URL is opened
+
+    options = dict(parse_qsl(urlsplit(url).query))
+    path = sqlite_path(url) or ""
     sync = options.pop("synchronous", "normal").upper()
     if sync not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
         raise ConfigError(f"synchronous={sync!r} in {url!r}: use normal or full")

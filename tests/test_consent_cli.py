@@ -53,7 +53,7 @@ def test_a_bad_import_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["consent", "--database", url, "import", str(sheet)]) == 2
     assert "bad.csv:3" in capsys.readouterr().err
     assert main(["consent", "--database", url, "history", PERSON]) == 0
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr().out == f"no consent changes recorded for {PERSON}\n"
     assert main(["consent", "--database", url, "import", str(tmp_path / "none.csv")]) == 2
 
 

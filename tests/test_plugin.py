@@ -69,3 +69,39 @@ def test_a_bad_factory_setting_is_a_usage_error(pytester: pytest.Pytester) -> No
     result = pytester.runpytest()
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*use module:callable*"])
+
+
+def test_an_unknown_flow_fails_in_one_line_not_a_500(pytester: pytest.Pytester) -> None:
+    write(pytester, unknown=GOOD.replace("flow: support", "flow: nope"))
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*unknown.transcript:1: flow 'nope' is not registered*"])
+    assert "Traceback" not in result.stdout.str() and "<html" not in result.stdout.str()
+
+
+BROKEN_APP = """\
+from bot import Flow, T, Router, Settings, create_app
+
+
+class Broken(Flow):
+    name = "broken"
+    initial = "start"
+    states = ["start"]
+    transitions = [T("message", "start", "=", before="no_such_method")]
+
+
+def build(settings, *, store, clock):
+    return create_app([Broken], Router(default="broken"), settings, store=store, clock=clock)
+"""
+
+
+def test_a_broken_flow_fails_each_transcript_in_a_few_lines(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(brokenapp=BROKEN_APP)
+    pytester.makeini(INI.replace("flows:build", "brokenapp:build"))
+    (pytester.path / "x.transcript").write_text("> hi\n< hello\n", encoding="utf-8")
+    # in a subprocess, as a user runs it (in-process pytester re-imports the framework)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines(["*could not be built*no_such_method*not a method of the flow*"])
+    assert "Traceback" not in out and len(out.splitlines()) < 40

@@ -9,6 +9,7 @@ import pytest
 from bot.testing.transcript import (
     Advance,
     Check,
+    Deploy,
     Send,
     TranscriptSyntaxError,
     parse,
@@ -72,3 +73,16 @@ def test_durations() -> None:
     assert parse_duration("+1d 30m") == timedelta(days=1, minutes=30)
     with pytest.raises(ValueError):
         parse_duration("+1h1")
+
+
+def test_a_deploy_line_names_the_app_factory() -> None:
+    steps = parse("! deploy tests.versions.signup:build_v2\n> hi\n< (no reply)\n").steps
+    assert isinstance(steps[0], Deploy) and steps[0].target == "tests.versions.signup:build_v2"
+
+
+@pytest.mark.parametrize(
+    "line", ["! deploy", "! deploy nocolon", "! restart x:y", "! deploy a:b c"]
+)
+def test_a_bad_operator_line_names_the_line(line: str) -> None:
+    with pytest.raises(TranscriptSyntaxError, match=r"<transcript>:2: .*! deploy module:callable"):
+        parse(f"# header\n{line}\n")

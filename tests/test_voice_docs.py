@@ -49,7 +49,7 @@ async def test_the_voice_transcript_in_the_format_guide_passes() -> None:
 
 def test_the_voice_flows_draw_as_diagrams() -> None:
     ivr, speech = mermaid(IvrFlow), mermaid(SpeechMenuFlow)
-    assert "menu --> sales: gather [pressed('1',)]" in ivr
-    assert "menu --> goodbye: no_input | invalid" in ivr
+    assert "menu --> sales: gather [pressed 1]" in ivr
+    assert "menu --> goodbye: no_input (after 2 tries) | invalid (after 2 tries)" in ivr
     assert "voicemail --> saved: recording [has_recording]" in ivr
     assert "support --> menu: dial" in speech and "menu --> operator" in speech

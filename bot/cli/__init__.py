@@ -1,6 +1,7 @@
 """The ``switchboard`` command: one module per command, each with ``add_parser`` and ``run``.
 
-switchboard serve | diagram | export | consent | db | send | outbox | stats
+switchboard new | serve | diagram | export | consent | db | send | outbox | flows |
+conversations | stats
 """
 
 from __future__ import annotations
@@ -9,13 +10,27 @@ import argparse
 import os
 from collections.abc import Sequence
 
-from bot.cli import consent, db, diagram, export, outbox, send, serve, stats
+from bot.cli import (
+    consent,
+    conversations,
+    db,
+    diagram,
+    export,
+    flows,
+    new,
+    outbox,
+    send,
+    serve,
+    stats,
+)
+from bot.cli.common import fail
 from bot.observe.logs import configure_logging
 
 __all__ = ["build_parser", "main"]
 
 # The commands in the order ``--help`` lists them; each module registers its own parser.
 COMMANDS = {
+    "new": new,
     "serve": serve,
     "diagram": diagram,
     "export": export,
@@ -23,6 +38,8 @@ COMMANDS = {
     "db": db,
     "send": send,
     "outbox": outbox,
+    "flows": flows,
+    "conversations": conversations,
     "stats": stats,
 }
 
@@ -33,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="switchboard",
         description="Stateful SMS, WhatsApp and voice conversations over Twilio.",
     )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an unexpected error"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for module in COMMANDS.values():
         module.add_parser(commands)
@@ -40,8 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``switchboard`` console script."""
+    """Entry point of the ``switchboard`` console script.
+
+    Every failure is one line on stderr and a non-zero exit; ``--debug`` adds the traceback.
+    """
     configure_logging(os.environ)
     args = build_parser().parse_args(argv)
-    code: int = COMMANDS[args.command].run(args)
+    try:
+        code: int = COMMANDS[args.command].run(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        return fail(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)")
     return code

@@ -1,4 +1,9 @@
-"""What every ``switchboard`` command shares: one-line failures and the database URL."""
+"""What every ``switchboard`` command shares: one-line failures and the database it uses.
+
+A command that only reads or changes data never creates a database: :func:`opened_store`
+refuses a SQLite file that does not exist, naming the file it looked for and where the URL
+came from, instead of creating an empty one and failing later.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,25 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import SwitchboardError
+from bot.errors import ConfigError, SwitchboardError
+from storage.protocols import Store
+from storage.url import open_store, redact, sqlite_path
 
-__all__ = ["DEFAULT_DATABASE_URL", "Commands", "database_url", "fail", "run_async"]
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "Commands",
+    "add_database",
+    "database_url",
+    "fail",
+    "opened_store",
+    "require_database",
+    "run_async",
+]
 
 DEFAULT_DATABASE_URL = "sqlite:///switchboard.db"
 # The subparsers each command module adds itself to.
@@ -27,10 +45,51 @@ def fail(message: str) -> int:
     return 2
 
 
+def add_database(parser: argparse.ArgumentParser) -> None:
+    """The ``--database URL`` option every command that uses a database takes."""
+    parser.add_argument(
+        "--database",
+        default=argparse.SUPPRESS,
+        help="database URL (default: $SWITCHBOARD_DATABASE_URL, else sqlite:///switchboard.db)",
+    )
+
+
 def database_url(args: argparse.Namespace) -> str:
     """``--database``, else ``SWITCHBOARD_DATABASE_URL``, else the default SQLite file."""
     given: str | None = getattr(args, "database", None)
     return given or os.environ.get("SWITCHBOARD_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def _source(args: argparse.Namespace) -> str:
+    if getattr(args, "database", None):
+        return "--database"
+    if os.environ.get("SWITCHBOARD_DATABASE_URL"):
+        return "SWITCHBOARD_DATABASE_URL"
+    return "the default"
+
+
+def require_database(args: argparse.Namespace) -> str:
+    """The database URL, after checking that a SQLite file it names exists."""
+    url = database_url(args)
+    path = sqlite_path(url)
+    if path is not None and path != ":memory:" and not Path(path).is_file():
+        where = Path(path).resolve()
+        raise ConfigError(
+            f"no database at {where} ({_source(args)} {redact(url)}): run this from your "
+            "project's directory, pass --database, or create it with `switchboard db upgrade`"
+        )
+    return url
+
+
+@asynccontextmanager
+async def opened_store(args: argparse.Namespace) -> AsyncIterator[Store]:
+    """The existing database the command works on, opened without migrating, then closed."""
+    store = open_store(require_database(args), auto_migrate=False)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 def run_async(

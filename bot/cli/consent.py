@@ -14,19 +14,14 @@ file is CSV with a header row ``ours,person,status[,detail]`` (status ``opted_ou
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
-import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.cli.common import Commands
+from bot.cli.common import Commands, add_database, opened_store, run_async
 from bot.compliance.config import Compliance
 from bot.compliance.consent import set_consent
-from bot.errors import SwitchboardError
 from storage.records import OPTED_IN, OPTED_OUT
-from storage.url import open_store
 
 __all__ = ["add_parser", "run"]
 
@@ -36,16 +31,21 @@ Row = tuple[str, str, bool, str]
 def add_parser(commands: Commands) -> None:
     """Register ``switchboard consent …``."""
     consent = commands.add_parser("consent", help="read or change the consent ledger")
-    consent.add_argument("--database", default=None, help="database URL (default: from env)")
+    add_database(consent)  # before the verb, or after it as every other command takes it
     consent.add_argument("--compliance", default=None, help="compliance JSON (for scopes)")
     verbs = consent.add_subparsers(dest="verb", required=True)
-    verbs.add_parser("history", help="every change for a person").add_argument("person")
+    history = verbs.add_parser("history", help="every change for a person")
+    history.add_argument("person")
+    add_database(history)
     for verb in ("opt-out", "opt-in"):
         change = verbs.add_parser(verb, help=f"record an {verb} made by an operator")
         change.add_argument("ours", help="our number (E.164)")
         change.add_argument("person", help="the person's number (E.164)")
         change.add_argument("--detail", default="", help="why, who, reference")
-    verbs.add_parser("import", help="record changes from a CSV file").add_argument("file")
+        add_database(change)
+    imported = verbs.add_parser("import", help="record changes from a CSV file")
+    imported.add_argument("file")
+    add_database(imported)
 
 
 def read_rows(path: Path) -> list[Row]:
@@ -65,16 +65,16 @@ def read_rows(path: Path) -> list[Row]:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    url = args.database or os.environ.get("SWITCHBOARD_DATABASE_URL", "sqlite:///switchboard.db")
     compliance = Compliance.from_file(args.compliance) if args.compliance else Compliance()
     rows = read_rows(Path(args.file)) if args.verb == "import" else []
-    store = open_store(url, auto_migrate=False)
-    await store.open()
-    try:
+    async with opened_store(args) as store:
         now = datetime.now(UTC)
         if args.verb == "history":
-            for c in await store.consent_history(args.person):
+            changes = await store.consent_history(args.person)
+            for c in changes:
                 print(f"{c.at.isoformat()} {c.scope} {c.status} {c.source} {c.detail}".rstrip())
+            if not changes:
+                print(f"no consent changes recorded for {args.person}")
         elif args.verb == "import":
             for ours, person, opted_in, detail in rows:
                 await set_consent(
@@ -83,18 +83,11 @@ async def _run(args: argparse.Namespace) -> int:
             print(f"recorded {len(rows)} consent changes from {args.file}")
         else:
             opted_in = args.verb == "opt-in"
-            await set_consent(
+            change = await set_consent(
                 store, compliance, args.ours, args.person, opted_in, now, detail=args.detail
             )
+            print(f"recorded: {change.person} {change.status} in {change.scope} ({change.source})")
         return 0
-    finally:
-        await store.close()
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run ``switchboard consent``; 2 with a one-line reason on bad input."""
-    try:
-        return asyncio.run(_run(args))
-    except (SwitchboardError, ValueError, OSError) as exc:
-        print(f"switchboard: {exc}", file=sys.stderr)
-        return 2
+run = run_async(_run)

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import sys
 
-from bot.cli.common import Commands
+from bot.cli.common import Commands, add_database, database_url, fail, require_database
 from bot.errors import SwitchboardError
 from storage.admin import schema_status, upgrade
 from storage.url import open_store, redact
 
 __all__ = ["add_parser", "check_schema", "run"]
-
-_DEFAULT_URL = "sqlite:///switchboard.db"
-
-
-def _fail(message: str) -> int:
-    print(f"switchboard: {message}", file=sys.stderr)
-    return 2
 
 
 def _upgrade(url: str) -> int:
@@ -45,11 +36,12 @@ def _status(url: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``switchboard db <verb>``; exit 2 with one line on a configuration or store error."""
-    url = args.database or os.environ.get("SWITCHBOARD_DATABASE_URL") or _DEFAULT_URL
     try:
-        return _upgrade(url) if args.verb == "upgrade" else _status(url)
+        if args.verb == "upgrade":
+            return _upgrade(database_url(args))  # creates the database when it is new
+        return _status(require_database(args))  # only reads: never creates one
     except SwitchboardError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
 
 
 async def _open_and_close(url: str) -> None:
@@ -63,7 +55,7 @@ def check_schema(url: str) -> bool:
     try:
         asyncio.run(_open_and_close(url))
     except SwitchboardError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return False
     return True
 
@@ -77,6 +69,4 @@ def add_parser(commands: Commands) -> None:
         ("status", "show the schema version; exit 1 unless it is this code's"),
     ]:
         sub = verbs.add_parser(verb, help=text)
-        sub.add_argument(
-            "--database", default=None, help="database URL (default SWITCHBOARD_DATABASE_URL)"
-        )
+        add_database(sub)

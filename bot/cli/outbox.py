@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli.common import Commands, database_url, run_async
-from storage.url import open_store
+from bot.cli.common import Commands, add_database, opened_store, run_async
 
 __all__ = ["add_parser", "run"]
 
@@ -16,14 +15,11 @@ def add_parser(commands: Commands) -> None:
     outbox = commands.add_parser("outbox", help="delivery report, or one message's history")
     outbox.add_argument("--by", choices=("flow", "number"), default="flow")
     outbox.add_argument("--message", help="show this outbox message's history")
-    outbox.add_argument("--database", help="database URL (default: from env)")
+    add_database(outbox)
 
 
 async def _outbox(args: argparse.Namespace) -> int:
-    url = database_url(args)
-    store = open_store(url, auto_migrate=False)
-    await store.open()
-    try:
+    async with opened_store(args) as store:
         if args.message:
             history = await store.outbox_history(args.message)
             if not history:
@@ -36,10 +32,9 @@ async def _outbox(args: argparse.Namespace) -> int:
         print(f"{'group':<28} {'total':>6} {'delivered':>9} {'rate':>6}  statuses")
         for row in await store.delivery_report("theirs" if args.by == "number" else "flow"):
             shown = ", ".join(f"{k} {v}" for k, v in sorted(row.by_status.items()))
-            print(f"{row.group:<28} {row.total:>6} {row.delivered:>9} {row.rate:>6.1%}  {shown}")
+            rate = f"{row.rate:.1%}" if row.final else "-"  # no outcome yet: no rate
+            print(f"{row.group:<28} {row.total:>6} {row.delivered:>9} {rate:>6}  {shown}")
         return 0
-    finally:
-        await store.close()
 
 
 run = run_async(_outbox)

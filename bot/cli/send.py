@@ -13,15 +13,14 @@ import argparse
 import csv
 import hashlib
 import importlib
-import os
 import re
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
-from bot.cli.common import Commands, run_async
+from bot.cli.common import Commands, add_database, database_url, run_async
 from bot.outbound.start import start_conversation
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -105,7 +104,7 @@ def add_parser(commands: Commands) -> None:
         default="flows:runtime",
         help="function of Settings returning the Runtime to start flows on (default flows:runtime)",
     )
-    send.add_argument("--database", help="database URL (default: from env)")
+    add_database(send)
     send.add_argument("--wait", action="store_true", help="send the messages from here too")
 
 
@@ -117,12 +116,14 @@ def _campaign(args: argparse.Namespace, content: str) -> str:
 
 
 def _runtime(args: argparse.Namespace) -> Runtime:
-    """The runtime ``--runtime`` builds, on ``--database`` when given (no web app)."""
-    if args.database:
-        os.environ["SWITCHBOARD_DATABASE_URL"] = args.database
-    module, _, name = args.runtime.partition(":")
+    """The runtime ``--runtime`` builds, on ``--database`` when given (no web app; the
+    process's environment is left as it was)."""
+    settings = replace(Settings.from_env(), database_url=database_url(args))
+    module, sep, name = args.runtime.partition(":")
+    if not sep:
+        raise ValueError(f"--runtime {args.runtime!r}: use module:function, e.g. flows:runtime")
     factory = getattr(importlib.import_module(module), name)
-    runtime: Runtime = factory(Settings.from_env())
+    runtime: Runtime = factory(settings)
     return runtime
 
 

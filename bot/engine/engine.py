@@ -24,6 +24,7 @@ from bot.compliance.consent import Inbound, before_flow
 from bot.compliance.gate import Admission, Gate, Reason
 from bot.engine.compose import compose, detach_replies
 from bot.engine.locks import KeyedLocks
+from bot.engine.placement import Placed, place_for_step
 from bot.errors import ConflictError, StoreError
 from bot.events.internal import TimerFired
 from bot.events.keys import ConversationKey, key_for
@@ -32,6 +33,7 @@ from bot.events.model import Channel, Event, InternalEvent
 from bot.flow.definition import CompiledFlow
 from bot.flow.routing import Router
 from bot.flow.turn import Turn
+from bot.flow.versions import Lost
 from bot.observe.hooks import Observer, Outcome
 from bot.twiml.messaging import Action, Message
 from bot.twiml.render import EMPTY, render
@@ -176,22 +178,30 @@ class Engine:
         """Run the flow for one event and describe what to write (nothing is written here)."""
         now = self.clock.now()
         internal = isinstance(event, InternalEvent)
+        placed = place_for_step(flow, key, stored, event, now, self.flows)  # migrated
+        stored, lost = placed.stored if placed else stored, placed.lost if placed else None
         inbound = await self._before_flow(flow, key, event, now)
         reopen = stored is not None and stored.closed and event.can_start
         fresh = inbound.restart or stored is None or reopen or stored.flow != flow.name
         fresh = fresh or (isinstance(event, InternalEvent) and event.restart)
+        fresh = fresh or lost is Lost.RESTART
         state = flow.initial if fresh or stored is None else stored.state
         seed = dict(event.seed) if isinstance(event, InternalEvent) else {}
         data = seed if fresh or stored is None else stored.data
         version = (stored.version if stored else 0) + 1
         turn = Turn(event, key, flow.name, state, data, self.clock, step=version)
-        run = inbound.run_flow or inbound.restart
-        # A call that ended is closed even when its flow raises: keep the data it had.
-        before = json.dumps(data) if event.ends_conversation else None
+        run = (inbound.run_flow or inbound.restart) and placed is not None
+        run = run and lost is not Lost.CLOSE
+        # A call that ended is closed even when its flow raises: keep the data it had (and a
+        # migrated conversation keeps its migration).
+        keep = event.ends_conversation or (placed is not None and placed.migrated)
+        before = json.dumps(data) if keep else None
         try:
             if run and fresh and key.thread:
                 turn.history = await self._history(key)
-            new_state = await self._run(flow, turn, fresh) if run else state
+            if lost in (Lost.RESTART, Lost.CLOSE) and flow.cls.lost_message and inbound.run_flow:
+                turn.say(flow.cls.lost_message)
+            new_state = await self._run(flow, turn, fresh, placed) if run else state
             storable(turn.data)  # refuse data that cannot be stored, as a flow error
             saved = ran = run
         except Exception:
@@ -207,31 +217,39 @@ class Engine:
             new_state, saved, ran = state, False, False
             if before is not None:
                 turn.data, saved = json.loads(before), True
+        if placed is None:  # a migration's data upgrade raised: nothing is written
+            turn.actions[:] = self.apologise(event.channel)
+        saved = saved or (lost is Lost.CLOSE and inbound.run_flow)
         if internal and not ran:
             turn.actions[:] = []  # nobody to apologise to
         detach_replies(turn)
         read = [inbound.contact]  # the contacts the replies are decided on: checked at commit
         screened = await self._screen(flow, turn, inbound, new_state, saved, read)
         actions, refused, new_state = screened
-        out = compose(flow, turn, state, new_state, fresh, now) if saved and ran else None
-        closed = flow.is_final(new_state) or event.ends_conversation
+        # A migration that renamed the state moves it for the timers: those bound to the old
+        # name go, and the new state's timeouts are armed afresh.
+        origin = placed.old_state or state if placed and placed.migrated else state
+        out = compose(flow, turn, origin, new_state, fresh, now) if saved and ran else None
+        closed = flow.is_final(new_state) or event.ends_conversation or lost is Lost.CLOSE
         if stored is not None and stored.closed and not fresh:
             closed = True  # a late callback about a call that is over does not reopen it
         conversation = Conversation(
             key=key.id, flow=flow.name, state=new_state, data=turn.data, version=version,
             channel=key.channel.value, ours=key.ours, theirs=key.their, closed=closed,
+            flow_version=flow.version, flow_shape=flow.shape,
         )  # fmt: skip
         response = render(action.node() for action in actions)
         entries = self._log(key, event, actions, state, new_state, now)
         entries[0] = replace(entries[0], meta={**event.log_meta, **inbound.meta})
         entries += [_refused_entry(key, r, now) for r in refused]
+        entries[:0] = placed.entries if placed else ()
         touch = key.channel is Channel.WHATSAPP and isinstance(event, InboundMessage)
         return TurnWrite(
             conversation, entries, idem, response, now, save_state=saved,
             consent=inbound.changes, touch_window=touch,
             outbox=out.outbox if out else (), timers=out.timers if out else (),
             fired=event.timer if isinstance(event, TimerFired) else None,
-            moved=fresh or new_state != state,
+            moved=fresh or new_state != origin,
             contacts=_read_once(read),
         )  # fmt: skip
 
@@ -285,7 +303,11 @@ class Engine:
         extra, more = await gate.screen(turn.actions, key, contact, now, read=read)
         return answers + kept + extra, refused + more, state
 
-    async def _run(self, flow: CompiledFlow, turn: Turn, fresh: bool) -> str:
+    async def _run(
+        self, flow: CompiledFlow, turn: Turn, fresh: bool, placed: Placed | None = None
+    ) -> str:
+        if placed is not None and placed.lost is Lost.HANDLER and not fresh:
+            return await flow.place_lost(turn, placed.old_state or "")
         if fresh:
             await flow.enter(turn)
             return flow.initial

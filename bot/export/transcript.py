@@ -7,9 +7,11 @@ from datetime import timedelta
 
 from bot.events.model import strip_channel
 from bot.export.voice import voice_transcript_lines
-from storage.records import Conversation, LogEntry
+from storage.records import Conversation, LogEntry, Marker
 
 __all__ = ["to_transcript"]
+
+_MARKERS = frozenset(Marker)
 
 
 def _gap(delta: timedelta) -> str:
@@ -38,7 +40,9 @@ def to_transcript(conversation: Conversation, log: Sequence[LogEntry]) -> str:
         return "\n".join(lines + voice_transcript_lines(conversation, log)) + "\n"
     last_at, answered = None, True
     for entry in log:
-        if entry.direction == "in":
+        if entry.kind in _MARKERS:  # a migration or a lost conversation: not a message
+            lines.append(f"# {entry.kind}: {entry.body}")
+        elif entry.direction == "in":
             if not answered:
                 lines.append("< (no reply)")
             if last_at is not None and entry.at - last_at >= timedelta(seconds=1):

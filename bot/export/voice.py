@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from storage.records import Conversation, LogEntry
+from storage.records import Conversation, LogEntry, Marker
 
 __all__ = ["voice_transcript_lines"]
+
+_MARKERS = frozenset(Marker)
 
 
 def _quoted(text: str) -> str:
@@ -65,7 +67,9 @@ def voice_transcript_lines(conversation: Conversation, log: Sequence[LogEntry]) 
     lines: list[str] = []
     answered = True
     for entry in log:
-        if entry.direction == "in":
+        if entry.kind in _MARKERS:  # a migration or a lost conversation: not a caller action
+            lines.append(f"# {entry.kind}: {entry.body}")
+        elif entry.direction == "in":
             action = caller_line(entry)
             if action is None:
                 continue

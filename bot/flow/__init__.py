@@ -1,5 +1,6 @@
 """What flow authors write with: ``Flow``, ``T``, the ``Turn``, conditions, reprompt,
-timeouts and sends, routing numbers to flows, and diagrams of the same definition."""
+timeouts and sends, routing numbers to flows, diagrams of the same definition, and versions
+(``Migration``, ``Lost``) for changing a live flow."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from bot.flow.intents import Timeout
 from bot.flow.reprompt import reprompt
 from bot.flow.routing import Router
 from bot.flow.turn import Turn
+from bot.flow.versions import Lost, Migration
 from bot.flow.voice_conditions import (
     dial_answered,
     dial_status_is,
@@ -21,6 +23,8 @@ from bot.flow.voice_conditions import (
 __all__ = [
     "CompiledFlow",
     "Flow",
+    "Lost",
+    "Migration",
     "Router",
     "T",
     "Timeout",

@@ -24,7 +24,7 @@ def text_is(*options: str) -> Condition:
     def check(turn: Turn) -> bool:
         return turn.text.casefold() in wanted
 
-    check.__name__ = f"text_is{tuple(sorted(wanted))}"
+    check.__name__ = "text is " + " / ".join(repr(option) for option in sorted(wanted))
     return check
 
 
@@ -35,7 +35,7 @@ def text_matches(pattern: str, flags: int = re.IGNORECASE) -> Condition:
     def check(turn: Turn) -> bool:
         return compiled.fullmatch(turn.text) is not None
 
-    check.__name__ = f"text_matches({pattern!r})"
+    check.__name__ = f"text matches {pattern!r}"
     return check
 
 

@@ -6,13 +6,17 @@ receives the :class:`~bot.turn.Turn`. ``on_enter_<state>`` / ``on_exit_<state>``
 wired automatically. :func:`compile_flow` validates the class and builds **one** machine for
 it; each turn then triggers that machine with a throw-away model instance, so nothing stays
 bound after the turn and no machine is built per request.
+
+A flow has a ``version`` (see :mod:`bot.flow.versions`): its declared number, its
+``migrations`` from earlier versions, and ``on_lost``, what happens to a stored conversation
+the running definition cannot place. They are validated here too.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from transitions import Machine
@@ -20,6 +24,7 @@ from transitions.extensions.asyncio import AsyncMachine
 
 from bot.errors import FlowDefinitionError
 from bot.flow.intents import Timeout
+from bot.flow.versions import DEFAULT_LOST_MESSAGE, Lost, Migration, MigrationCheck, fingerprint
 
 if TYPE_CHECKING:
     from bot.flow.turn import Turn
@@ -49,6 +54,11 @@ class Flow:
     the state and data; their next message continues there) or ``"restart"`` (enter the
     initial state afresh). A flow may handle the global trigger ``window_closed``, fired when
     a reply could not go out because the WhatsApp window is closed (see docs/compliance.md).
+
+    ``version`` is the definition's version number; ``migrations`` move stored conversations
+    from earlier versions to it; ``on_lost`` (a :class:`~bot.flow.versions.Lost`) and
+    ``lost_message`` say what happens to a conversation whose state is gone with no
+    migration. See docs/flows.md, "Changing a live flow".
     """
 
     name: ClassVar[str]
@@ -59,6 +69,10 @@ class Flow:
     on_opt_in: ClassVar[str] = "resume"
     # state -> Timeouts armed on entering it, cancelled on leaving it (bot.outbound.intents)
     timeouts: ClassVar[Mapping[str, Sequence[Timeout]]] = {}
+    version: ClassVar[int] = 1
+    migrations: ClassVar[Sequence[Migration]] = ()
+    on_lost: ClassVar[Lost | str] = Lost.RESTART
+    lost_message: ClassVar[str | None] = DEFAULT_LOST_MESSAGE
 
     __slots__ = ("state",)
 
@@ -81,10 +95,31 @@ class CompiledFlow:
     cls: type[Flow]
     machine: Machine
     triggers: Mapping[str, frozenset[str]]  # trigger -> states it can fire from
+    version: int = 1
+    shape: str = ""  # the definition's structural fingerprint (bot.flow.versions)
+    migrations: tuple[Migration, ...] = ()  # ordered by the version they lead to
+    state_names: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
         return self.cls.name
+
+    @property
+    def lost(self) -> Lost:
+        """The policy for a stored conversation this definition cannot place."""
+        return Lost(self.cls.on_lost)
+
+    async def place_lost(self, turn: Turn, old_state: str) -> str:
+        """Hand a conversation that cannot be placed to the flow's ``place_lost`` method;
+        returns the state it continues in (which must be one of the flow's)."""
+        model = self.cls(self.initial)
+        result = getattr(model, "place_lost")(turn, old_state)  # noqa: B009 - validated
+        state = await result if inspect.isawaitable(result) else result
+        if state not in self.state_names:
+            raise FlowDefinitionError(
+                f"flow {self.name!r}: place_lost returned {state!r}, which is not a state"
+            )
+        return str(state)
 
     @property
     def initial(self) -> str:
@@ -238,7 +273,12 @@ def compile_flow(cls: type[Flow]) -> CompiledFlow:
             machine.states[state].add_callback("enter" if "_enter_" in name else "exit", name)
     compiled = CompiledFlow(cls, machine, _triggers(specs, states))
     _check_timeouts(check, compiled, set(states))
-    return compiled
+    version, migrations = MigrationCheck(cls, check.flow, states).run()
+    shape = fingerprint(states, cls.initial, cls.final_states, specs, dict(cls.timeouts))
+    return replace(
+        compiled, version=version, shape=shape, migrations=migrations,
+        state_names=frozenset(states),
+    )  # fmt: skip
 
 
 def _check_timeouts(check: _Validator, flow: CompiledFlow, states: set[str]) -> None:

@@ -71,7 +71,8 @@ def reprompt(
     def give_up(turn: Turn) -> None:
         turn.data.pop(REPROMPT_KEY, None)
 
-    again.__name__ = f"reprompt_{state}_again"
+    again.__name__ = f"repeat, at most {times}×"
+    give_up.__name__ = f"after {times + 1} tries"  # the diagram labels the fallback with it
     return [
         T("no_input", state, "=", conditions=again, before=note(no_input)),
         T("no_input", state, fallback, before=give_up),

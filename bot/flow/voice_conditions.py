@@ -41,7 +41,7 @@ def pressed(*keys: str) -> Condition:
         call = _call(turn)
         return call is not None and call.digits in wanted
 
-    check.__name__ = f"pressed{tuple(sorted(wanted))}"
+    check.__name__ = "pressed " + " or ".join(sorted(wanted))
     return check
 
 
@@ -62,7 +62,7 @@ def said(*phrases: str, min_confidence: float = 0.5) -> Condition:
         words = _words(call.speech)
         return any(_contains(words, p) for p in wanted)
 
-    check.__name__ = f"said{tuple(phrases)}"
+    check.__name__ = "said " + " or ".join(repr(p) for p in phrases)
     return check
 
 
@@ -76,7 +76,9 @@ def heard(
     def check(turn: Turn) -> bool:
         return by_key(turn) or by_voice(turn)
 
-    check.__name__ = f"heard{tuple(phrases)}|{keys}"
+    check.__name__ = " or ".join(
+        [repr(p) for p in phrases] + ([f"pressed {'/'.join(keys)}"] if keys else [])
+    )
     return check
 
 
@@ -88,12 +90,12 @@ def dial_status_is(*statuses: str) -> Condition:
         call = _call(turn)
         return call is not None and call.dial_status in wanted
 
-    check.__name__ = f"dial_status_is{tuple(sorted(wanted))}"
+    check.__name__ = "dial " + " or ".join(sorted(wanted))
     return check
 
 
 dial_answered = dial_status_is("completed", "answered")
-dial_answered.__name__ = "dial_answered"
+dial_answered.__name__ = "dial answered"
 
 
 def has_recording(turn: Turn) -> bool:

@@ -127,6 +127,7 @@ class Harness:
     _app: TestAppProtocol | None = field(default=None, init=False, repr=False)
     _client: TestClientProtocol | None = field(default=None, init=False, repr=False)
     app: Quart | None = field(default=None, init=False, repr=False)
+    _settings: Settings | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def of(
@@ -191,24 +192,40 @@ class Harness:
         credentials = Credentials(
             self.twilio.account_sid, self.twilio.account_sid, self.token, self.twilio.base_url
         )
-        outbound = replace(self.outbound_settings, credentials=credentials)
-        settings = Settings(
-            auth_token=self.token, public_url=self.public_url, outbound=outbound,
+        self._settings = Settings(
+            auth_token=self.token, public_url=self.public_url,
+            outbound=replace(self.outbound_settings, credentials=credentials),
             compliance_file=self.compliance_file,
         )  # fmt: skip
+        await self._start()
+        return self
+
+    async def _start(self) -> None:
         store = (
             open_store(self.database_url, auto_migrate=True)
             if self.database_url
-            else SQLiteStore(self.db_path)
+            else SQLiteStore(self.db_path or ":memory:")
         )
-        self.app = self.factory(settings, store=store, clock=self.clock)
+        if self._settings is None:
+            raise RuntimeError("the harness is not started (use `async with harness:`)")
+        self.app = self.factory(self._settings, store=store, clock=self.clock)
         self.app.testing = True
         if self.configure is not None:
             self.configure(self.app)
         self._app = self.app.test_app()
         await self._app.startup()
         self._client = self._app.test_client()
-        return self
+
+    async def deploy(self, factory: AppFactory) -> None:
+        """Deploy new code: stop the app and start the one ``factory`` builds, on the same
+        database, clock and fake Twilio (a conversation continues on the new version of its
+        flow, as after a real deploy)."""
+        if self._app is None:
+            raise RuntimeError("the harness is not started (use `async with harness:`)")
+        await self._app.shutdown()
+        self._app = self._client = None
+        self.factory = factory
+        await self._start()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -32,6 +32,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# Deprecations raised inside dependencies, not by a user's code: the twilio client still
+# passes aiohttp's BasicAuth (deprecated in aiohttp 3.14). Kept out of users' test output.
+_DEPENDENCY_WARNINGS = (
+    "ignore:BasicAuth is deprecated:DeprecationWarning",
+    "ignore:The 'auth' parameter is deprecated:DeprecationWarning",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in _DEPENDENCY_WARNINGS:
+        config.addinivalue_line("filterwarnings", line)
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if file_path.suffix == ".transcript":
         return TranscriptFile.from_parent(parent, path=file_path)
@@ -43,7 +56,12 @@ def load_factory(spec: str) -> AppFactory:
     module, _, name = spec.partition(":")
     if not module or not name:
         raise pytest.UsageError(f"switchboard_app = {spec!r}: use module:callable")
-    factory: AppFactory = getattr(importlib.import_module(module), name)
+    try:
+        factory: AppFactory = getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        raise pytest.UsageError(f"switchboard_app = {spec!r}: no module {exc.name!r}") from None
+    except AttributeError:
+        raise pytest.UsageError(f"switchboard_app = {spec!r}: {module} has no {name!r}") from None
     return factory
 
 
@@ -66,11 +84,15 @@ class TranscriptItem(pytest.Item):
         asyncio.run(Runner(transcript, factory).run())
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        from bot.errors import SwitchboardError
         from bot.testing.runner import TranscriptMismatch
         from bot.testing.transcript import TranscriptSyntaxError
 
         if isinstance(excinfo.value, TranscriptMismatch | TranscriptSyntaxError):
             return str(excinfo.value)
+        if isinstance(excinfo.value, SwitchboardError):  # a broken flow, a bad configuration
+            spec = self.config.getini("switchboard_app")
+            return f"{self.path}: the app ({spec}) could not be built: {excinfo.value}"
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:

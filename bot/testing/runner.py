@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
@@ -14,8 +15,15 @@ from bot.events.model import Channel
 from bot.testing.clock import DEFAULT_START, FakeClock
 from bot.testing.harness import AppFactory, Harness, Phone
 from bot.testing.reply import Reply
-from bot.testing.transcript import Advance, Check, Send, Transcript
-from bot.web.app import runtime_of
+from bot.testing.transcript import (
+    Advance,
+    Check,
+    Deploy,
+    Send,
+    Step,
+    Transcript,
+    TranscriptSyntaxError,
+)
 
 __all__ = ["CALLER_ACTIONS", "REPLY_LINES", "Runner", "TranscriptMismatch", "reply_lines"]
 
@@ -83,7 +91,7 @@ class Runner:
         self.turn = 0
         self.session: dict[str, Any] = {}  # what caller actions keep (voice: the call)
 
-    def fail(self, step: Send | Check | Advance, why: str) -> TranscriptMismatch:
+    def fail(self, step: Step, why: str) -> TranscriptMismatch:
         head = f"{self.transcript.path}:{step.line}"
         if isinstance(step, Send):
             head += f", turn {self.turn} ({'>'} {step.source})"
@@ -98,15 +106,39 @@ class Runner:
         )  # fmt: skip
         async with started as harness:
             self.harness = harness
-            flow = self.transcript.header.get("flow")
-            if flow:
-                runtime_of(harness.app).engine.router.add(self.ours, flow, self.channel)  # type: ignore[arg-type]
+            self.route()
             self.phone = harness.phone(self.caller, self.ours, self.channel)
             for step in self.transcript.steps:
                 await self.play(step)
 
-    async def play(self, step: Send | Check | Advance) -> None:
-        if isinstance(step, Advance):
+    def route(self) -> None:
+        """Route our number to the header's ``flow``, in the app now running."""
+        flow = self.transcript.header.get("flow")
+        if flow and self.harness is not None:
+            engine = self.harness.engine
+            if flow not in engine.flows:
+                known = ", ".join(sorted(engine.flows))
+                raise TranscriptSyntaxError(
+                    f"{self.transcript.path}:1: flow {flow!r} is not registered "
+                    f"in this app (it has: {known})"
+                )
+            engine.router.add(self.ours, flow, self.channel)
+
+    async def deploy(self, step: Deploy) -> None:
+        """Swap in the app ``step.target`` builds, on the same database and clock."""
+        assert self.harness is not None
+        module, _, name = step.target.partition(":")
+        try:
+            factory: AppFactory = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as exc:
+            raise self.fail(step, f"cannot deploy {step.target!r}: {exc}") from exc
+        await self.harness.deploy(factory)
+        self.route()
+
+    async def play(self, step: Step) -> None:
+        if isinstance(step, Deploy):
+            await self.deploy(step)
+        elif isinstance(step, Advance):
             if step.delta is not None:
                 self.clock.advance(step.delta)
             elif step.to is not None:

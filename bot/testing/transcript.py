@@ -11,6 +11,7 @@ See docs/transcripts.md. A transcript is a header (``key: value`` lines) and the
     > [digits 1]               a caller action (voice: digits, speech, silence, hangup, ...)
     @ +2h                      the clock moves on two hours (d, h, m, s; or an ISO time)
     = state menu               the conversation is now in state ``menu``
+    ! deploy pkg.mod:build     new code is deployed: the app ``build`` makes, same database
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 __all__ = [
     "Advance",
     "Check",
+    "Deploy",
     "Expect",
     "Send",
     "Step",
@@ -91,7 +93,16 @@ class Check:
     value: str
 
 
-Step = Send | Advance | Check
+@dataclass
+class Deploy:
+    """A ``! deploy module:callable`` line: the app that callable builds replaces the running
+    one, on the same database, clock and fake Twilio (a deploy of new code)."""
+
+    line: int
+    target: str
+
+
+Step = Send | Advance | Check | Deploy
 
 
 @dataclass
@@ -136,7 +147,7 @@ class _Parser:
         marker, _, rest = stripped.partition(" ")
         handler = {
             ">": self.send, ">+": self.send_media, "<": self.expect, "<+": self.expect_media,
-            "@": self.advance, "=": self.check,
+            "@": self.advance, "=": self.check, "!": self.operator,
         }.get(marker)  # fmt: skip
         if handler is not None:
             handler(rest.strip() if marker != "<" else rest)
@@ -146,7 +157,7 @@ class _Parser:
                 raise self.fail(f"unknown header {key.strip()!r} (known: {sorted(_HEADER_KEYS)})")
             self.header[key.strip().lower()] = value.strip()
         else:
-            raise self.fail(f"cannot read {stripped!r}: lines start with > < @ = or #")
+            raise self.fail(f"cannot read {stripped!r}: lines start with > < @ = ! or #")
 
     def send(self, rest: str) -> None:
         if rest.startswith("[") and rest.endswith("]"):
@@ -192,6 +203,13 @@ class _Parser:
                 self.steps.append(Advance(self.number, to=when))
         except ValueError as exc:
             raise self.fail(str(exc)) from exc
+
+    def operator(self, rest: str) -> None:
+        verb, _, target = rest.partition(" ")
+        module, _, name = target.strip().partition(":")
+        if verb != "deploy" or not module or not name or " " in target.strip():
+            raise self.fail(f"cannot read '! {rest}': use ! deploy module:callable")
+        self.steps.append(Deploy(self.number, target.strip()))
 
     def check(self, rest: str) -> None:
         what, _, value = rest.partition(" ")

@@ -26,6 +26,7 @@ from bot.flow.routing import Router
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from bot.twiml.render import CONTENT_TYPE
+from bot.web.console import mount_console
 from bot.web.metrics import mount_metrics
 from bot.web.request import signed_url, verified_params
 from bot.web.status import dispatch_status
@@ -109,6 +110,7 @@ def web_app(runtime: Runtime) -> Quart:
             return {"status": "ok", "store": "reachable"}, 200
         return {"status": "unavailable", "store": "unreachable"}, 503
 
+    mount_console(app, runtime)  # /console and /admin/api, when configured
     _errors(app)
     mount_metrics(app, runtime)  # GET /metrics and the request counter, when metrics are on
     return app

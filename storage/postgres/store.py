@@ -254,9 +254,10 @@ class PostgresStore(Backend):
     async def load(self, key: str, idempotency_keys: Sequence[str]) -> Loaded:
         async with self._connection() as conn:
             row = await self._query(conn.fetchrow(LOAD, key, list(idempotency_keys)))
-        if row[11] is not None:
-            return Loaded(row[11], None)
-        return Loaded(None, S.conversation(row[:11], POSTGRES) if row[0] is not None else None)
+        width = len(S.CONVERSATION)  # the conversation's columns, then the stored response
+        if row[width] is not None:
+            return Loaded(row[width], None)
+        return Loaded(None, S.conversation(row[:width], POSTGRES) if row[0] is not None else None)
 
     async def contact(self, scope: str, person: str, window: str | None) -> Contact:
         async with self._connection() as conn:
@@ -277,7 +278,7 @@ class PostgresStore(Backend):
                         c.version, c.closed, write.save_state, c.channel, c.ours, c.theirs,
                         *_log_columns(write.log), *_consent_columns(write.consent),
                         write.touch_window, *_contact_columns(write.contacts),
-                        *outbox.fired_timer(write), write.moved,
+                        *outbox.fired_timer(write), write.moved, c.flow_version, c.flow_shape,
                     )  # fmt: skip
                     if recorded != len(keys):
                         raise _Duplicate

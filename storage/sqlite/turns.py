@@ -125,13 +125,24 @@ def save(conn: sqlite3.Connection, c: Conversation, at: str) -> None:
             f"INSERT INTO conversations ({S.columns(S.CONVERSATION)}) "
             f"VALUES ({S.marks(S.CONVERSATION)}) ON CONFLICT (key) DO NOTHING",
             (c.key, c.flow, c.state, data, 1, int(c.closed), c.channel, c.ours, c.theirs,
-             at, at),
+             at, at, c.flow_version, c.flow_shape),
         )  # fmt: skip
     else:
         cur = conn.execute(
             "UPDATE conversations SET flow = ?, state = ?, data = ?, version = ?, closed = ?, "
-            "updated_at = ? WHERE key = ? AND version = ?",
-            (c.flow, c.state, data, c.version, int(c.closed), at, c.key, c.version - 1),
+            "updated_at = ?, flow_version = ?, flow_shape = ? WHERE key = ? AND version = ?",
+            (
+                c.flow,
+                c.state,
+                data,
+                c.version,
+                int(c.closed),
+                at,
+                c.flow_version,
+                c.flow_shape,
+                c.key,
+                c.version - 1,
+            ),
         )
     if cur.rowcount != 1:
         raise ConflictError(f"conversation {c.key!r} moved past version {c.version - 1}")

@@ -1,0 +1,147 @@
+"""Operator actions: each one goes through the engine's per-conversation lock, the store's
+hold (PostgreSQL's advisory lock) and the version guard of a turn's commit, and is audited.
+
+An action is a turn without an inbound message: it loads the conversation under the lock,
+describes its change as a :class:`~storage.records.TurnWrite` (new version, state, data,
+timers, outbox rows from the callbacks it ran) and commits it like any step: a commit that
+finds the version moved (another process stepped it) is redone on the fresh state, and a
+webhook for the same conversation waits for the lock, so nothing is lost or stepped twice.
+``expected`` (the version the operator saw) turns "it changed since you looked" into
+:class:`~bot.admin.errors.Stale` instead of applying the action to a state nobody saw.
+The audit entry (operator, time, action, before, after) is written once the commit is done,
+still under the lock.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from bot.admin.errors import Invalid, NotFound, Stale
+from bot.admin.event import key_of, operator_event
+from bot.engine.compose import compose, detach_replies
+from bot.engine.engine import Engine, storable
+from bot.errors import ConflictError, StoreError
+from bot.flow.definition import CompiledFlow
+from bot.flow.turn import Turn
+from storage.admin_queries import AuditEntry, Runner, record_audit
+from storage.protocols import Store
+from storage.records import Conversation, Timer, TurnWrite
+
+__all__ = ["Actions", "Change", "snapshot"]
+
+log = logging.getLogger("switchboard.admin")
+
+_MAX_CONFLICTS = 12
+
+# What an action does to the stored conversation: a write, or raise an OperatorError.
+Change = Callable[[Conversation], Awaitable[TurnWrite]]
+
+
+def snapshot(c: Conversation) -> dict[str, Any]:
+    """What the audit log keeps of a conversation before and after an action."""
+    return {"state": c.state, "data": c.data, "version": c.version, "closed": c.closed}
+
+
+@dataclass(frozen=True)
+class Actions:
+    """The actions on one conversation's state, data and timers (see the module doc)."""
+
+    engine: Engine
+    store: Store
+    runner: Runner
+    changed: Callable[[], None] = lambda: None  # after every action (drops cached counts)
+
+    async def audit(self, entry: AuditEntry) -> None:
+        """Append an entry to the audit log (every action ends with one)."""
+        self.changed()
+        await self.runner.run(record_audit(self.runner.dialect, entry), atomic=False)
+
+    async def apply(
+        self, key: str, operator: str, action: str, change: Change,
+        expected: int | None = None, target: str | None = None,
+    ) -> Conversation:  # fmt: skip
+        """Run ``change`` on conversation ``key`` under its lock, commit it, audit it."""
+        engine = self.engine
+        async with engine.locks.hold(key), self.store.hold(key):
+            for _ in range(_MAX_CONFLICTS):
+                stored = await self.store.conversation(key)
+                if stored is None:
+                    raise NotFound(f"no conversation {key!r}")
+                if expected is not None and stored.version != expected:
+                    raise Stale(
+                        f"conversation {key!r} is at version {stored.version}, not {expected}: "
+                        "it changed since you looked; reload and try again"
+                    )
+                write = await change(stored)
+                try:
+                    await self.store.commit(write)
+                except ConflictError:
+                    log.info("version conflict on %s during %s; redoing it", key, action)
+                    continue
+                if write.outbox:
+                    engine.on_enqueued()
+                after = write.conversation
+                entry = AuditEntry(
+                    write.at, operator, action, key, target, snapshot(stored), snapshot(after)
+                )
+                await self.audit(entry)
+                log.info("operator %s: %s on %s (version %d)", operator, action, key, after.version)
+                return after
+        raise StoreError(f"conversation {key!r} kept changing under us; try again")
+
+    def flow_of(self, stored: Conversation) -> CompiledFlow:
+        flow = self.engine.flows.get(stored.flow)
+        if flow is None:
+            raise Invalid(f"flow {stored.flow!r} is not registered in this app")
+        return flow
+
+    async def write(
+        self, stored: Conversation, operator: str, *, state: str, data: dict[str, Any],
+        enter: bool = False, fresh: bool = False, closed: bool | None = None,
+        fired: Timer | None = None,
+    ) -> TurnWrite:  # fmt: skip
+        """The write that puts ``stored`` in ``state`` with ``data``; with ``enter``, the
+        state's ``on_enter_<state>`` runs first (what it says is queued in the outbox, the
+        timeouts it declares are set)."""
+        flow = self.flow_of(stored)
+        if state not in flow.cls.states:
+            raise Invalid(f"flow {flow.name!r} has no state {state!r}; it has {flow.cls.states}")
+        now, version = self.engine.clock.now(), stored.version + 1
+        turn = Turn(
+            operator_event(stored, operator), key_of(stored), flow.name, state, dict(data),
+            self.engine.clock, step=version,
+        )  # fmt: skip
+        if enter:
+            await _run_entry(flow, state, turn)
+        try:
+            storable(turn.data)
+        except (TypeError, ValueError) as exc:
+            raise Invalid(f"data cannot be stored: {exc}") from exc
+        moved = fresh or state != stored.state
+        out = compose(flow, turn, stored.state, state, fresh, now) if moved or enter else None
+        is_closed = flow.is_final(state) if closed is None else closed
+        conversation = replace(
+            stored, state=state, data=turn.data, version=version, closed=is_closed
+        )
+        return TurnWrite(
+            conversation, (), (), "", now, outbox=out.outbox if out else (),
+            timers=out.timers if out else (), fired=fired, moved=moved,
+        )  # fmt: skip
+
+
+async def _run_entry(flow: CompiledFlow, state: str, turn: Turn) -> None:
+    """Run ``on_enter_<state>``; a callback that raises refuses the action (nothing written)."""
+    hook = getattr(flow.cls, f"on_enter_{state}", None)
+    if hook is not None:
+        try:
+            result = hook(flow.cls(state), turn)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            log.exception("on_enter_%s raised during an operator action", state)
+            raise Invalid(f"on_enter_{state} raised {type(exc).__name__}: {exc}") from exc
+    detach_replies(turn)

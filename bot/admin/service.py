@@ -1,0 +1,259 @@
+"""Operations: the one code path of every operator action and read (API, console and CLI).
+
+Reads: :meth:`Operations.search` (list and search, paged), :meth:`Operations.show` (one
+conversation with its timeline, timers, outbox, consent and window), :meth:`Operations.flows`
+(each flow's states and transitions with per-state counts of open conversations), the audit
+log and change marks for the live stream. Actions: move, edit data, reset, end, cancel or
+fire a timer, retry or cancel an outbox message, opt in or out; see :mod:`bot.admin.actions`
+for how they are kept safe next to live traffic.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from bot.admin.actions import Actions, snapshot
+from bot.admin.errors import Invalid, NotFound, Stale
+from bot.admin.views import Detail, FlowView, flow_view
+from bot.engine.engine import Engine
+from bot.events.model import Channel, strip_channel
+from bot.outbound.timers import TimerRunner
+from storage import admin_queries as Q
+from storage.admin_queries import AuditEntry, Runner, Search, StateCount
+from storage.protocols import Store
+from storage.records import (
+    ConsentChange,
+    ConsentSource,
+    ConsentStatus,
+    Conversation,
+    OutboundMessage,
+    OutboxStatus,
+    Timer,
+)
+
+__all__ = ["Operations"]
+
+DEFAULT_STUCK = timedelta(hours=1)
+COUNTS_TTL = 2.0  # seconds the per-state counts are reused
+
+
+@dataclass(frozen=True)
+class Operations:
+    """Everything an operator can see and do, built once by the runtime."""
+
+    engine: Engine
+    store: Store
+    runner: Runner
+    timers: TimerRunner
+    wake_outbox: Callable[[], None]  # the outbox worker's wake
+    counts_cache: dict[timedelta, tuple[float, list[StateCount]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    @property
+    def actions(self) -> Actions:
+        return Actions(self.engine, self.store, self.runner, self.counts_cache.clear)
+
+    # -- reads --------------------------------------------------------------------------
+
+    async def search(self, search: Search) -> list[Conversation]:
+        """One page of conversations, newest first."""
+        return await self.runner.run(Q.search(self.runner.dialect, search), atomic=False)
+
+    async def conversation(self, key: str) -> Conversation:
+        found = await self.store.conversation(key)
+        if found is None:
+            raise NotFound(f"no conversation {key!r}")
+        return found
+
+    async def show(self, key: str) -> Detail:
+        """One conversation with everything an operator needs to understand it."""
+        c = await self.conversation(key)
+        d, run = self.runner.dialect, self.runner.run
+        person = strip_channel(c.theirs)
+        scope = self.engine.gate.scope(c.ours)
+        consent = [x for x in await self.store.consent_history(person) if x.scope == scope]
+        is_whatsapp = c.channel == Channel.WHATSAPP
+        return Detail(
+            conversation=c,
+            log=await self.store.log(key),
+            timers=await run(Q.conversation_timers(d, key), atomic=False),
+            outbox=await run(Q.conversation_outbox(d, key), atomic=False),
+            consent=consent,
+            window=await run(Q.window(d, key), atomic=False) if is_whatsapp else None,
+            audit=await run(Q.audit(d, key), atomic=False),
+            flow=self.engine.flows.get(c.flow),
+        )
+
+    async def flows(self, stuck: timedelta = DEFAULT_STUCK) -> list[FlowView]:
+        """Every flow's states and transitions, with open (and idle) conversations per state.
+
+        The counts scan every open conversation's index entry (0.5 s at a million on
+        SQLite, docs/benchmarks.md), and every open console page asks for them when
+        anything changes: they are reused for :data:`COUNTS_TTL` seconds."""
+        taken, counts = self.counts_cache.get(stuck, (-COUNTS_TTL, []))
+        if time.monotonic() - taken >= COUNTS_TTL:
+            cutoff = self.engine.clock.now() - stuck
+            program = Q.state_counts(self.runner.dialect, cutoff)
+            counts = await self.runner.run(program, atomic=False)
+            self.counts_cache[stuck] = (time.monotonic(), counts)
+        return [flow_view(flow, counts) for flow in self.engine.flows.values()]
+
+    async def audit(self, key: str | None = None, limit: int = 200) -> list[AuditEntry]:
+        return await self.runner.run(Q.audit(self.runner.dialect, key, limit), atomic=False)
+
+    async def change_mark(self, key: str | None = None) -> tuple[int, ...]:
+        """Changes whenever what an operator sees of ``key`` (or of the list) changes."""
+        return await self.runner.run(Q.change_mark(key), atomic=False)
+
+    # -- actions on the conversation ----------------------------------------------------
+
+    async def move(
+        self, key: str, operator: str, state: str, *, run_callbacks: bool = False,
+        expected: int | None = None,
+    ) -> Conversation:  # fmt: skip
+        """Put the conversation in ``state`` (reopened unless it is final); with
+        ``run_callbacks`` its ``on_enter_<state>`` runs (what it says is sent)."""
+
+        async def change(c: Conversation) -> Any:
+            return await self.actions.write(c, operator, state=state, data=c.data,
+                                            enter=run_callbacks)  # fmt: skip
+
+        return await self.actions.apply(key, operator, "move", change, expected, target=state)
+
+    async def edit_data(
+        self, key: str, operator: str, data: dict[str, Any], *, expected: int | None = None
+    ) -> Conversation:
+        """Replace the conversation's data (state and timers stay)."""
+        if not isinstance(data, dict):
+            raise Invalid("data must be a JSON object")
+
+        async def change(c: Conversation) -> Any:
+            return await self.actions.write(c, operator, state=c.state, data=data, closed=c.closed)
+
+        return await self.actions.apply(key, operator, "edit_data", change, expected)
+
+    async def reset(
+        self, key: str, operator: str, *, run_callbacks: bool = False, expected: int | None = None
+    ) -> Conversation:
+        """Back to the flow's initial state with empty data; its timers are cancelled."""
+
+        async def change(c: Conversation) -> Any:
+            initial = self.actions.flow_of(c).initial
+            return await self.actions.write(
+                c, operator, state=initial, data={}, enter=run_callbacks, fresh=True
+            )
+
+        return await self.actions.apply(key, operator, "reset", change, expected)
+
+    async def end(self, key: str, operator: str, *, expected: int | None = None) -> Conversation:
+        """Close the conversation where it is (its timers are cancelled); the person's next
+        message starts it afresh."""
+
+        async def change(c: Conversation) -> Any:
+            if c.closed:
+                raise Stale(f"conversation {key!r} has already ended")
+            return await self.actions.write(c, operator, state=c.state, data=c.data, closed=True)
+
+        return await self.actions.apply(key, operator, "end", change, expected)
+
+    # -- timers -------------------------------------------------------------------------
+
+    async def _timer(self, key: str, name: str) -> Timer:
+        timers = await self.runner.run(
+            Q.conversation_timers(self.runner.dialect, key), atomic=False
+        )
+        found = next((t for t in timers if t.name == name), None)
+        if found is None:
+            raise NotFound(f"conversation {key!r} has no pending timer {name!r}")
+        return found
+
+    async def cancel_timer(self, key: str, operator: str, name: str) -> Conversation:
+        """Delete a pending timer, in a versioned write of its conversation."""
+
+        async def change(c: Conversation) -> Any:
+            timer = await self._timer(key, name)
+            return await self.actions.write(
+                c, operator, state=c.state, data=c.data, closed=c.closed, fired=timer
+            )
+
+        return await self.actions.apply(key, operator, "cancel_timer", change, target=name)
+
+    async def fire_timer(self, key: str, operator: str, name: str) -> Conversation:
+        """Fire a pending timer now, as the timer runner would (the engine's usual step)."""
+        timer = await self._timer(key, name)
+        before = await self.conversation(key)
+        await self.timers.fire(timer)
+        after = await self.conversation(key)
+        await self.actions.audit(AuditEntry(
+            self.engine.clock.now(), operator, "fire_timer", key, name,
+            snapshot(before), snapshot(after),
+        ))  # fmt: skip
+        return after
+
+    # -- outbox and consent -------------------------------------------------------------
+
+    async def _message(self, message_id: str) -> OutboundMessage:
+        found = await self.store.outbox_message(message_id)
+        if found is None:
+            raise NotFound(f"no outbox message {message_id!r}")
+        return found
+
+    async def retry_outbox(self, message_id: str, operator: str) -> OutboundMessage:
+        """Send a failed or blocked message again (the gate checks it again when sent)."""
+        return await self._outbox(message_id, operator, "retry_outbox")
+
+    async def cancel_outbox(self, message_id: str, operator: str) -> OutboundMessage:
+        """Never send a message still waiting in the outbox."""
+        return await self._outbox(message_id, operator, "cancel_outbox")
+
+    async def _outbox(self, message_id: str, operator: str, action: str) -> OutboundMessage:
+        message = await self._message(message_id)
+        key = message.conversation or f"outbox:{message_id}"
+        d, now = self.runner.dialect, self.engine.clock.now()
+        async with self.engine.locks.hold(key):
+            if action == "retry_outbox":
+                statuses = (OutboxStatus.FAILED, OutboxStatus.BLOCKED)
+                program = Q.retry_outbox(d, message_id, now, operator, statuses)
+                wrong = "only a failed or blocked message can be retried"
+            else:
+                program = Q.cancel_outbox(d, message_id, now, operator)
+                wrong = "only a pending message can be cancelled (a claimed one may be on its way)"
+            after = await self.runner.run(program)
+            if after is None:
+                raise Stale(f"outbox message {message_id} is {message.status}: {wrong}")
+            await self.actions.audit(AuditEntry(
+                now, operator, action, message.conversation, message_id,
+                {"status": message.status, "error": message.error},
+                {"status": after.status, "error": after.error},
+            ))  # fmt: skip
+        if action == "retry_outbox":
+            self.wake_outbox()
+        return after
+
+    async def set_consent(self, key: str, operator: str, status: str) -> Conversation:
+        """Opt the conversation's person in or out of our number's scope (source
+        ``operator``, the operator named in the ledger's detail)."""
+        try:
+            wanted = ConsentStatus(status)
+        except ValueError:
+            raise Invalid("consent status must be 'opted_in' or 'opted_out'") from None
+        c = await self.conversation(key)
+        person, scope = strip_channel(c.theirs), self.engine.gate.scope(c.ours)
+        now = self.engine.clock.now()
+        async with self.engine.locks.hold(key):
+            before = [x for x in await self.store.consent_history(person) if x.scope == scope]
+            change = ConsentChange(
+                person, scope, wanted, ConsentSource.OPERATOR, now, c.channel,
+                f"operator {operator}",
+            )  # fmt: skip
+            await self.store.record_consent(change)
+            was = str(before[-1].status) if before else None
+            await self.actions.audit(AuditEntry(
+                now, operator, "consent", key, scope, {"consent": was}, {"consent": wanted.value}
+            ))  # fmt: skip
+        return c

@@ -1,0 +1,59 @@
+"""The live stream: server-sent events when a conversation (or the list) changes, from
+webhooks and operator actions alike; behind the same token as the rest of the API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Sequence
+from urllib.parse import quote
+
+from bot.testing import Harness
+from tests.admin.conftest import ALICE, Api, path
+
+KEY = "sms:+15550100000:+15550001111"
+
+
+async def _events(
+    harness: Harness, query: str, count: int, during: Sequence[Awaitable[object]]
+) -> list[str]:
+    """The first ``count`` ``change`` events of the stream while ``during`` runs."""
+    assert harness.app is not None
+    client = harness.app.test_client()
+    headers = {"Authorization": f"Bearer {ALICE}"}
+    seen: list[str] = []
+    async with client.request("/admin/api/stream" + query, headers=headers) as connection:
+        await connection.send_complete()
+
+        async def read() -> None:
+            buffer = ""
+            while len(seen) < count:
+                buffer += (await connection.receive()).decode()
+                while "\n\n" in buffer:
+                    block, buffer = buffer.split("\n\n", 1)
+                    if block.startswith("event: change"):
+                        seen.append(block.split("data: ", 1)[1])
+
+        reader = asyncio.create_task(read())
+        await asyncio.sleep(0.2)
+        for step in during:
+            await step
+            await asyncio.sleep(0.15)
+        await asyncio.wait_for(reader, 5)
+        await connection.disconnect()
+    return seen
+
+
+async def test_a_conversation_stream_reports_webhooks_and_actions(
+    harness: Harness, api: Api
+) -> None:
+    phone = harness.phone("+15550001111")
+    await phone.send("hi")
+    steps = [phone.send("2"), api.post(path(KEY) + "/move", {"state": "menu"})]
+    seen = await _events(harness, "?conversation=" + quote(KEY), 3, steps)
+    assert len(seen) == 3 and len(set(seen)) == 3  # the state now, then one per change
+
+
+async def test_the_list_stream_reports_new_conversations(harness: Harness) -> None:
+    steps = [harness.phone("+15550003333").send("hi")]
+    seen = await _events(harness, "", 2, steps)
+    assert seen[0] == "[0, 0, 0]" and seen[1] != seen[0]
