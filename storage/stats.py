@@ -78,6 +78,20 @@ class FlowStats:
         """Completed conversations over started ones (0 when none started)."""
         return self.completed / self.started if self.started else 0.0
 
+    def as_json(self) -> dict[str, object]:
+        """The statistics as JSON-ready values, states ordered by how many entered them."""
+        states = sorted(self.states.values(), key=lambda s: (-s.entered, s.state))
+        return {
+            "flow": self.flow, "since": self.since.isoformat(), "started": self.started,
+            "completed": self.completed, "completion_rate": self.completion_rate,
+            "states": [
+                {"state": s.state, "entered": s.entered, "left": s.left,
+                 "timed_out": s.timed_out, "handed_off": s.handed_off, "gave_up": s.gave_up,
+                 "stopped": s.stopped, "median_seconds": s.median_seconds}
+                for s in states
+            ],
+        }  # fmt: skip
+
     def state(self, name: str) -> StateStats:
         """The statistics of ``name`` (created empty on first use)."""
         return self.states.setdefault(name, StateStats(name))

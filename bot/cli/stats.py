@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.cli.common import Commands, database_url, fail, run_async
 from bot.errors import ConfigError
+from bot.observe.config import parse_duration
 from storage.backend import Backend
 from storage.sqlite import SQLiteStore
 from storage.stats import FlowStats, StateStats, flow_stats
@@ -22,17 +22,16 @@ from storage.url import open_store, redact
 
 __all__ = ["add_parser", "duration", "render_csv", "render_table", "run"]
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 COLUMNS = ("state", "entered", "left_to", "timed_out", "handed_off", "gave_up", "stopped",
            "median_seconds")  # fmt: skip
 
 
 def duration(text: str) -> timedelta:
     """``7d``, ``12h``, ``30m``, ``90s``, ``2w`` as a timedelta."""
-    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text.lower())
-    if found is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 7d, 12h or 30m")
-    return timedelta(seconds=float(found.group(1)) * _UNITS[found.group(2)])
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def add_parser(commands: Commands) -> None:

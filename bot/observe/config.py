@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Literal, cast
 
 from bot.errors import ConfigError
 
-__all__ = ["LogFormat", "ObserveSettings"]
+__all__ = ["LogFormat", "ObserveSettings", "parse_duration"]
 
 LogFormat = Literal["text", "json"]
 _ON = {"1", "true", "yes", "on"}
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``7d``, ``12h``, ``30m``, ``90s``, ``2w`` as a timedelta; ValueError otherwise."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text.lower())
+    if found is None:
+        raise ValueError(f"{text!r} is not a duration like 7d, 12h or 30m")
+    return timedelta(seconds=float(found.group(1)) * _UNITS[found.group(2)])
 
 
 @dataclass(frozen=True)

@@ -90,3 +90,36 @@ def test_never_creates_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit) as bad:
         main(["stats", "quiz", "--since", "soon", "--database", f"sqlite:///{missing}"])
     assert bad.value.code == 2 and not missing.exists()
+
+
+async def test_the_admin_api_serves_the_statistics() -> None:
+    from dataclasses import replace
+
+    from quart import Quart
+
+    from bot import Router, Settings, create_app
+    from bot.clock import Clock
+    from bot.testing import Harness
+    from storage.base import Store
+    from tests.observe.apps import Quiz
+
+    token = "alice-token-0123456789abcdef"
+
+    def factory(settings: Settings, *, store: Store, clock: Clock) -> Quart:
+        settings = replace(settings, console_tokens=(("alice", token),))
+        return create_app([Quiz], Router(default="quiz"), settings, store=store, clock=clock)
+
+    async with Harness(factory) as h:
+        await h.phone("+15557770001").send("hi")
+        await h.phone("+15557770001").send("yes")
+        assert h.app is not None
+        client, auth = h.app.test_client(), {"Authorization": f"Bearer {token}"}
+        ok = await client.get("/admin/api/flows/quiz/stats?since=30d", headers=auth)
+        body = await ok.get_json()
+        assert ok.status_code == 200 and body["started"] == 1
+        assert [s["state"] for s in body["states"]] == ["answered", "ask"]
+        assert body["states"][1]["left"] == {"answered": 1}
+        bad = await client.get("/admin/api/flows/quiz/stats?since=soon", headers=auth)
+        assert bad.status_code == 400 and "duration" in (await bad.get_json())["error"]
+        assert (await client.get("/admin/api/flows/nope/stats", headers=auth)).status_code == 404
+        assert (await client.get("/admin/api/flows/quiz/stats")).status_code == 401
