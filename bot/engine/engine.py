@@ -165,7 +165,7 @@ class Engine:
                         self.on_enqueued()
                     await probe.committed(stored, write)
                     return write.response if earlier is None else earlier
-        raise StoreError(f"conversation {key.id!r} kept changing under us; giving up")
+            raise StoreError(f"conversation {key.id!r} kept changing under us; giving up")
 
     async def step(
         self,
