@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from bot.outbound.start import StartOutcome, start_conversation
     from bot.settings import Settings
     from bot.twiml.messaging import Message
+    from bot.twiml.rules import UnlistedVoice
     from bot.twiml.voice import Pause, Play, Say
     from bot.web.app import create_app
 
@@ -118,6 +119,7 @@ _EXPORTS = {
     "Pause": "bot.twiml.voice",
     "Play": "bot.twiml.voice",
     "Say": "bot.twiml.voice",
+    "UnlistedVoice": "bot.twiml.rules",
     "create_app": "bot.web.app",
 }
 
@@ -161,6 +163,7 @@ __all__ = [
     "Texts",
     "Timeout",
     "Turn",
+    "UnlistedVoice",
     "VoiceEvent",
     "WindowClosed",
     "compile_flow",

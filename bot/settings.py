@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -17,6 +18,20 @@ from bot.outbound.config import OutboundSettings
 __all__ = ["Settings"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_ACCOUNT = re.compile(r"AC[0-9a-fA-F]{32}")
+
+
+def _seconds(env: Mapping[str, str], name: str, default: str) -> float:
+    try:
+        return float(env.get(name, default))
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number of seconds") from exc
+
+
+def _basic(env: Mapping[str, str]) -> tuple[str, str] | None:
+    user = env.get("SWITCHBOARD_WEBHOOK_USER", "")
+    password = env.get("SWITCHBOARD_WEBHOOK_PASSWORD", "")
+    return (user, password) if user or password else None
 
 
 def _networks(raw: str) -> tuple[Network, ...]:
@@ -30,7 +45,10 @@ def _networks(raw: str) -> tuple[Network, ...]:
 class Settings:
     """How one Switchboard process runs. Build with :meth:`from_env` or directly in tests.
 
-    ``auth_token`` is never shown in ``repr`` or in error messages.
+    ``auth_token`` and ``webhook_auth`` are never shown in ``repr`` or in error messages.
+    ``account_sid`` (``TWILIO_ACCOUNT_SID``) refuses requests for other accounts;
+    ``webhook_auth`` (``SWITCHBOARD_WEBHOOK_USER``/``_PASSWORD``) requires HTTP Basic auth on
+    the webhooks; ``turn_deadline`` bounds a webhook turn's store work (503 after it).
     """
 
     auth_token: str | None = field(default=None, repr=False)
@@ -47,6 +65,9 @@ class Settings:
     # SWITCHBOARD_CONSOLE_TOKEN as (operator, token) pairs: the console and admin API
     console_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     console_poll: float = 1.0  # seconds between the live stream's looks at the store
+    account_sid: str | None = None  # when set, requests for other accounts are refused (403)
+    webhook_auth: tuple[str, str] | None = field(default=None, repr=False)  # HTTP Basic
+    turn_deadline: float = 10.0  # seconds a webhook turn may spend on the store
     observe: ObserveSettings = field(default_factory=ObserveSettings)
 
     def __post_init__(self) -> None:
@@ -68,6 +89,16 @@ class Settings:
             )
         if not self.voice_hold_prompt.strip():
             raise ConfigError("SWITCHBOARD_VOICE_HOLD_PROMPT must not be empty")
+        if self.account_sid is not None and not _ACCOUNT.fullmatch(self.account_sid):
+            raise ConfigError("TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits")
+        if self.webhook_auth is not None and not all(self.webhook_auth):
+            raise ConfigError(
+                "set both SWITCHBOARD_WEBHOOK_USER and SWITCHBOARD_WEBHOOK_PASSWORD, or neither"
+            )
+        if not 0.1 <= self.turn_deadline <= 14:
+            raise ConfigError(
+                "SWITCHBOARD_TURN_DEADLINE must be from 0.1 to 14 seconds (Twilio gives up at 15)"
+            )
         if self.max_body_bytes < 1024:
             raise ConfigError("SWITCHBOARD_MAX_BODY_BYTES must be at least 1024")
 
@@ -83,7 +114,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read ``TWILIO_AUTH_TOKEN`` and the ``SWITCHBOARD_*`` variables."""
+        """Read ``TWILIO_AUTH_TOKEN``, ``TWILIO_ACCOUNT_SID`` and ``SWITCHBOARD_*``."""
         env = os.environ if env is None else env
         try:
             max_body = int(env.get("SWITCHBOARD_MAX_BODY_BYTES", str(64 * 1024)))
@@ -107,5 +138,8 @@ class Settings:
             or "Please hold on a moment.",
             outbound=OutboundSettings.from_env(env),
             console_tokens=parse_tokens(env.get("SWITCHBOARD_CONSOLE_TOKEN", "")),
+            account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+            webhook_auth=_basic(env),
+            turn_deadline=_seconds(env, "SWITCHBOARD_TURN_DEADLINE", "10"),
             observe=ObserveSettings.from_env(env),
         )

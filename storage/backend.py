@@ -143,6 +143,22 @@ class Backend(Store, ABC):
         except (StoreError, TimeoutError):
             return False
 
+    async def readiness(self) -> list[str]:
+        """Why this store cannot take a turn now (empty when it can): the schema is not this
+        code's, the database refuses a write (read-only, disk full, gone), or (SQLite) the
+        file is no longer the one opened."""
+        problems = self.identity_problems()
+        try:
+            await self.check_schema()
+            await self.run(_probe(), statement_timeout_s=self.ping_timeout_s)
+        except StoreError as exc:  # SchemaError is one
+            problems.append(str(exc))
+        return problems
+
+    def identity_problems(self) -> list[str]:
+        """Whether the database is still the one opened (SQLite checks its file)."""
+        return []
+
     async def migrate(self) -> list[int]:
         """Apply every migration the database lacks; returns the versions applied."""
         return [s.version for s in migrations(self.dialect.name) if await self.apply_migration(s)]
@@ -230,6 +246,18 @@ class Backend(Store, ABC):
     async def finish_timer(self, timer: Timer) -> None:
         """Delete a timer that will not fire (unless it was rescheduled meanwhile)."""
         await self.run(programs.finish_timer(self.dialect, timer), atomic=False)
+
+
+def _probe() -> Program[bool]:
+    """Rewrite the health row: a write in a transaction of its own, like a turn's commit."""
+    yield (
+        (
+            "INSERT INTO health (probe, at) VALUES ('readiness', CURRENT_TIMESTAMP) "
+            "ON CONFLICT (probe) DO UPDATE SET at = CURRENT_TIMESTAMP"
+        ),
+        (),
+    )
+    return True
 
 
 PRIMITIVES = frozenset(Backend.__abstractmethods__)

@@ -198,6 +198,10 @@ class AdminStore(Protocol):
         """Whether the database answers a trivial query."""
         ...
 
+    async def readiness(self) -> list[str]:
+        """Why the store cannot take a turn now (schema, a write, the file); empty if it can."""
+        ...
+
     async def migrate(self) -> list[int]:
         """Apply every migration the database lacks; returns the versions applied."""
         ...

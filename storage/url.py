@@ -5,7 +5,9 @@
 ``postgresql://user:password@host:5432/database``
     ``?schema=name`` keeps the tables in that schema; ``pool_min``/``pool_max`` size the
     connection pool (default 1/10); ``lock_timeout`` is how many seconds a turn waits for a
-    conversation another process is stepping (default 10). Other query parameters are passed
+    conversation another process is stepping (default 10); ``connect_timeout`` bounds one
+    connection attempt (default 5 s) and ``statement_timeout`` one statement (default 10 s,
+    on the server and on the client). Other query parameters are passed
     to the server as settings (e.g. ``application_name``), as libpq would.
 Both take ``?migrate=auto`` (apply missing migrations at start) or ``?migrate=check``
 (refuse to start until ``switchboard db upgrade`` ran). SQLite defaults to ``auto``: one
@@ -25,13 +27,39 @@ __all__ = ["open_store", "redact", "sqlite_path"]
 _MIGRATE = {"auto": True, "check": False}
 
 
+_SECRET_OPTIONS = frozenset({"password", "passwd", "pass", "secret", "token", "sslpassword"})
+
+
 def redact(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (for logs and errors)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    """``url`` with every password replaced by ``***`` (for logs, errors and command output):
+    the one after ``user:`` and any ``?password=`` (or other secret) option. Never raises,
+    even on a URL that does not parse."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable database URL>"
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    secret_option = any(name.lower() in _SECRET_OPTIONS for name, _ in pairs)
+    if not secret_option and not (at and ":" in userinfo):
+        return url  # nothing to hide: as given (urlunsplit would rewrite sqlite:////abs)
+    if at and ":" in userinfo:
+        userinfo = userinfo.partition(":")[0] + ":***"
+    hidden = [(n, "***" if n.lower() in _SECRET_OPTIONS else v) for n, v in pairs]
+    query = urlencode(hidden, safe="*") if secret_option else parts.query
+    return urlunsplit(parts._replace(netloc=userinfo + at + hostport, query=query))
+
+
+def _check_port(url: str) -> None:
+    """One clear :class:`ConfigError` for a port that is not a number from 1 to 65535."""
+    try:
+        port = urlsplit(url).port
+    except ValueError as exc:
+        raise ConfigError(
+            f"database URL {redact(url)!r}: the port must be a number from 1 to 65535"
+        ) from exc
+    if port == 0:
+        raise ConfigError(f"database URL {redact(url)!r}: the port must be from 1 to 65535")
 
 
 def _number(url: str, name: str, raw: str, kind: type[int] | type[float]) -> float:
@@ -60,7 +88,9 @@ def sqlite_path(url: str) -> str | None:
         return None
     path = parts.netloc if parts.netloc == ":memory:" else parts.path.removeprefix("/")
     if not path:
-        raise ConfigError(f"database URL {url!r} names no file: use sqlite:///switchboard.db")
+        raise ConfigError(
+            f"database URL {redact(url)!r} names no file: use sqlite:///switchboard.db"
+        )
     return path
 
 
@@ -71,10 +101,10 @@ def _sqlite(url: str, auto_migrate: bool | None) -> Store:
     path = sqlite_path(url) or ""
     sync = options.pop("synchronous", "normal").upper()
     if sync not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
-        raise ConfigError(f"synchronous={sync!r} in {url!r}: use normal or full")
+        raise ConfigError(f"synchronous={sync!r} in {redact(url)!r}: use normal or full")
     migrate = _migrate(url, options, True) if auto_migrate is None else auto_migrate
     if options:
-        raise ConfigError(f"unknown option(s) {sorted(options)} in {url!r}")
+        raise ConfigError(f"unknown option(s) {sorted(options)} in {redact(url)!r}")
     return SQLiteStore(path, auto_migrate=migrate, synchronous=sync)
 
 
@@ -88,16 +118,23 @@ def _postgres(url: str, auto_migrate: bool | None) -> Store:
     pool_min = int(_number(url, "pool_min", options.pop("pool_min", "1"), int))
     pool_max = int(_number(url, "pool_max", options.pop("pool_max", "10"), int))
     lock_timeout = _number(url, "lock_timeout", options.pop("lock_timeout", "10"), float)
+    connect = _number(url, "connect_timeout", options.pop("connect_timeout", "5"), float)
+    statement = _number(url, "statement_timeout", options.pop("statement_timeout", "10"), float)
     dsn = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(options)))
     return PostgresStore(
         dsn, schema=schema, auto_migrate=migrate, pool_min=pool_min, pool_max=pool_max,
-        lock_timeout_s=lock_timeout,
+        lock_timeout_s=lock_timeout, connect_timeout_s=connect, statement_timeout_s=statement,
     )  # fmt: skip
 
 
 def open_store(url: str, *, auto_migrate: bool | None = None) -> Store:
     """A (not yet opened) store for ``url``; ``auto_migrate`` overrides the URL's choice."""
-    scheme = urlsplit(url).scheme
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError as exc:  # e.g. an unbalanced IPv6 bracket
+        raise ConfigError(f"database URL {redact(url)!r} does not parse: {exc}") from exc
+    if scheme in {"postgres", "postgresql"}:
+        _check_port(url)
     if scheme == "sqlite":
         return _sqlite(url, auto_migrate)
     if scheme in {"postgres", "postgresql"}:

@@ -98,9 +98,10 @@ async def test_a_repeated_idempotency_token_is_answered_once() -> None:
     async with Harness.of([Recorder], Router(default="recorder")) as h:
         phone = h.phone("+15550001111")
         await phone.send("hi")
-        first = await phone.send("yes", token="delivery-1")
-        # Same delivery retried; a different MessageSid must not matter for the token.
-        again = await phone.send("yes", token="delivery-1")
+        first = await phone.send("yes", token="delivery-1", sid="SM" + "d" * 32)
+        # The same delivery retried: same MessageSid, same token (issue 17: the token is not
+        # signed, so it counts only together with the request it came with).
+        again = await phone.send("yes", token="delivery-1", sid="SM" + "d" * 32)
         assert first.body == again.body
         stored = await h.store.conversation(KEY)
         assert stored is not None and stored.version == 2

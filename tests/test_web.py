@@ -90,8 +90,14 @@ async def test_the_query_string_is_signed_exactly_as_sent(harness: Harness) -> N
 
 
 async def test_wrong_content_type_is_415(harness: Harness) -> None:
-    status, body = await raw_post(harness, b'{"Body": "hi"}', "application/json")
+    status, body = await raw_post(harness, b"Body=hi", "text/plain")
     assert status == 415 and "application/x-www-form-urlencoded" in body
+    await assert_nothing_stored(harness)
+
+
+async def test_unsigned_json_is_403_not_processed(harness: Harness) -> None:
+    status, _ = await raw_post(harness, b'{"Body": "hi"}', "application/json")
+    assert status == 403
     await assert_nothing_stored(harness)
 
 
@@ -150,7 +156,7 @@ async def test_healthz_reports_the_store(harness: Harness) -> None:
     client = harness.app.test_client()  # type: ignore[union-attr]
     response = await client.get("/healthz")
     assert response.status_code == 200
-    assert (await response.get_json())["store"] == "reachable"
+    assert (await response.get_json())["store"] == "writable"
     await harness.store.close()
     response = await client.get("/healthz")
     assert response.status_code == 503

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Sequence
+from typing import NoReturn
 
 from bot.cli import (
     consent,
@@ -25,6 +27,7 @@ from bot.cli import (
 )
 from bot.cli.common import fail
 from bot.observe.logs import configure_logging
+from storage.url import redact
 
 __all__ = ["build_parser", "main"]
 
@@ -44,9 +47,19 @@ COMMANDS = {
 }
 
 
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://\S+")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse echoes arguments it does not expect: a database URL's password among them."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(_URL.sub(lambda m: redact(m.group(0)), message))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``switchboard`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="switchboard",
         description="Stateful SMS, WhatsApp and voice conversations over Twilio.",
     )
@@ -73,5 +86,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        return fail(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        message = _URL.sub(lambda m: redact(m.group(0)), str(exc))  # a URL's password too
+        return fail(f"{type(exc).__name__}: {message} (run with --debug for the traceback)")
     return code

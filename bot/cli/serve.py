@@ -1,4 +1,5 @@
-"""``switchboard serve``: run Hypercorn on the app (uvloop when installed).
+"""``switchboard serve``: run Hypercorn on the app (uvloop when installed), its workers
+supervised (:mod:`bot.cli.supervise`: a worker that dies is restarted).
 
 Settings given as options are passed to the app through the same environment variables it
 reads in production; they are checked once here, and the schema once, before any worker starts.
@@ -10,9 +11,11 @@ import argparse
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 
 from bot.cli.common import Commands
 from bot.cli.db import check_schema
+from bot.cli.supervise import Supervisor
 
 __all__ = ["add_parser", "run"]
 
@@ -23,7 +26,10 @@ def add_parser(commands: Commands) -> None:
     serve.add_argument("--app", default="app:app", help="ASGI app to serve (default app:app)")
     serve.add_argument("--host", default=None, help="address to bind (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--workers", type=int, default=1,
+        help="worker processes, restarted when one dies (default 1; 0: serve in this process)",
+    )  # fmt: skip
     serve.add_argument("--database", default=None, help="database URL (sqlite:///file.db)")
     serve.add_argument(
         "--access-log",
@@ -53,7 +59,8 @@ _WORKER_LOGGING = {
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run Hypercorn; returns its exit code."""
+    """Run the supervised Hypercorn workers; 0 after a clean stop, non-zero (one line on
+    stderr) when the configuration, the schema or the app is broken, or workers keep dying."""
     from hypercorn.config import Config
     from hypercorn.run import run
 
@@ -94,9 +101,37 @@ def run(args: argparse.Namespace) -> int:
     config.logconfig_dict = with_format(_WORKER_LOGGING, settings.observe)
     if importlib.util.find_spec("uvloop") is not None:
         config.worker_class = "uvloop"
-    # metrics on: every worker writes its values where any worker's scrape sums them
+    # metrics on: every worker writes its values where any worker's scrape sums them (set
+    # before the app is first imported here, so prometheus_client starts in that mode)
     cleanup = prepare_multiprocess(os.environ)
     try:
-        return run(config)
+        if not _app_builds(args.app):  # once, here, rather than a restart loop of workers
+            return 2
+        if args.workers == 0:  # served in this process: nothing to supervise
+            return run(config)
+        return Supervisor(config, _worker_function(config.worker_class)).run()
     finally:
         cleanup()
+
+
+def _app_builds(path: str) -> bool:
+    """Whether the ASGI app at ``path`` imports and builds; one line on stderr if not."""
+    from hypercorn.utils import load_application
+
+    try:
+        load_application(path, 16 * 1024 * 1024)
+    except Exception as exc:
+        print(f"switchboard: cannot build the app {path}: {type(exc).__name__}: "
+              f"{str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)  # fmt: skip
+        return False
+    return True
+
+
+def _worker_function(worker_class: str) -> Callable[..., None]:
+    if worker_class == "uvloop":
+        from hypercorn.asyncio.run import uvloop_worker
+
+        return uvloop_worker
+    from hypercorn.asyncio.run import asyncio_worker
+
+    return asyncio_worker

@@ -37,6 +37,7 @@ from bot.flow.versions import Lost
 from bot.observe.hooks import Observer, Outcome
 from bot.twiml.messaging import Action, Message
 from bot.twiml.render import EMPTY, render
+from bot.twiml.rules import check_answer
 from bot.twiml.voice import Hangup, Say
 from storage.protocols import TurnStore
 from storage.records import Contact, Conversation, Direction, LogEntry, Purpose, TurnWrite
@@ -127,7 +128,10 @@ class Engine:
         changes nothing and gets an empty answer.
         """
         key = key_for(event)
-        idem = [k for k in (event.dedupe_key, token and f"token:{token}") if k]
+        # Twilio does not sign the idempotency token: it only counts together with the
+        # conversation and id of the request it came with, never as another request's key.
+        bound = token and f"token:{key.id}:{event.sid}:{token}"
+        idem = [k for k in (event.dedupe_key, bound) if k]
         with self.observer.turn(key.id, event) as probe:
             async with contextlib.AsyncExitStack() as held:
                 with probe.phase("lock"):
@@ -203,6 +207,8 @@ class Engine:
                 turn.say(flow.cls.lost_message)
             new_state = await self._run(flow, turn, fresh, placed) if run else state
             storable(turn.data)  # refuse data that cannot be stored, as a flow error
+            if not internal:  # verbs the channel's answer cannot carry fail the step here
+                check_answer((a.node() for a in turn.actions), voice=key.channel is Channel.VOICE)
             saved = ran = run
         except Exception:
             log.exception(

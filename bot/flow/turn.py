@@ -15,6 +15,7 @@ from bot.events.voice import VoiceEvent
 from bot.flow.intents import ScheduleIntent, SendIntent, parse_delay
 from bot.flow.voice_replies import VoiceReplies
 from bot.twiml.messaging import Action, Message
+from bot.twiml.rules import check_answer
 from bot.twiml.voice import Say
 from storage.records import Conversation
 
@@ -109,7 +110,8 @@ class Turn(VoiceReplies):
         self.actions.append(Message(text, tuple(media)))
 
     def reply(self, action: Action) -> None:
-        """Append any reply action (a TwiML verb) as it is."""
+        """Append any reply action (a TwiML verb) as it is, if this channel's answer takes it."""
+        check_answer([action.node()], voice=self.channel is Channel.VOICE)
         self.actions.append(action)
 
     def send(

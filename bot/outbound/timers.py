@@ -55,6 +55,11 @@ class TimerRunner:
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name="switchboard-timers")
 
+    @property
+    def running(self) -> bool:
+        """Whether the background loop is alive (started, and not ended by an error)."""
+        return self._task is not None and not self._task.done()
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

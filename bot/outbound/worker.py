@@ -101,6 +101,11 @@ class OutboxWorker:
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name="switchboard-outbox")
 
+    @property
+    def running(self) -> bool:
+        """Whether the background loop is alive (started, and not ended by an error)."""
+        return self._task is not None and not self._task.done()
+
     async def stop(self) -> None:
         """Stop the loop (a claimed message's lease lets another worker pick it up) and close."""
         if self._task is not None:

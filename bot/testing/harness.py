@@ -122,6 +122,8 @@ class Harness:
     # The fake Twilio REST API the app sends to; one is started when not given (pass one to
     # share it between harnesses, e.g. across a restart).
     twilio: FakeTwilio | None = field(default=None, repr=False)
+    # More Settings fields for the app (e.g. ``account_sid``, ``webhook_auth``).
+    settings: dict[str, Any] = field(default_factory=dict)
     _own_twilio: bool = field(default=False, init=False, repr=False)
     _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, init=False, repr=False)
     _app: TestAppProtocol | None = field(default=None, init=False, repr=False)
@@ -195,7 +197,7 @@ class Harness:
         self._settings = Settings(
             auth_token=self.token, public_url=self.public_url,
             outbound=replace(self.outbound_settings, credentials=credentials),
-            compliance_file=self.compliance_file,
+            compliance_file=self.compliance_file, **self.settings,
         )  # fmt: skip
         await self._start()
         return self

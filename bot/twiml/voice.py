@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.twiml.render import Node
+from bot.twiml.rules import TwimlError, check_language, check_voice
 
 __all__ = [
     "DIAL_OUTCOMES",
@@ -31,14 +32,15 @@ __all__ = [
     "prompts_of",
 ]
 
-GATHER_INPUTS = frozenset({"dtmf", "speech", "dtmf speech", "speech dtmf"})
+# Twilio documents these three; "speech dtmf" is not one of them.
+GATHER_INPUTS = frozenset({"dtmf", "speech", "dtmf speech"})
 DIAL_OUTCOMES = frozenset({"completed", "answered", "busy", "no-answer", "failed", "canceled"})
 _FINISH_KEYS = frozenset("0123456789*#") | {""}
 
 
 def _positive(name: str, value: int | None) -> None:
     if value is not None and value < 1:
-        raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+        raise TwimlError(f"{name} must be a positive whole number, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +54,13 @@ class Say:
 
     def __post_init__(self) -> None:
         if not self.text.strip():
-            raise ValueError("Say needs some text to say")
+            raise TwimlError("Say needs some text to say")
         if len(self.text) > 4096:
-            raise ValueError("Say text is limited to 4096 characters")
+            raise TwimlError("Say text is limited to 4096 characters")
         if self.loop is not None and self.loop < 0:
-            raise ValueError("Say loop must be 0 (forever) or more")
+            raise TwimlError("Say loop must be 0 (forever) or more")
+        check_voice(self.voice)
+        check_language("Say", self.language)
 
     def summary(self) -> str:
         return self.text
@@ -75,7 +79,7 @@ class Play:
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
-            raise ValueError(f"Play needs an http(s) URL, got {self.url!r}")
+            raise TwimlError(f"Play needs an http(s) URL, got {self.url!r}")
 
     def summary(self) -> str:
         return self.url
@@ -123,11 +127,11 @@ class Gather:
 
     def __post_init__(self) -> None:
         if self.input not in GATHER_INPUTS:
-            raise ValueError(
+            raise TwimlError(
                 f"Gather input must be dtmf, speech or 'dtmf speech', not {self.input!r}"
             )
         if self.finish_on_key is not None and self.finish_on_key not in _FINISH_KEYS:
-            raise ValueError(
+            raise TwimlError(
                 f"finishOnKey must be one of 0-9, * or #, or '', not {self.finish_on_key!r}"
             )
         _positive("numDigits", self.num_digits)
@@ -135,9 +139,10 @@ class Gather:
         if isinstance(self.speech_timeout, int):
             _positive("speechTimeout", self.speech_timeout)
         elif self.speech_timeout not in (None, "auto"):
-            raise ValueError("speechTimeout is a positive whole number or 'auto'")
+            raise TwimlError("speechTimeout is a positive whole number or 'auto'")
         if len(self.hints) > 500 or any(len(h) > 100 for h in self.hints):
-            raise ValueError("at most 500 hints of at most 100 characters each")
+            raise TwimlError("at most 500 hints of at most 100 characters each")
+        check_language("Gather", self.language)
 
     @property
     def wants_speech(self) -> bool:
@@ -181,7 +186,7 @@ class Record:
         if self.finish_on_key is not None and any(
             k not in _FINISH_KEYS for k in self.finish_on_key
         ):
-            raise ValueError(f"finishOnKey takes keys 0-9, * and #, not {self.finish_on_key!r}")
+            raise TwimlError(f"finishOnKey takes keys 0-9, * and #, not {self.finish_on_key!r}")
 
     def summary(self) -> str:
         return "record" + (" + transcribe" if self.transcribe else "")
@@ -214,7 +219,7 @@ class Dial:
 
     def __post_init__(self) -> None:
         if not self.number.strip():
-            raise ValueError("Dial needs a number (E.164, like +14155550100)")
+            raise TwimlError("Dial needs a number (E.164, like +14155550100)")
         _positive("Dial timeout", self.timeout)
         _positive("Dial timeLimit", self.time_limit)
 
@@ -264,7 +269,7 @@ class Reject:
 
     def __post_init__(self) -> None:
         if self.reason not in {"rejected", "busy"}:
-            raise ValueError(f"Reject reason is 'rejected' or 'busy', not {self.reason!r}")
+            raise TwimlError(f"Reject reason is 'rejected' or 'busy', not {self.reason!r}")
 
     def summary(self) -> str:
         return self.reason

@@ -82,6 +82,10 @@ class CallAnswerer:
             return loaded.response
         return self._hold(event)  # still running elsewhere, or lost: hold, then give up
 
+    def holding(self, event: VoiceEvent) -> str:
+        """The holding prompt (or, after ``max_wait``, the apology) for ``event`` now."""
+        return self._hold(event)
+
     def _hold(self, event: VoiceEvent) -> str:
         held = event.hold + 1
         if held * (self.budget + self.hold_pause) > self.max_wait:

@@ -1,5 +1,5 @@
 """The Quart app: ``POST /twilio`` for every inbound event, ``POST /twilio/status`` for
-callbacks, ``GET /healthz``.
+callbacks, ``GET /healthz`` (ready to take a turn) and ``GET /livez`` (alive).
 
 One request: read the form as a multi-dict (strict UTF-8, bounded size) → rebuild the public
 URL Twilio signed → check ``X-Twilio-Signature`` (403) → build a typed event → one engine step
@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable
 
 from quart import Quart, Response, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from bot.clock import Clock
 from bot.compliance.config import Compliance
@@ -27,8 +27,10 @@ from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from bot.twiml.render import CONTENT_TYPE
 from bot.web.console import mount_console
+from bot.web.deadline import Deadlines, TurnTimeout
+from bot.web.health import liveness, readiness
 from bot.web.metrics import mount_metrics
-from bot.web.request import signed_url, verified_params
+from bot.web.request import Unauthorized, signed_url, verified_params
 from bot.web.status import dispatch_status
 from storage.base import Store
 
@@ -75,6 +77,7 @@ def web_app(runtime: Runtime) -> Quart:
     app = Quart("switchboard")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["switchboard"] = runtime
+    deadlines = Deadlines(settings.turn_deadline)
 
     @app.before_serving
     async def startup() -> None:
@@ -93,22 +96,28 @@ def web_app(runtime: Runtime) -> Quart:
         event = parse_inbound(params, request.args, webhook)
         token = request.headers.get("I-Twilio-Idempotency-Token")
         if isinstance(event, VoiceEvent):
-            twiml = await runtime.calls.answer(event, token)
+            try:
+                twiml = await deadlines.run(runtime.calls.answer(event, token), event.sid)
+            except TurnTimeout:
+                twiml = runtime.calls.holding(event)  # the caller holds; Twilio asks again
         else:
-            twiml = await engine.handle(event, token)
+            twiml = await deadlines.run(engine.handle(event, token), event.sid)
         return Response(twiml, content_type=CONTENT_TYPE)
 
     @app.post("/twilio/status")
     async def status() -> Response:
         params = await verified_params(request, settings)
-        await dispatch_status(runtime.status_handlers, params, request.args)
+        handled = dispatch_status(runtime.status_handlers, params, request.args)
+        await deadlines.run(handled, "status callback")
         return Response(status=204)
 
     @app.get("/healthz")
-    async def healthz() -> tuple[dict[str, str], int]:
-        if await runtime.store.ping():
-            return {"status": "ok", "store": "reachable"}, 200
-        return {"status": "unavailable", "store": "unreachable"}, 503
+    async def healthz() -> tuple[dict[str, object], int]:
+        return await readiness(runtime)
+
+    @app.get("/livez")
+    async def livez() -> tuple[dict[str, str], int]:
+        return liveness()
 
     mount_console(app, runtime)  # /console and /admin/api, when configured
     _errors(app)
@@ -120,7 +129,11 @@ def _errors(app: Quart) -> None:
     @app.errorhandler(BadRequest)
     async def bad_request(exc: BadRequest) -> Response:
         log.info("%s %s: %s", request.method, request.path, exc)
-        return _text(str(exc), exc.status)
+        response = _text(str(exc), exc.status)
+        if isinstance(exc, Unauthorized):
+            # Twilio posts without credentials first and retries after this challenge.
+            response.headers["WWW-Authenticate"] = 'Basic realm="switchboard", charset="UTF-8"'
+        return response
 
     @app.errorhandler(RoutingError)
     async def unrouted(exc: RoutingError) -> Response:
@@ -134,4 +147,7 @@ def _errors(app: Quart) -> None:
 
     @app.errorhandler(HTTPException)
     async def http_error(exc: HTTPException) -> Response:
-        return _text(exc.description or exc.name, exc.code or 400)
+        response = _text(exc.description or exc.name, exc.code or 400)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return response

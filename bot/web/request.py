@@ -1,32 +1,70 @@
-"""Reading a Twilio request: the form as a multi-dict, the public URL Twilio signed, and the
-signature check. Bad input is a :class:`~bot.errors.BadRequest` (4xx), never a 500."""
+"""Reading a Twilio request: HTTP Basic auth when configured, the body (a form, or JSON signed
+with ``bodySHA256``) as a multi-dict, the public URL Twilio signed, the signature check, and
+the ids checked by shape and account. Bad input is a :class:`~bot.errors.BadRequest` (4xx),
+never a 500."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import ipaddress
+import json
 import logging
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from quart import Request
 
 from bot.errors import BadRequest, SignatureError
 from bot.events.model import Params
+from bot.events.sids import check_sids
 from bot.settings import Settings
 from bot.web.form import Form
-from bot.web.signature import valid_signature
+from bot.web.signature import valid_body_hash, valid_signature
 
-__all__ = ["read_form", "signed_url", "verified_params"]
+__all__ = ["Unauthorized", "read_form", "signed_url", "verified_params"]
 
 log = logging.getLogger("switchboard.web")
 _FORM = "application/x-www-form-urlencoded"
+_JSON = "application/json"
 _MAX_FIELDS = 1000
 
 
+class Unauthorized(BadRequest):
+    """HTTP Basic credentials are required and missing or wrong: 401 with a challenge."""
+
+    status = 401
+
+
+def _no_nul(pairs: list[tuple[str, str]]) -> Form:
+    if any("\x00" in name or "\x00" in value for name, value in pairs):
+        # Twilio never sends one, and PostgreSQL cannot store one in text.
+        raise BadRequest("request body contains a NUL character")
+    return Form(pairs)
+
+
+def _json_pairs(body: bytes) -> list[tuple[str, str]]:
+    """A JSON object's members as parameters: strings as they are, anything else as JSON."""
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # nesting: 64 KiB of "["
+        raise BadRequest("request body is not valid UTF-8 JSON") from exc
+    if not isinstance(document, dict):
+        raise BadRequest("a JSON request body must be an object")
+    if len(document) > _MAX_FIELDS:
+        raise BadRequest(f"request body has more than {_MAX_FIELDS} fields")
+    return [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in document.items()]
+
+
 async def read_form(req: Request) -> Params:
-    """The form as a multi-dict: 415 unless form-encoded, 400 unless valid UTF-8 without NUL."""
-    if req.mimetype != _FORM:
-        raise BadRequest(f"Content-Type must be {_FORM}, got {req.mimetype or 'none'!r}", 415)
+    """The parameters as a multi-dict: 415 unless form-encoded or JSON, 400 unless valid UTF-8
+    without NUL (a JSON body must also be one object)."""
+    if req.mimetype not in {_FORM, _JSON}:
+        got = req.mimetype or "none"
+        raise BadRequest(f"Content-Type must be {_FORM} (or signed {_JSON}), got {got!r}", 415)
     body = await req.get_data(cache=True, as_text=False, parse_form_data=False)
+    if req.mimetype == _JSON:
+        return _no_nul(_json_pairs(body))
     try:
         pairs = parse_qsl(
             body.decode("utf-8"), keep_blank_values=True, errors="strict",
@@ -36,10 +74,7 @@ async def read_form(req: Request) -> Params:
         raise BadRequest("request body is not valid UTF-8") from exc
     except ValueError as exc:
         raise BadRequest(f"request body has more than {_MAX_FIELDS} fields") from exc
-    if any("\x00" in name or "\x00" in value for name, value in pairs):
-        # Twilio never sends one, and PostgreSQL cannot store one in text.
-        raise BadRequest("request body contains a NUL character")
-    return Form(pairs)
+    return _no_nul(pairs)
 
 
 def _trusted(req: Request, settings: Settings) -> bool:
@@ -66,14 +101,79 @@ def signed_url(req: Request, settings: Settings) -> str:
     return f"{scheme}://{host}{target}"
 
 
+def _basic_credentials(req: Request) -> tuple[str, str] | None:
+    scheme, _, encoded = req.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep else None
+
+
+def _check_basic(req: Request, settings: Settings) -> tuple[str, str] | None:
+    """The webhook's Basic credentials when configured (401 unless given and right)."""
+    if settings.webhook_auth is None:
+        return None
+    given = _basic_credentials(req)
+    want = settings.webhook_auth
+    if given is None:
+        raise Unauthorized("this webhook requires HTTP Basic credentials")
+    same = [hmac.compare_digest(g.encode(), w.encode()) for g, w in zip(given, want, strict=True)]
+    if not all(same):
+        log.warning("rejected a webhook request with wrong HTTP Basic credentials")
+        raise Unauthorized("wrong HTTP Basic credentials for this webhook")
+    return given
+
+
+def _with_userinfo(url: str, credentials: tuple[str, str]) -> str:
+    parts = urlsplit(url)
+    user, password = (quote(c, safe="") for c in credentials)
+    netloc = f"{user}:{password}@{parts.netloc.rpartition('@')[2]}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _check_signature(
+    req: Request, token: str, url: str, params: Params, body: bytes,
+    basic: tuple[str, str] | None,
+) -> None:  # fmt: skip
+    if req.mimetype == _JSON and not valid_body_hash(url, body):
+        log.warning("rejected a JSON request whose bodySHA256 is missing or wrong")
+        raise SignatureError("bodySHA256 is missing from the URL or does not match the body")
+    signed = Form() if req.mimetype == _JSON else params  # JSON: the URL alone is signed
+    header = req.headers.get("X-Twilio-Signature")
+    urls = [url]
+    if basic is not None and "@" not in urlsplit(url).netloc:
+        urls.append(_with_userinfo(url, basic))  # the SDKs sign the URL with its credentials
+    if not any(valid_signature(token, u, signed, header) for u in urls):
+        log.warning("rejected a request with a bad X-Twilio-Signature for %s", _public(url))
+        raise SignatureError("X-Twilio-Signature does not match this request")
+
+
+def _public(url: str) -> str:
+    """``url`` without credentials, for logs."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _check_account(params: Params, settings: Settings) -> None:
+    account = params.get("AccountSid")
+    if settings.account_sid and account and account != settings.account_sid:
+        log.warning("rejected a request for another account (%s)", account)
+        raise SignatureError("AccountSid is not this application's account", 403)
+
+
 async def verified_params(req: Request, settings: Settings) -> Params:
-    """The form, after its signature checked out (skipped only in dev mode without a token)."""
+    """The parameters, after Basic auth (when configured) and the signature (skipped only in
+    dev mode without a token) checked out, with every id of the right shape and account."""
+    basic = _check_basic(req, settings)
     params = await read_form(req)
     if settings.auth_token:
+        body = await req.get_data(cache=True, as_text=False, parse_form_data=False)
         url = signed_url(req, settings)
-        if not valid_signature(
-            settings.auth_token, url, params, req.headers.get("X-Twilio-Signature")
-        ):
-            log.warning("rejected a request with a bad X-Twilio-Signature for %s", url)
-            raise SignatureError("X-Twilio-Signature does not match this request")
+        _check_signature(req, settings.auth_token, url, params, body, basic)
+    check_sids(params)
+    _check_account(params, settings)
     return params

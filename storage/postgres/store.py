@@ -55,7 +55,9 @@ R = TypeVar("R")
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK = 0x5357_4442  # "SWDB": one `db upgrade` at a time per database
-_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+_MIGRATION_TIMEOUT_S = 3600.0
+# TimeoutError: a statement past statement_timeout on the client's side (a silent server).
+_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -104,7 +106,9 @@ class PostgresStore(Backend):
     ``dsn`` is a libpq-style URL (its other query parameters become server settings);
     ``schema`` puts the tables in that schema instead of ``public`` (it is created by
     :meth:`migrate`). ``lock_timeout_s`` bounds how long a turn waits for a conversation
-    another process is stepping; ``acquire_timeout_s`` how long it waits for a connection.
+    another process is stepping; ``acquire_timeout_s`` how long it waits for a connection;
+    ``connect_timeout_s`` one connection attempt; ``statement_timeout_s`` one statement (on
+    the server, and on the client for a server that stops answering).
     """
 
     dialect = POSTGRES
@@ -119,6 +123,8 @@ class PostgresStore(Backend):
         pool_max: int = 10,
         lock_timeout_s: float = 10.0,
         acquire_timeout_s: float = 10.0,
+        connect_timeout_s: float = 5.0,
+        statement_timeout_s: float = 10.0,
     ) -> None:
         if schema is not None and not _IDENTIFIER.match(schema):
             raise ConfigError(f"schema {schema!r}: use lower-case letters, digits and _")
@@ -130,6 +136,8 @@ class PostgresStore(Backend):
         self.pool_min, self.pool_max = pool_min, pool_max
         self.lock_timeout_s = lock_timeout_s
         self.acquire_timeout_s = acquire_timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self.statement_timeout_s = statement_timeout_s
         self.ping_timeout_s = acquire_timeout_s
         self._pool: asyncpg.Pool | None = None
         self._held: ContextVar[tuple[str, asyncpg.Connection] | None] = ContextVar(
@@ -148,13 +156,19 @@ class PostgresStore(Backend):
         """Create the connection pool without touching the schema."""
         if self._pool is not None:
             return
-        settings = {"lock_timeout": f"{int(self.lock_timeout_s * 1000)}ms"}
+        settings = {
+            "lock_timeout": f"{int(self.lock_timeout_s * 1000)}ms",
+            "statement_timeout": f"{int(self.statement_timeout_s * 1000)}ms",
+        }
         if self.schema:
             settings["search_path"] = self.schema
         try:
+            # timeout bounds each connection attempt; command_timeout each statement on the
+            # client's side too, so a server that stops answering (black-holed) cannot hang one.
             self._pool = await asyncpg.create_pool(
                 self.dsn, min_size=self.pool_min, max_size=self.pool_max,
-                server_settings=settings, init=_init_connection, timeout=self.acquire_timeout_s,
+                server_settings=settings, init=_init_connection, timeout=self.connect_timeout_s,
+                command_timeout=self.statement_timeout_s,
             )  # fmt: skip
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
             raise StoreError(f"cannot connect to {self.where}: {_reason(exc)}") from exc
@@ -176,7 +190,7 @@ class PostgresStore(Backend):
         try:
             async with self._pool.acquire(timeout=self.acquire_timeout_s) as conn:
                 yield conn
-        except (*_ERRORS, TimeoutError) as exc:
+        except _ERRORS as exc:
             raise _translate(exc, self.where) from exc
 
     @asynccontextmanager
@@ -230,6 +244,7 @@ class PostgresStore(Backend):
         async with self._connection() as conn, conn.transaction():
             # DDL waits for running turns to let go of the tables: allow it a minute.
             await conn.execute("SET LOCAL lock_timeout = '60s'")
+            await conn.execute("SET LOCAL statement_timeout = 0")  # a migration takes its time
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
             if self.schema:
                 await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
@@ -242,7 +257,7 @@ class PostgresStore(Backend):
             )
             if done:
                 return False
-            await conn.execute(step.sql)
+            await conn.execute(step.sql, timeout=_MIGRATION_TIMEOUT_S)
             await conn.execute(
                 "INSERT INTO schema_version (version, name) VALUES ($1, $2)",
                 step.version, step.name,
@@ -340,6 +355,8 @@ class _Duplicate(Exception):
 
 
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return "no answer within the statement or connection timeout"
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 

@@ -58,14 +58,17 @@ class SQLiteStore(Backend):
         auto_migrate: bool = True,
         synchronous: str = "NORMAL",
         busy_timeout_ms: int = 30_000,
+        min_free_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self.path = str(path)
+        self.min_free_bytes = min_free_bytes  # less free space on its disk: not ready
         self.auto_migrate = auto_migrate
         self.synchronous = synchronous
         self.busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
         self._reader: sqlite3.Connection | None = None
         self._writer_lock: int | None = None  # fd of "<path>-lock"
+        self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file opened
         self._group: GroupCommit[TurnWrite, str | None] = GroupCommit(self._commit_many)
 
     @property
@@ -76,6 +79,9 @@ class SQLiteStore(Backend):
         """Run ``fn(conn, *args)`` on the connection's thread in one hop."""
         if self._db is None:
             raise StoreError("the SQLite store is not open (call `await store.open()` first)")
+        problems = self.identity_problems()
+        if problems:  # never answer 200 for a turn written into an orphaned file
+            raise StoreError(problems[0])
         db = self._db
         try:
             result: R = await db._execute(lambda: fn(db._conn, *args))  # type: ignore[no-untyped-call]
@@ -103,7 +109,11 @@ class SQLiteStore(Backend):
     async def connect(self) -> None:
         if self._db is None:
             self._db = await aiosqlite.connect(self.path, isolation_level=None)
+            self._identity = None
             await self._run(self._configure)
+            if self.path != ":memory:":
+                stat = os.stat(self.path)
+                self._identity = (stat.st_dev, stat.st_ino)
         if self._reader is None and self.path != ":memory:":  # ":memory:" is per connection
             reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             reader.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
@@ -134,6 +144,38 @@ class SQLiteStore(Backend):
                     raise
                 time.sleep(0.01 + 0.002 * attempt)
         raise StoreError(f"could not switch {self.path} to WAL: it stays locked")
+
+    def identity_problems(self) -> list[str]:
+        """A message if the file opened was deleted or replaced since (checked by inode)."""
+        if self._identity is None:
+            return []
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            return [f"the SQLite file {self.path} was deleted while open: restart to reopen it"]
+        except OSError as exc:
+            return [f"the SQLite file {self.path} cannot be checked: {exc}"]
+        if (stat.st_dev, stat.st_ino) != self._identity:
+            return [f"the SQLite file {self.path} was replaced while open: restart to reopen it"]
+        return []
+
+    async def readiness(self) -> list[str]:
+        """The backend's checks, and whether the file's disk has ``min_free_bytes`` left
+        (a full disk may still take the one-page health write while turns fail)."""
+        return [*await super().readiness(), *self._space_problems()]
+
+    def _space_problems(self) -> list[str]:
+        if self.path == ":memory:":
+            return []
+        try:
+            fs = os.statvfs(os.path.dirname(os.path.abspath(self.path)))
+        except OSError as exc:
+            return [f"cannot check the disk of {self.path}: {exc}"]
+        free = fs.f_bavail * fs.f_frsize
+        if free >= self.min_free_bytes:
+            return []
+        return [f"the disk holding {self.path} has {free // 1024} KiB free, "
+                f"less than {self.min_free_bytes // 1024} KiB"]  # fmt: skip
 
     async def disconnect(self) -> None:
         if self._writer_lock is not None:

@@ -25,7 +25,7 @@ async def _race(traffic: Harness, operator: Api) -> None:
 
     async def webhook(n: int) -> None:
         await asyncio.sleep(rng.random() / 200)
-        reply = await phone.send("3", sid=f"SMrace{n:028d}")
+        reply = await phone.send("3", sid=f"SM{0xACE0000 + n:032x}")
         assert reply.status == 200 and reply.messages  # every webhook answered
 
     async def move(n: int) -> None:

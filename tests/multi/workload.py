@@ -13,6 +13,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.testing.cluster import Cluster
+from bot.testing.fake_twilio import TEST_ACCOUNT_SID
 
 ROOT = Path(__file__).resolve().parents[2]
 OURS = SUPPORT = "+15550100000"  # our number for the support menu (tests/multi/app.py)
@@ -33,7 +34,7 @@ class Message:
             ("ToCountry", "US"), ("SmsMessageSid", self.sid), ("NumMedia", "0"),
             ("SmsSid", self.sid), ("SmsStatus", "received"), ("Body", self.body),
             ("To", self.to), ("NumSegments", "1"), ("MessageSid", self.sid),
-            ("AccountSid", "AC" + "0" * 32), ("From", self.number), ("ApiVersion", "2010-04-01"),
+            ("AccountSid", TEST_ACCOUNT_SID), ("From", self.number), ("ApiVersion", "2010-04-01"),
         ]  # fmt: skip
 
 

@@ -73,7 +73,7 @@ async def test_serve_writes_json_lines(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'switchboard.db'}"
     upgrade(database)
     env = {"SWITCHBOARD_LOG_FORMAT": "json"}
-    message = Message(PERSON, "SM19log" + "0" * 27, "hi")
+    message = Message(PERSON, "SM" + "1a" + "0" * 30, "hi")
     async with Cluster(1, database, cwd=ROOT, log_dir=tmp_path, app="tests.multi.app:app",
                        env=env) as cluster:  # fmt: skip
         async with aiohttp.ClientSession() as session:

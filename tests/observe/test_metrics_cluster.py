@@ -16,6 +16,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 import pytest_asyncio
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.testing.cluster import Cluster
@@ -69,6 +70,13 @@ async def scrape(session: aiohttp.ClientSession, cluster: Cluster) -> Samples:
     return samples
 
 
+def worker_turns(path: Path) -> float:
+    """Turns one worker counted, read from its own value file."""
+    merged = MultiProcessCollector.merge([str(path)], accumulate=True)  # type: ignore[no-untyped-call]
+    turns = (s.value for m in merged for s in m.samples if s.name == "switchboard_turns_total")
+    return float(sum(turns))
+
+
 def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
@@ -95,7 +103,7 @@ async def test_scrapes_of_either_worker_show_the_counts_the_traffic_caused(
 ) -> None:
     cluster, values = served
     support, echo = support_messages(), echo_messages()
-    stop = Message("+15550200000", "SM19stop" + "0" * 26, "STOP")
+    stop = Message("+15550200000", "SM" + "5f" + "0" * 30, "STOP")
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
         answers = await asyncio.gather(
             *(cluster.post(session, 0, "/twilio", m.params()) for m in support + echo)
@@ -119,7 +127,10 @@ async def test_scrapes_of_either_worker_show_the_counts_the_traffic_caused(
 
     turns = len(support) + len(echo) + 1  # the STOP is a turn too
     pids = {p.stem.rsplit("_", 1)[-1] for p in values.glob("counter_*.db")}
-    assert len(pids) == 2, f"expected both workers to count: {sorted(values.iterdir())}"
+    pids.discard(str(cluster.instances[0].process.pid))  # serve builds the app once itself
+    assert len(pids) == 2, f"expected two workers: {sorted(values.iterdir())}"
+    per_worker = [worker_turns(values / f"counter_{pid}.db") for pid in sorted(pids)]
+    assert sum(per_worker) == turns + 1 and all(per_worker), per_worker  # both took turns
     for s in scrapes:
         assert value(s, "switchboard_webhook_requests_total", route="/twilio", status="200") == (
             turns + 1
