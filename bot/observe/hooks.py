@@ -90,6 +90,11 @@ class Observer:
             return nullcontext()
         return self.tracing.send_span(message)
 
+    def consent_change(self, keyword: str, source: str, status: str) -> None:
+        """A consent change made outside a turn (a 21610 carrier opt-out)."""
+        if self.metrics is not None:
+            self.metrics.consent.labels(keyword, source, status).inc()
+
     def delivery(self, status: str, applied: bool) -> None:
         """A MessageStatus callback: ``applied`` when it moved the message's status."""
         if self.metrics is not None:

@@ -316,6 +316,7 @@ class OutboxWorker:
 
     async def _opted_out(self, message: OutboundMessage, code: int, at: datetime) -> None:
         await self.gate.carrier_opt_out(message.ours, message.theirs, at, message.sid or "")
+        self.observer.consent_change("", "carrier", "opted_out")
 
     async def _window_closed(self, message: OutboundMessage, code: int, at: datetime) -> None:
         await self.gate.window_error(message.ours, message.theirs, at)

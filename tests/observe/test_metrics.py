@@ -38,6 +38,11 @@ async def test_counts_of_one_conversation() -> None:
         assert h.twilio is not None
         (sent,) = h.twilio.sent()
         assert await h.twilio.deliver(sent.sid, "sent", "delivered", "sent") == [204] * 3
+        blocked = h.phone("+15557654322")
+        h.twilio.fail_recipient(blocked.number, 21610)  # they texted STOP to the carrier
+        await blocked.send("hello")
+        await blocked.send("yes")
+        assert await h.drain() == 1
         assert h.app is not None
         response = await h.app.test_client().get("/metrics")
         assert response.status_code == 200
@@ -46,16 +51,21 @@ async def test_counts_of_one_conversation() -> None:
     def value(name: str, **labels: str) -> float:
         return got.get((name, frozenset(labels.items())), 0.0)
 
-    assert value("switchboard_conversations_started_total", flow="quiz") == 1
+    assert value("switchboard_conversations_started_total", flow="quiz") == 2
     assert value("switchboard_conversations_ended_total", flow="quiz") == 1
     assert value("switchboard_unhandled_messages_total", flow="quiz", state="ask") == 1
     assert value("switchboard_flow_errors_total", flow="quiz") == 1
     assert value("switchboard_turns_total", outcome="flow_error") == 1
-    assert value("switchboard_transitions_total", flow="quiz", source="ask", dest="answered") == 1
+    assert value("switchboard_transitions_total", flow="quiz", source="ask", dest="answered") == 2
     assert value("switchboard_transitions_total", flow="quiz", source="answered", dest="done") == 1
     assert value("switchboard_sends_total", result="sent", code="") == 1
+    assert value("switchboard_sends_total", result="rejected", code="21610") == 1
+    assert (
+        value("switchboard_consent_changes_total", keyword="", source="carrier", status="opted_out")
+        == 1
+    )
     assert value("switchboard_estimated_cost_total", channel="sms") > 0
-    assert value("switchboard_webhook_requests_total", route="/twilio", status="200") == 5
+    assert value("switchboard_webhook_requests_total", route="/twilio", status="200") == 7
     assert value("switchboard_webhook_requests_total", route="/twilio/status", status="204") == 3
     assert value("switchboard_delivery_status_total", status="delivered", effect="applied") == 1
     assert value("switchboard_delivery_status_total", status="sent", effect="stale") == 1
