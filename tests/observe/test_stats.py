@@ -123,3 +123,31 @@ async def test_the_admin_api_serves_the_statistics() -> None:
         assert bad.status_code == 400 and "duration" in (await bad.get_json())["error"]
         assert (await client.get("/admin/api/flows/nope/stats", headers=auth)).status_code == 404
         assert (await client.get("/admin/api/flows/quiz/stats")).status_code == 401
+
+
+@pytest.mark.postgres
+def test_never_creates_a_postgres_schema(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uuid
+
+    import asyncpg
+
+    from bot.testing.databases import with_options
+
+    schema = f"sb_test_{uuid.uuid4().hex[:16]}"
+    assert main(["stats", "quiz", "--database", with_options(postgres_url, schema=schema)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "db upgrade" in err[0]
+
+    async def exists() -> bool:
+        conn = await asyncpg.connect(postgres_url)
+        try:
+            found = await conn.fetchval(
+                "SELECT count(*) FROM information_schema.schemata WHERE schema_name = $1", schema
+            )
+        finally:
+            await conn.close()
+        return bool(found)
+
+    assert not asyncio.run(exists())
