@@ -112,7 +112,8 @@ class RestError(SwitchboardError):
 
     ``code`` is Twilio's error code when it sent one; ``retry_after`` the seconds its
     ``Retry-After`` header asked for; ``timeout`` whether the request timed out, in which
-    case Twilio may or may not have acted on it.
+    case Twilio may or may not have acted on it; ``unreached`` whether the connection was
+    never made (refused, no route, no DNS), so Twilio certainly did not act on it.
     """
 
     def __init__(
@@ -123,8 +124,10 @@ class RestError(SwitchboardError):
         status: int | None = None,
         retry_after: float | None = None,
         timeout: bool = False,
+        unreached: bool = False,
     ) -> None:
         super().__init__(message)
+        self.unreached = unreached
         self.code = code
         self.status = status
         self.retry_after = retry_after

@@ -107,8 +107,9 @@ def _twilio_sender(settings: Settings) -> Sender | None:
     if config.credentials is None:
         return None
     return TwilioRest(
-        config.credentials, timeout=config.request_timeout, max_concurrency=config.max_concurrency
-    )
+        config.credentials, timeout=config.request_timeout, max_concurrency=config.max_concurrency,
+        page_size=config.lookup_page_size,
+    )  # fmt: skip
 
 
 def build_runtime(

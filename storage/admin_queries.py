@@ -168,7 +168,7 @@ def conversation_timers(d: Dialect, key: str) -> Program[list[Timer]]:
 def conversation_outbox(d: Dialect, key: str, limit: int = 200) -> Program[list[OutboundMessage]]:
     """A conversation's latest outbox rows, oldest first."""
     rows = yield (
-        f"SELECT {S.columns(S.OUTBOX)} FROM outbox WHERE conversation = ? "
+        f"SELECT {S.columns(S.OUTBOX_READ)} FROM outbox WHERE conversation = ? "
         "ORDER BY created_at DESC, id DESC LIMIT ?",
         (key, limit),
     )
@@ -253,7 +253,7 @@ def retry_outbox(
     rows = yield (
         "UPDATE outbox SET status = 'pending', due_at = ?, attempts = 0, error = NULL, "
         "error_code = NULL, lease_owner = NULL, lease_until = NULL, updated_at = ? "
-        f"WHERE id = ? AND status IN ({marks}) RETURNING {S.columns(S.OUTBOX)}",
+        f"WHERE id = ? AND status IN ({marks}) RETURNING {S.columns(S.OUTBOX_READ)}",
         (d.utc(at), d.utc(at), message_id, *statuses),
     )
     if not rows:
@@ -269,7 +269,7 @@ def cancel_outbox(
     after it, or ``None`` when it was not pending (claimed ones may be on the wire)."""
     rows = yield (
         "UPDATE outbox SET status = 'failed', error = ?, updated_at = ? "
-        f"WHERE id = ? AND status = 'pending' RETURNING {S.columns(S.OUTBOX)}",
+        f"WHERE id = ? AND status = 'pending' RETURNING {S.columns(S.OUTBOX_READ)}",
         (f"cancelled by operator {operator}", d.utc(at), message_id),
     )
     if not rows:

@@ -23,6 +23,8 @@ from storage.migrations import Migration, migrations, schema_problem
 from storage.programs import Program
 from storage.protocols import Store
 from storage.records import (
+    Attempt,
+    AttemptStart,
     ConsentChange,
     Contact,
     Conversation,
@@ -206,6 +208,14 @@ class Backend(Store, ABC):
         """Every consent change of ``person`` in every scope, oldest first."""
         return await self.run(programs.consent_history(self.dialect, person), atomic=False)
 
+    async def set_contact_zone(self, person: str, zone: str | None, at: datetime) -> None:
+        """Record ``person``'s own time zone for quiet hours (None: forget it)."""
+        await self.run(programs.set_contact_zone(self.dialect, person, zone, at), atomic=False)
+
+    async def contact_zone(self, person: str) -> str | None:
+        """``person``'s own time zone, if one was recorded."""
+        return await self.run(programs.contact_zone(person), atomic=False)
+
     async def close_window(self, window: str, at: datetime) -> bool:
         """Close ``window`` unless they wrote after ``at``; whether it was open before."""
         return await self.run(programs.close_window(self.dialect, window, at))
@@ -215,6 +225,14 @@ class Backend(Store, ABC):
     async def update_outbox(self, message_id: str, owner: str, change: OutboxChange) -> bool:
         """Write a claimed message's outcome and history; False if ``owner`` lost the lease."""
         return await self.run(programs.update_outbox(self.dialect, message_id, owner, change))
+
+    async def begin_attempt(self, message_id: str, owner: str, attempt: Attempt) -> AttemptStart:
+        """See :meth:`storage.protocols.OutboxStore.begin_attempt`."""
+        return await self.run(programs.begin_attempt(self.dialect, message_id, owner, attempt))
+
+    async def outbox_sids(self, sids: Sequence[str]) -> set[str]:
+        """Which of ``sids`` belong to a stored message."""
+        return await self.run(programs.outbox_sids(tuple(sids)), atomic=False)
 
     async def apply_delivery(
         self, message_id: str | None, sid: str, status: str, error_code: int | None,

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 import storage.schema as S
 from storage.dialect import Dialect
 from storage.records import (
+    Attempt,
+    AttemptStart,
     ConsentChange,
     Conversation,
     DeliveryCount,
@@ -26,14 +28,16 @@ from storage.records import (
     OutboxChange,
     Timer,
 )
-from storage.rules import decide_delivery, group_report, window_closes
+from storage.rules import WAITING, decide_delivery, group_report, window_closes
 
 __all__ = [
     "Program",
     "Query",
     "apply_delivery",
+    "begin_attempt",
     "close_window",
     "consent_history",
+    "contact_zone",
     "delivery_report",
     "finish_timer",
     "history",
@@ -41,8 +45,10 @@ __all__ = [
     "mark_undeliverable",
     "outbox_history",
     "outbox_message",
+    "outbox_sids",
     "ping",
     "record_consent",
+    "set_contact_zone",
     "update_outbox",
 ]
 
@@ -50,7 +56,7 @@ R = TypeVar("R")
 Query = tuple[str, tuple[Any, ...]]
 Program = Generator[Query, list[S.Row], R]
 
-_OUTBOX = f"SELECT {S.columns(S.OUTBOX)} FROM outbox"
+_OUTBOX = f"SELECT {S.columns(S.OUTBOX_READ)} FROM outbox"
 _HISTORY = "INSERT INTO outbox_history (message, at, event, status, sid, code, detail) "
 _HISTORY += "VALUES (?,?,?,?,?,?,?)"
 
@@ -125,11 +131,15 @@ def outbox_history(d: Dialect, message_id: str) -> Program[list[HistoryEntry]]:
 
 
 def delivery_report(by: str) -> Program[list[DeliveryCount]]:
-    """Messages Twilio accepted (or that failed or were blocked), per ``flow`` or ``theirs``
+    """Messages Twilio accepted (or that failed, were blocked or are waiting for Twilio to
+    come back: pending with an ``error`` starting :data:`~storage.rules.WAITING`), per ``flow``
+    or ``theirs``
     (a column name: the caller checks it is one of :data:`~storage.rules.REPORT_GROUPS`)."""
     rows = yield (
-        f"SELECT COALESCE({by}, ''), COALESCE(delivery, status), COUNT(*) FROM outbox "
-        "WHERE sid IS NOT NULL OR status IN ('failed', 'blocked') GROUP BY 1, 2 ORDER BY 1, 2",
+        f"SELECT COALESCE({by}, ''), COALESCE(delivery, CASE WHEN status = 'pending' "
+        f"THEN '{WAITING}' ELSE status END), COUNT(*) FROM outbox "
+        "WHERE sid IS NOT NULL OR status IN ('failed', 'blocked') "
+        f"OR (status = 'pending' AND error LIKE '{WAITING}%') GROUP BY 1, 2 ORDER BY 1, 2",
         (),
     )
     return group_report((group, status, count) for group, status, count in rows)
@@ -166,7 +176,8 @@ def _update_sql(d: Dialect, with_delivery: bool) -> str:
         "segments = COALESCE(?, segments), encoding = COALESCE(?, encoding), "
         "cost = COALESCE(?, cost), body = COALESCE(?, body), "
         "content_sid = COALESCE(?, content_sid), "
-        "content_variables = COALESCE(?, content_variables), lease_owner = NULL, "
+        "content_variables = COALESCE(?, content_variables), http_status = ?, "
+        "attempt_at = CASE WHEN ? THEN NULL ELSE attempt_at END, lease_owner = NULL, "
         "lease_until = NULL, updated_at = ? "
         f"WHERE id = ? AND status = 'claimed' AND lease_owner = ?{d.changed}"
     )
@@ -181,7 +192,7 @@ def update_outbox(d: Dialect, message_id: str, owner: str, change: OutboxChange)
         _update_sql(d, c.delivery is not None),
         (str(c.status), c.due_at and d.utc(c.due_at), c.attempts, c.sid, *delivery,
          c.error_code, c.error, c.segments, c.encoding, c.cost, c.body, c.content_sid,
-         c.content_variables, d.utc(c.at), message_id, owner),
+         c.content_variables, c.http_status, c.settled, d.utc(c.at), message_id, owner),
     )  # fmt: skip
     if len(rows) != 1:
         return False
@@ -208,7 +219,7 @@ def apply_delivery(
     args += (d.utc(retry_at),) if decision.retry and retry_at is not None else ()
     after = yield (
         "UPDATE outbox SET delivery = ?, sid = ?, error_code = COALESCE(?, error_code)"
-        f"{retry}, updated_at = ? WHERE id = ? RETURNING {S.columns(S.OUTBOX)}",
+        f"{retry}, updated_at = ? WHERE id = ? RETURNING {S.columns(S.OUTBOX_READ)}",
         (*args, d.utc(at), message.id),
     )
     yield _history(d, message.id, at, decision.event, status, sid, error_code)
@@ -216,3 +227,66 @@ def apply_delivery(
         detail = {"due_at": d.detail_time(retry_at)}
         yield _history(d, message.id, at, "retry", "pending", sid, error_code, detail)
     return DeliveryUpdate(S.message(after[0], d), True)
+
+
+_OPTED_OUT = (
+    " AND COALESCE((SELECT status FROM consent_ledger WHERE person = ? AND scope = ? "
+    "ORDER BY id DESC LIMIT 1), 'opted_in') <> 'opted_out'"
+)
+
+
+def begin_attempt(
+    d: Dialect, message_id: str, owner: str, attempt: Attempt,
+) -> Program[AttemptStart]:  # fmt: skip
+    """Record an attempt's exact request and start time before Twilio is called.
+
+    In one transaction: the row must still be leased to ``owner`` and, when
+    ``attempt.consent`` names a (person, scope), the ledger's latest entry for them must not
+    be an opt-out, as committed now. A STOP committed before this wins; the REST call starts
+    only after it returns :attr:`AttemptStart.STARTED`.
+    """
+    a = attempt
+    guard, extra = (_OPTED_OUT, a.consent) if a.consent is not None else ("", ())
+    rows = yield (
+        "UPDATE outbox SET wire = ?, attempt_at = ?, attempts = ?, updated_at = ? "
+        f"WHERE id = ? AND status = 'claimed' AND lease_owner = ?{guard}{d.changed}",
+        (d.json(dict(a.wire)), d.utc(a.at), a.number, d.utc(a.at), message_id, owner, *extra),
+    )
+    if len(rows) == 1:
+        detail = {"attempt": a.number}
+        yield _history(d, message_id, a.at, "attempt", "claimed", None, None, detail)
+        return AttemptStart.STARTED
+    held = yield (
+        "SELECT 1 FROM outbox WHERE id = ? AND status = 'claimed' AND lease_owner = ?",
+        (
+            message_id,
+            owner,
+        ),
+    )
+    return AttemptStart.OPTED_OUT if held else AttemptStart.LOST_LEASE
+
+
+def outbox_sids(sids: tuple[str, ...]) -> Program[set[str]]:
+    """Which of ``sids`` belong to a stored message (so a lookup does not claim them twice)."""
+    if not sids:
+        return set()
+    rows = yield f"SELECT sid FROM outbox WHERE sid IN ({','.join('?' * len(sids))})", sids
+    return {row[0] for row in rows}
+
+
+def set_contact_zone(d: Dialect, person: str, zone: str | None, at: datetime) -> Program[None]:
+    """Record ``person``'s own time zone (None: forget it, their number's applies again)."""
+    if zone is None:
+        yield "DELETE FROM contact_zones WHERE person = ?", (person,)
+        return
+    yield (
+        "INSERT INTO contact_zones (person, zone, at) VALUES (?,?,?) ON CONFLICT (person) "
+        "DO UPDATE SET zone = excluded.zone, at = excluded.at",
+        (person, zone, d.stamp(at)),
+    )
+
+
+def contact_zone(person: str) -> Program[str | None]:
+    """``person``'s own time zone, if one was recorded."""
+    rows = yield "SELECT zone FROM contact_zones WHERE person = ?", (person,)
+    return str(rows[0][0]) if rows else None

@@ -19,6 +19,8 @@ from datetime import datetime
 from typing import Protocol
 
 from storage.records import (
+    Attempt,
+    AttemptStart,
     ConsentChange,
     Contact,
     Conversation,
@@ -90,6 +92,15 @@ class ConsentStore(Protocol):
         """Every consent change of ``person`` in every scope, oldest first."""
         ...
 
+    async def set_contact_zone(self, person: str, zone: str | None, at: datetime) -> None:
+        """Record ``person``'s (E.164, no channel prefix) own IANA time zone for quiet hours,
+        overriding their number's; None forgets it."""
+        ...
+
+    async def contact_zone(self, person: str) -> str | None:
+        """``person``'s own time zone, if one was recorded."""
+        ...
+
     async def close_window(self, window: str, at: datetime) -> bool:
         """Mark the WhatsApp window of conversation ``window`` closed, unless the person wrote
         after ``at``; returns whether it was open before."""
@@ -111,6 +122,16 @@ class OutboxStore(Protocol):
 
     async def update_outbox(self, message_id: str, owner: str, change: OutboxChange) -> bool:
         """Write a claimed message's outcome and history; False if ``owner`` lost the lease."""
+        ...
+
+    async def begin_attempt(self, message_id: str, owner: str, attempt: Attempt) -> AttemptStart:
+        """Record ``attempt`` (its exact request and start time) before Twilio is called: only
+        while ``owner`` holds the lease and, with ``attempt.consent``, only if the consent
+        ledger as committed does not say the person opted out; one transaction."""
+        ...
+
+    async def outbox_sids(self, sids: Sequence[str]) -> set[str]:
+        """Which of ``sids`` belong to a stored message."""
         ...
 
     async def apply_delivery(

@@ -3,7 +3,7 @@ outbox, delivery statuses and timers. No I/O here; the backends read and write t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -14,6 +14,8 @@ __all__ = [
     "FAILED_DELIVERY",
     "OPTED_IN",
     "OPTED_OUT",
+    "Attempt",
+    "AttemptStart",
     "ConsentChange",
     "ConsentSource",
     "ConsentStatus",
@@ -42,7 +44,9 @@ class Purpose(StrEnum):
     ``reply`` a TwiML answer to the person's message; ``send`` a ``turn.send``; ``consent``
     our answer to a consent keyword (the only thing an opted-out person may get); ``start``
     what a flow says when we start a conversation; ``timer`` what a flow says when a timer
-    fires (a reminder, a time-out).
+    fires (a reminder, a time-out); ``campaign`` a marketing message and ``reminder`` a
+    reminder marked as such: the two non-transactional purposes, held outside quiet hours
+    and sent at most once (see docs/outbound.md and docs/compliance.md).
     """
 
     REPLY = "reply"
@@ -50,6 +54,13 @@ class Purpose(StrEnum):
     CONSENT = "consent"
     START = "start"
     TIMER = "timer"
+    CAMPAIGN = "campaign"
+    REMINDER = "reminder"
+
+    @property
+    def transactional(self) -> bool:
+        """Whether the message answers or serves the person now (not a campaign or reminder)."""
+        return self not in {Purpose.CAMPAIGN, Purpose.REMINDER}
 
 
 class Direction(StrEnum):
@@ -286,6 +297,17 @@ class OutboundMessage:
     cost: str | None = None
     reclaimed: bool = False  # claimed again after a lease ran out: it may already have gone out
     undeliverable: int | None = None  # the error code that marked the recipient undeliverable
+    # The exact request of the latest attempt (To, From, Body, ContentSid, …) and when it
+    # started; ``attempt_at`` is None once that attempt's outcome is known.
+    wire: Mapping[str, Any] | None = None
+    attempt_at: datetime | None = None
+    http_status: int | None = None  # the HTTP status of the latest failure, apart from the code
+
+    @property
+    def unsettled(self) -> bool:
+        """Whether an attempt started and nobody knows whether Twilio took it (``sid`` may
+        still name an earlier attempt, retried after a transient delivery failure)."""
+        return self.attempt_at is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +330,29 @@ class OutboxChange:
     content_sid: str | None = None
     content_variables: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    http_status: int | None = None
+    # False: the latest attempt's outcome is known now (attempt_at is cleared); True: keep it
+    settled: bool = True
+
+
+class AttemptStart(StrEnum):
+    """What :meth:`OutboxStore.begin_attempt` found."""
+
+    STARTED = "started"  # recorded: call Twilio now
+    OPTED_OUT = "opted_out"  # the ledger, as committed, says the person opted out: do not
+    LOST_LEASE = "lost_lease"  # another worker has the message
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """An attempt about to start: its number, exact request and start time, and the
+    (person, scope) whose consent the store checks in the same transaction (None: no check,
+    e.g. our answer to their own STOP)."""
+
+    number: int
+    wire: Mapping[str, Any]
+    at: datetime
+    consent: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

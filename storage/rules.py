@@ -17,9 +17,19 @@ from storage.records import (
     delivery_advances,
 )
 
-__all__ = ["REPORT_GROUPS", "DeliveryDecision", "decide_delivery", "group_report", "window_closes"]
+__all__ = [
+    "REPORT_GROUPS",
+    "WAITING",
+    "DeliveryDecision",
+    "decide_delivery",
+    "group_report",
+    "window_closes",
+]
 
 REPORT_GROUPS = frozenset({"flow", "theirs"})
+# How a pending message's error starts while Twilio is unreachable, slow or refusing for now
+# (retries, an open circuit): `switchboard outbox` shows such messages as "waiting for Twilio".
+WAITING = "waiting for Twilio"
 
 
 @dataclass(frozen=True, slots=True)

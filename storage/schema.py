@@ -29,6 +29,7 @@ __all__ = [
     "HISTORY",
     "LOG",
     "OUTBOX",
+    "OUTBOX_READ",
     "TIMER",
     "columns",
     "consent_change",
@@ -54,6 +55,10 @@ OUTBOX = (
     "content_variables", "purpose", "status", "delivery", "attempts", "due_at", "sid",
     "error_code", "error", "segments", "encoding", "cost", "created_at", "template",
 )  # fmt: skip
+# What a worker records about an attempt (migration 0007): read with the message, written
+# by storage.programs.begin_attempt and update_outbox, never by an enqueue.
+ATTEMPT = ("wire", "attempt_at", "http_status")
+OUTBOX_READ = OUTBOX + ATTEMPT
 TIMER = (
     "id", "conversation", "name", "trigger_name", "flow", "state", "channel", "ours", "theirs",
     "due_at", "payload", "created_at",
@@ -104,10 +109,10 @@ def consent_change(row: Row, d: Dialect) -> ConsentChange:
 def message(
     row: Row, d: Dialect, reclaimed: bool = False, undeliverable: int | None = None
 ) -> OutboundMessage:
-    """An outbox message from its :data:`OUTBOX` columns (extra columns after them ignored)."""
+    """An outbox message from its :data:`OUTBOX_READ` columns (extra columns after them ignored)."""
     (mid, conv, flow, channel, ours, theirs, body, media, csid, cvars, purpose, status, delivery,
      attempts, due, sid, code, error, segments, encoding, cost, created,
-     template) = row[:23]  # fmt: skip
+     template, wire, attempt_at, http_status) = row[:26]  # fmt: skip
     return OutboundMessage(
         id=mid, conversation=conv, flow=flow, channel=channel, ours=ours, theirs=theirs,
         body=body, media=tuple(d.read_json(media)), content_sid=csid, content_variables=cvars,
@@ -115,6 +120,8 @@ def message(
         due_at=d.read_time(due), sid=sid, error_code=code, error=error, segments=segments,
         encoding=encoding, cost=cost, created_at=d.read_time(created), reclaimed=reclaimed,
         template=template, undeliverable=undeliverable,
+        wire=None if wire is None else d.read_json(wire),
+        attempt_at=None if attempt_at is None else d.read_time(attempt_at), http_status=http_status,
     )  # fmt: skip
 
 

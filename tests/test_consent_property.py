@@ -19,6 +19,7 @@ from bot import Channel, Flow, Router, T, Turn
 from bot.compliance.config import Compliance, Keywords, NumberPolicy, Template
 from bot.compliance.consent import Keyword, keyword_of, set_consent
 from bot.compliance.gate import Outgoing
+from bot.compliance.revocation import Revocation
 from bot.compliance.window import window_key
 from bot.testing import Harness
 from bot.testing.reply import Reply
@@ -75,7 +76,7 @@ class Model:
 
     def inbound(self, number: str, person: str, channel: Channel, text: str, at: datetime) -> None:
         scope = (COMPLIANCE.scope(number), person)
-        word = keyword_of(text, Keywords())
+        word = keyword_of(text, Keywords(), Revocation.PHRASES)
         if word is Keyword.OPT_OUT:
             self.out.add(scope)
         elif word is Keyword.OPT_IN:
@@ -132,7 +133,7 @@ async def play(steps: list[tuple[object, ...]]) -> None:
                 was_out = model.opted_out(number, person)
                 model.inbound(number, person, channel, text, now)
                 check_reply(model, reply, number, person, channel, now)
-                word = keyword_of(text, Keywords())
+                word = keyword_of(text, Keywords(), Revocation.PHRASES)
                 if was_out and word is not Keyword.HELP and word is not Keyword.OPT_IN:
                     assert reply.messages == [], (text, reply.messages)  # heard, not answered
                 if TEXTS.opted_out in reply.messages:

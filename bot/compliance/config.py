@@ -6,7 +6,9 @@ WhatsApp templates and the consent *scope* (a Messaging Service SID, when the nu
 through one: an opt-out from one number of a service then covers the whole service, as it
 does at Twilio). :meth:`Compliance.from_dict` reads the same shape from JSON.
 
-Keyword matching (see docs/compliance.md): the **whole** message must be the keyword. Case,
+Keyword matching (see docs/compliance.md): the **whole** message must be the keyword (or,
+under the number's :class:`~bot.compliance.revocation.Revocation` policy, a short phrase that
+clearly revokes consent, see ``bot.compliance.revocation``). Case,
 Unicode width and white space around it do not count, and neither does punctuation at either
 end ("STOP.", "stop!", "¡STOP!" all opt out); anything else ("stop please") is not a keyword.
 We err this way on purpose: honouring an opt-out someone punctuated is safe, missing it is not.
@@ -18,10 +20,12 @@ import json
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.compliance.quiet import QuietHours, number_zones_of, zone
+from bot.compliance.revocation import Revocation
 from bot.errors import ConfigError
 from bot.events.model import strip_channel
 
@@ -73,7 +77,20 @@ class Keywords:
     """The opt-out, opt-in and help keyword sets of one number (stored normalised)."""
 
     opt_out: frozenset[str] = frozenset(
-        {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"}
+        # The FCC's revocation words (47 CFR § 64.1200(a)(10)) and the carriers' usual ones
+        {
+            "stop",
+            "stopall",
+            "stop all",
+            "unsubscribe",
+            "cancel",
+            "end",
+            "quit",
+            "revoke",
+            "optout",
+            "opt out",
+            "opt-out",
+        }
     )
     opt_in: frozenset[str] = frozenset({"start", "yes", "unstop"})
     help: frozenset[str] = frozenset({"help", "info"})
@@ -144,6 +161,8 @@ class NumberPolicy:
     texts: Texts = field(default_factory=Texts)
     templates: Mapping[str, Template] = field(default_factory=dict)
     service: str | None = None  # Messaging Service SID: the consent scope, when set
+    revocation: Revocation = Revocation.PHRASES  # see bot.compliance.revocation
+    quiet: QuietHours | None = field(default_factory=QuietHours)  # None: never held
 
     def consent_reply(self, body: str) -> bool:
         """Whether ``body`` is one of the texts an opted-out person may still receive."""
@@ -157,11 +176,23 @@ class Compliance:
     default: NumberPolicy = field(default_factory=NumberPolicy)
     numbers: Mapping[str, NumberPolicy] = field(default_factory=dict)
     window: timedelta = WHATSAPP_WINDOW
+    # A person's time zone for quiet hours, overriding the one their number implies.
+    contact_zones: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "numbers", {strip_channel(n): p for n, p in self.numbers.items()})
+        zones = {strip_channel(n): z for n, z in self.contact_zones.items()}
+        for name in zones.values():
+            zone(name)
+        object.__setattr__(self, "contact_zones", zones)
         if self.window <= timedelta(0):
             raise ConfigError("the WhatsApp window must be positive")
+
+    def zones(self, theirs: str) -> tuple[str, ...]:
+        """The time zones of the person at ``theirs``: their own, else their number's."""
+        person = strip_channel(theirs)
+        own = self.contact_zones.get(person)
+        return (own,) if own else number_zones_of(person)
 
     def policy(self, ours: str) -> NumberPolicy:
         """The policy of our number ``ours`` (``+1…`` or ``whatsapp:+1…``)."""
@@ -178,9 +209,10 @@ class Compliance:
             default = _policy(raw.get("default", {}), NumberPolicy())
             numbers = {n: _policy(p, default) for n, p in raw.get("numbers", {}).items()}
             window = timedelta(hours=float(raw.get("window_hours", 24)))
+            zones = dict(raw.get("contact_zones", {}))
         except (TypeError, ValueError, AttributeError) as exc:
             raise ConfigError(f"compliance settings are malformed: {exc}") from exc
-        return cls(default, numbers, window)
+        return cls(default, numbers, window, zones)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Compliance:
@@ -211,5 +243,19 @@ def _policy(raw: Mapping[str, Any], base: NumberPolicy) -> NumberPolicy:
         for kind, t in raw.get("templates", {}).items()
     }
     return NumberPolicy(
-        keywords, texts, {**base.templates, **templates}, raw.get("service", base.service)
+        keywords, texts, {**base.templates, **templates}, raw.get("service", base.service),
+        Revocation(raw.get("revocation", base.revocation)),
+        _quiet(raw["quiet_hours"]) if "quiet_hours" in raw else base.quiet,
+    )  # fmt: skip
+
+
+def _quiet(raw: Mapping[str, Any] | None) -> QuietHours | None:
+    """``{"start": "08:00", "end": "21:00", "default_zone": "UTC"}``, or null: never held."""
+    if raw is None:
+        return None
+    base = QuietHours()
+    return QuietHours(
+        time.fromisoformat(raw.get("start", base.start.isoformat())),
+        time.fromisoformat(raw.get("end", base.end.isoformat())),
+        raw.get("default_zone", base.default_zone),
     )

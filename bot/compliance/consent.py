@@ -30,6 +30,7 @@ from enum import StrEnum
 
 from bot.compliance.config import Compliance, Keywords, normalise
 from bot.compliance.contacts import read_contact
+from bot.compliance.revocation import Revocation, revokes
 from bot.events.keys import ConversationKey
 from bot.events.model import Channel, Event, strip_channel
 from bot.twiml.messaging import Message
@@ -66,8 +67,11 @@ class Keyword(StrEnum):
 _ADVANCED = {"STOP": Keyword.OPT_OUT, "START": Keyword.OPT_IN, "HELP": Keyword.HELP}
 
 
-def keyword_of(text: str, keywords: Keywords) -> Keyword | None:
-    """The keyword ``text`` is (whole message, see ``bot.compliance.normalise``), or None."""
+def keyword_of(
+    text: str, keywords: Keywords, revocation: Revocation = Revocation.KEYWORDS
+) -> Keyword | None:
+    """The keyword ``text`` is (whole message, see ``bot.compliance.normalise``), or None;
+    under ``revocation`` a short phrase that clearly revokes consent is an opt-out too."""
     word = normalise(text)
     if word in keywords.opt_out:
         return Keyword.OPT_OUT
@@ -75,7 +79,7 @@ def keyword_of(text: str, keywords: Keywords) -> Keyword | None:
         return Keyword.OPT_IN
     if word in keywords.help:
         return Keyword.HELP
-    return None
+    return Keyword.OPT_OUT if revokes(text, revocation) else None
 
 
 @dataclass
@@ -114,7 +118,7 @@ async def before_flow(
     advanced = event.params.get("OptOutType", "").strip().upper()
     keyword = _ADVANCED.get(advanced) if advanced else None
     if keyword is None:
-        keyword = keyword_of(event.text, policy.keywords)
+        keyword = keyword_of(event.text, policy.keywords, policy.revocation)
 
     def change(status: ConsentStatus) -> list[ConsentChange]:
         how = f"{advanced} (Advanced Opt-Out)" if advanced else repr(event.text)

@@ -30,6 +30,7 @@ from enum import StrEnum
 from bot.compliance.config import Compliance, NumberPolicy
 from bot.compliance.consent import record_carrier_opt_out
 from bot.compliance.contacts import read_contact
+from bot.compliance.quiet import zone
 from bot.compliance.window import close_window_after_63016, window_open
 from bot.errors import OptedOut, OutboundRefused, WindowClosed
 from bot.events.keys import ConversationKey
@@ -114,6 +115,24 @@ class Gate:
             return Admission(True, outgoing)
         contact = await self.contact(outgoing.channel, outgoing.ours, outgoing.theirs)
         return self.decide(outgoing, contact, now)
+
+    async def quiet_until(
+        self, ours: str, theirs: str, purpose: Purpose, now: datetime
+    ) -> datetime | None:
+        """When a message of ``purpose`` to ``theirs`` may go, if not now (quiet hours,
+        ``bot.compliance.quiet``); None for transactional messages and inside the window."""
+        quiet = self.compliance.policy(ours).quiet
+        if purpose.transactional or quiet is None:
+            return None
+        own = await self.store.contact_zone(strip_channel(theirs))
+        return quiet.opens_at((own,) if own else self.compliance.zones(theirs), now)
+
+    async def set_zone(self, theirs: str, name: str | None, at: datetime) -> None:
+        """Record the person's own time zone for quiet hours (an IANA name; None: forget it,
+        their number's applies again); :class:`~bot.errors.ConfigError` for an unknown one."""
+        if name is not None:
+            zone(name)
+        await self.store.set_contact_zone(strip_channel(theirs), name, at)
 
     async def require(self, outgoing: Outgoing, now: datetime) -> Outgoing:
         """:meth:`admit`, raising :class:`OptedOut` or :class:`WindowClosed` when refused."""

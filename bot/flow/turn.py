@@ -17,7 +17,7 @@ from bot.flow.voice_replies import VoiceReplies
 from bot.twiml.messaging import Action, Message
 from bot.twiml.rules import check_answer
 from bot.twiml.voice import Say
-from storage.records import Conversation
+from storage.records import Conversation, Purpose
 
 __all__ = ["Turn"]
 
@@ -124,19 +124,27 @@ class Turn(VoiceReplies):
         content_sid: str | None = None,
         content_variables: Mapping[str, str] | None = None,
         template: str | None = None,
+        purpose: Purpose | str = Purpose.SEND,
     ) -> None:
         """Send a message through the outbox (REST API), to the person or to ``to``.
 
         It is stored with this turn and sent by the outbox worker after the turn commits,
         through the consent/window gate, rate limits and retries; nothing is sent if the
         turn is rolled back. ``from_`` defaults to our number of this conversation.
+        ``purpose="campaign"`` or ``"reminder"`` marks a non-transactional message: held
+        outside the recipient's quiet hours and sent at most once (docs/outbound.md).
         """
+        try:
+            why = Purpose(purpose)
+        except ValueError:
+            known = ", ".join(p.value for p in Purpose)
+            raise ValueError(f"purpose must be one of {known}, got {purpose!r}") from None
         if len(media) > 10:
             raise ValueError("a message carries at most 10 media URLs")
         if not (text or media or content_sid):
             raise ValueError("a message needs text, media or a content_sid")
         self.sends.append(
-            SendIntent(text, to, from_, tuple(media), content_sid, content_variables, template)
+            SendIntent(text, to, from_, tuple(media), content_sid, content_variables, template, why)
         )
 
     def schedule(

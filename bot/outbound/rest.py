@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from aiohttp import ClientError
+from aiohttp import ClientConnectorError, ClientError
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
@@ -30,7 +31,7 @@ from twilio.rest import Client
 
 from bot.errors import ConfigError, RestError
 from bot.outbound.config import Credentials
-from bot.outbound.sender import Created
+from bot.outbound.sender import Created, Found
 
 __all__ = ["TwilioRest"]
 
@@ -40,15 +41,30 @@ _http_log.setLevel(logging.WARNING)
 _retry_after: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "switchboard_retry_after", default=None
 )
+# Whether the last error answer in this task was Twilio's (a JSON body with a ``code``): the
+# SDK puts the HTTP status in ``code`` when it was not (a proxy's 422, a load balancer's 502).
+_twilio_code: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "switchboard_twilio_code", default=False
+)
+
+
+def _has_code(text: str | None) -> bool:
+    try:
+        body = json.loads(text or "")
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("code"), int)
 
 
 class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
-    """Remembers the last ``Retry-After`` seen in this task (the SDK's errors drop headers)."""
+    """Remembers the last ``Retry-After`` seen in this task (the SDK's errors drop headers)
+    and whether an error answer carried a Twilio error code."""
 
     async def request(self, *args: Any, **kwargs: Any) -> Response:
         response: Response = await super().request(*args, **kwargs)
         headers = response.headers or {}
         _retry_after.set(headers.get("Retry-After") if response.status_code == 429 else None)
+        _twilio_code.set(response.status_code >= 400 and _has_code(response.text))
         return response
 
 
@@ -64,12 +80,14 @@ class TwilioRest:
     at most ``max_concurrency`` requests at once."""
 
     def __init__(
-        self, credentials: Credentials, *, timeout: float = 10.0, max_concurrency: int = 10
-    ) -> None:
+        self, credentials: Credentials, *, timeout: float = 10.0, max_concurrency: int = 10,
+        page_size: int = 1000, max_pages: int = 1000,
+    ) -> None:  # fmt: skip
         if max_concurrency < 1:
             raise ConfigError("the REST concurrency cap must be at least 1")
         self.credentials = credentials
         self.timeout = timeout
+        self.page_size, self.max_pages = page_size, max_pages
         self.concurrency = asyncio.Semaphore(max_concurrency)
         self.in_flight = 0
         self.peak_in_flight = 0
@@ -100,14 +118,19 @@ class TwilioRest:
                 async with asyncio.timeout(self.timeout):
                     return await request()
             except TwilioRestException as exc:
+                code = exc.code if _twilio_code.get() else None
                 raise RestError(
-                    f"Twilio refused to {what}: {exc.code} {exc.msg}",
-                    code=exc.code, status=exc.status,
+                    f"Twilio refused to {what}: {code or f'HTTP {exc.status}'} {exc.msg}",
+                    code=code, status=exc.status,
                     retry_after=_retry_seconds(_retry_after.get()),
                 ) from None  # fmt: skip
             except TimeoutError:
                 raise RestError(
                     f"no answer from Twilio within {self.timeout:g} s ({what})", timeout=True
+                ) from None
+            except ClientConnectorError as exc:
+                raise RestError(
+                    f"cannot connect to Twilio to {what}: {type(exc).__name__}", unreached=True
                 ) from None
             except (ClientError, OSError, TwilioException) as exc:
                 raise RestError(f"cannot reach Twilio to {what}: {type(exc).__name__}") from None
@@ -142,17 +165,31 @@ class TwilioRest:
         segments = int(made.num_segments) if str(made.num_segments or "").isdigit() else None
         return Created(str(made.sid), str(made.status), segments)
 
-    async def find_message(self, *, to: str, from_: str, since: datetime, body: str) -> str | None:
-        """The sid of a message to ``to`` from ``from_`` created since ``since`` with ``body``."""
+    async def sent_since(self, *, to: str, from_: str, since: datetime) -> list[Found]:
+        """Every message to ``to`` from ``from_`` created at ``since`` or later, newest first.
+
+        Pages through the list (``page_size`` a page, Twilio's order: newest first) until a
+        message older than ``since`` or the last page; no date filter is sent, because a
+        message still queued has no ``date_sent`` yet. At most ``max_pages`` pages.
+        """
         messages = self._get_client().api.v2010.account.messages
-        found = await self._call(
+        page = await self._call(
             "list messages",
-            lambda: messages.list_async(to=to, from_=from_, date_sent_after=since, limit=50),
+            lambda: messages.page_async(to=to, from_=from_, page_size=self.page_size),
         )
-        for item in found:
-            if (item.body or "") == body:
-                return str(item.sid)
-        return None
+        found: list[Found] = []
+        for _ in range(self.max_pages):
+            for item in page:
+                created = item.date_created
+                if created is not None and created < since:
+                    return found
+                found.append(Found(str(item.sid), item.body or "", created or since))
+            page = await self._call("list messages", page.next_page_async)
+            if page is None:
+                return found
+        raise RestError(
+            f"more than {self.max_pages} pages of messages to {to} since {since:%Y-%m-%d %H:%M}"
+        )
 
     async def create_call(
         self, *, to: str, from_: str, url: str, status_callback: str | None = None

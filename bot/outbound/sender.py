@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-__all__ = ["Created", "Sender"]
+__all__ = ["Created", "Found", "Sender"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,15 @@ class Created:
     sid: str
     status: str
     segments: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A message Twilio holds, as a lookup lists it."""
+
+    sid: str
+    body: str
+    created: datetime
 
 
 class Sender(Protocol):
@@ -41,8 +50,9 @@ class Sender(Protocol):
         """Send one message; :class:`~bot.errors.RestError` if refused or unreachable."""
         ...
 
-    async def find_message(self, *, to: str, from_: str, since: datetime, body: str) -> str | None:
-        """The sid of a message to ``to`` from ``from_`` created since ``since`` with ``body``."""
+    async def sent_since(self, *, to: str, from_: str, since: datetime) -> list[Found]:
+        """Every message to ``to`` from ``from_`` created at ``since`` or later (all pages,
+        newest first, until one is older than ``since``)."""
         ...
 
     async def close(self) -> None:

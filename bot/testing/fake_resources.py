@@ -45,6 +45,7 @@ class Fault:
     delay: float = 0.0  # seconds to wait before answering (longer than the client's timeout)
     times: int = 1
     create_anyway: bool = False  # with a delay: the message is created although the client gave up
+    foreign: bool = False  # an error body that is not Twilio's (no "code"), as a proxy answers
 
 
 @dataclass
@@ -67,11 +68,13 @@ class FakeMessage:
 
     def resource(self) -> dict[str, Any]:
         """The JSON Twilio answers for this message."""
-        info = count_segments(self.body)
+        # Twilio lists a template send with its rendered text, which the sender never sees.
+        body = self.body or (f"(rendered {self.content_sid})" if self.content_sid else "")
+        info = count_segments(body)
         stamp = format_datetime(self.created)
         return {
             "sid": self.sid, "account_sid": self.account_sid, "from": self.from_, "to": self.to,
-            "body": self.body, "status": self.status, "num_segments": str(info.segments or 1),
+            "body": body, "status": self.status, "num_segments": str(info.segments or 1),
             "num_media": str(len(self.media)), "direction": "outbound-api",
             "api_version": "2010-04-01", "date_created": stamp, "date_updated": stamp,
             "date_sent": None, "price": None, "price_unit": "USD",

@@ -6,11 +6,20 @@
 ...     await fake.deliver(sid, "sent", "delivered")   # signed status callbacks
 
 It implements what Switchboard uses: Messages create / fetch / list (To, From, DateSent>
-filters) and Calls create, with Basic auth by Account SID + Auth Token or API key + secret,
+filters; newest first, paged by ``PageSize``/``Page`` with ``next_page_uri`` as Twilio does)
+and Calls create, under an optional path ``prefix`` (a proxy in front of the API), with
+Basic auth by Account SID + Auth Token or API key + secret,
 Twilio's error bodies (``code``, ``message``, ``more_info``, ``status``), injected faults
 (HTTP 429 with ``Retry-After``, 21211, 21610, 21614, 5xx, slow answers that time a client out)
 and status callbacks posted back signed with the real ``RequestValidator``, in order or
 shuffled. Every accepted create is recorded with its monotonic time, so rates can be measured.
+
+Faults for the outbound fault matrix: a create that stalls past the client's timeout and is
+accepted anyway (``fail_next(delay=…, create_anyway=True)``), a proxy's non-Twilio error body
+(``fail_next(status=422, foreign=True)``), the whole API down (:meth:`FakeTwilio.go_down`,
+connections refused, until :meth:`FakeTwilio.come_back`), and a busy recipient with hundreds
+of messages already (:meth:`FakeTwilio.seed`). ``clock`` stamps ``date_created`` (pass the
+fake clock's ``now`` so lookups and attempts share one time line).
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import ClientSession, ClientTimeout, web
 from multidict import MultiDictProxy
@@ -70,6 +80,8 @@ class FakeTwilio:
         api_keys: dict[str, str] | None = None,
         poster: Poster | None = None,
         seed: int = 0,
+        clock: Callable[[], datetime] | None = None,
+        prefix: str = "",
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -85,6 +97,10 @@ class FakeTwilio:
         self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
         self.port = 0
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
+        self.lists = 0  # list requests seen (pages)
+        self._stored = asyncio.Event()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -93,18 +109,18 @@ class FakeTwilio:
         """``http://127.0.0.1:<port>``: pass it as the REST base URL."""
         if not self.port:
             raise RuntimeError("the fake Twilio API is not started")
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://127.0.0.1:{self.port}{self.prefix}"
 
     async def start(self) -> str:
         app = web.Application()
-        prefix = "/2010-04-01/Accounts/{account}"
+        prefix = self.prefix + "/2010-04-01/Accounts/{account}"
         app.router.add_post(prefix + "/Messages.json", self._create_message)
         app.router.add_get(prefix + "/Messages.json", self._list_messages)
         app.router.add_get(prefix + "/Messages/{sid}.json", self._fetch_message)
         app.router.add_post(prefix + "/Calls.json", self._create_call)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         sockets = getattr(site._server, "sockets", None)
         if not sockets:
@@ -119,6 +135,17 @@ class FakeTwilio:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    async def go_down(self) -> None:
+        """Stop listening: every request is refused until :meth:`come_back`."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def come_back(self) -> None:
+        """Listen again on the same port."""
+        if self._runner is None:
+            await self.start()
 
     async def __aenter__(self) -> FakeTwilio:
         await self.start()
@@ -141,9 +168,18 @@ class FakeTwilio:
         delay: float = 0.0,
         times: int = 1,
         create_anyway: bool = False,
+        foreign: bool = False,
     ) -> None:
-        """Make the next ``times`` create requests fail (or stall ``delay`` seconds)."""
-        self.faults.append(Fault(status, code, retry_after, delay, times, create_anyway))
+        """Make the next ``times`` create requests fail (or stall ``delay`` seconds); with
+        ``foreign`` the error body is not Twilio's (a proxy's or a load balancer's)."""
+        fault = Fault(status, code, retry_after, delay, times, create_anyway, foreign)
+        self.faults.append(fault)
+
+    def seed(self, to: str, from_: str, count: int, body: str = "earlier {n}") -> None:
+        """``count`` messages sent to ``to`` by others (a busy recipient), stamped now;
+        ``{n}`` in ``body`` numbers them."""
+        for n in range(count):
+            self._store(from_, to, body.format(n=n), [], None, None)
 
     def fail_recipient(self, to: str, code: int) -> None:
         """Every create to ``to`` fails with Twilio error ``code`` (e.g. 21610, 21614)."""
@@ -266,6 +302,8 @@ class FakeTwilio:
             return error_response(20003)
         form = await request.post()
         fault = await self._fault()
+        if fault is not None and fault.foreign:
+            return web.json_response({"error": "bad gateway"}, status=fault.status)
         if fault is not None and not fault.create_anyway:
             headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after else None
             code = fault.code or (20500 if fault.status >= 500 else fault.status)
@@ -273,16 +311,35 @@ class FakeTwilio:
         rejected = self._reject(form)
         if rejected is not None:
             return error_response(rejected)
+        content_sid = str(form["ContentSid"]) if "ContentSid" in form else None
+        message = self._store(
+            str(form.get("From", "")), str(form["To"]), str(form.get("Body", "")),
+            [str(u) for u in form.getall("MediaUrl", [])],
+            str(form["StatusCallback"]) if "StatusCallback" in form else None, content_sid,
+        )  # fmt: skip
+        return web.json_response(message.resource(), status=201)
+
+    def _store(
+        self, from_: str, to: str, body: str, media: list[str], callback: str | None,
+        content_sid: str | None,
+    ) -> FakeMessage:  # fmt: skip
         message = FakeMessage(
-            sid=new_sid("MM" if form.getall("MediaUrl", []) else "SM"),
-            account_sid=self.account_sid, from_=str(form.get("From", "")), to=str(form["To"]),
-            body=str(form.get("Body", "")), media=[str(u) for u in form.getall("MediaUrl", [])],
-            status_callback=str(form["StatusCallback"]) if "StatusCallback" in form else None,
-            content_sid=str(form["ContentSid"]) if "ContentSid" in form else None,
-            created=datetime.now(UTC).replace(microsecond=0), accepted_at=time.monotonic(),
+            sid=new_sid("MM" if media else "SM"), account_sid=self.account_sid, from_=from_,
+            to=to, body=body, media=media, status_callback=callback, content_sid=content_sid,
+            created=self.clock().replace(microsecond=0), accepted_at=time.monotonic(),
         )  # fmt: skip
         self.messages[message.sid] = message
-        return web.json_response(message.resource(), status=201)
+        self._stored.set()
+        return message
+
+    async def wait_sent(self, count: int, within: float = 10.0) -> list[FakeMessage]:
+        """Wait (at most ``within`` s) until ``count`` messages are accepted: for a create
+        that a fault delays past the client's timeout and accepts later."""
+        async with asyncio.timeout(within):
+            while len(self.messages) < count:
+                self._stored.clear()
+                await self._stored.wait()
+        return self.sent()
 
     async def _fetch_message(self, request: web.Request) -> web.StreamResponse:
         if not self._authorised(request):
@@ -308,13 +365,27 @@ class FakeTwilio:
                 else (datetime.fromisoformat(query["DateSent>"]).replace(tzinfo=UTC))
             )
             found = [m for m in found if m.created >= since]
-        page = [m.resource() for m in reversed(found)]  # newest first, like Twilio
-        uri = request.path_qs
-        return web.json_response(
-            {"messages": page, "first_page_uri": uri, "next_page_uri": None, "page": 0,
-             "page_size": len(page), "previous_page_uri": None, "uri": uri, "end": len(page),
-             "start": 0}
-        )  # fmt: skip
+        self.lists += 1
+        return web.json_response(self._page(request, list(reversed(found))))  # newest first
+
+    def _page(self, request: web.Request, found: list[FakeMessage]) -> dict[str, Any]:
+        """One page of ``found``, with Twilio's paging fields (URIs without our prefix)."""
+        size = max(1, min(1000, int(request.query.get("PageSize", "50"))))
+        number = int(request.query.get("Page", "0"))
+        items = found[number * size : (number + 1) * size]
+        path = request.path.removeprefix(self.prefix)
+        query = {k: v for k, v in request.query.items() if k not in {"Page", "PageToken"}}
+
+        def uri(n: int) -> str:
+            return f"{path}?{urlencode({**query, 'PageSize': size, 'Page': n})}"
+
+        more = (number + 1) * size < len(found)
+        return {
+            "messages": [m.resource() for m in items], "first_page_uri": uri(0),
+            "next_page_uri": uri(number + 1) if more else None, "page": number,
+            "page_size": size, "previous_page_uri": uri(number - 1) if number else None,
+            "uri": uri(number), "start": number * size, "end": number * size + len(items),
+        }  # fmt: skip
 
     async def _create_call(self, request: web.Request) -> web.StreamResponse:
         if not self._authorised(request):

@@ -188,7 +188,8 @@ class Harness:
             self._tmp = tempfile.TemporaryDirectory(prefix="switchboard-test-")
             self.db_path = Path(self._tmp.name) / "test.db"
         if self.twilio is None:
-            self.twilio, self._own_twilio = FakeTwilio(auth_token=self.token), True
+            self.twilio = FakeTwilio(auth_token=self.token, clock=self.clock.now)
+            self._own_twilio = True
             await self.twilio.start()
         self.twilio.poster = self._callback
         credentials = Credentials(

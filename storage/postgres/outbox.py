@@ -27,7 +27,7 @@ _CLAIM = (
     "WITH picked AS (SELECT id, status AS was FROM outbox WHERE {where} "
     "ORDER BY {order} LIMIT $4 FOR UPDATE SKIP LOCKED) "
     "UPDATE outbox o SET status = 'claimed', lease_owner = $2, lease_until = $3 "
-    f"FROM picked WHERE o.id = picked.id RETURNING {S.columns(S.OUTBOX, 'o')}, picked.was, "
+    f"FROM picked WHERE o.id = picked.id RETURNING {S.columns(S.OUTBOX_READ, 'o')}, picked.was, "
     "(SELECT code FROM undeliverable u WHERE u.address = o.theirs) AS undeliverable"
 )
 _CLAIM_DUE = _CLAIM.format(where="status = 'pending' AND due_at <= $1", order="due_at")

@@ -32,7 +32,7 @@ _SET_TIMER = (
     "payload = excluded.payload, lease_owner = NULL, lease_until = NULL"
 )
 _CLAIM = (
-    f"SELECT {S.columns(S.OUTBOX, 'o')}, u.code FROM outbox o "
+    f"SELECT {S.columns(S.OUTBOX_READ, 'o')}, u.code FROM outbox o "
     "LEFT JOIN undeliverable u ON u.address = o.theirs "
 )
 

@@ -14,7 +14,9 @@ same MessageSid, possibly while the first is still in flight. The tests run in o
 3. Both again at once, with one instance killed (SIGKILL) a third of the way in: the client
    retries what failed on the others, nothing answered 200 is lost, and the dead worker's
    claimed messages, once their lease runs out, are sent by the others exactly once (they
-   first ask the API whether the dead one had sent them).
+   first ask the API whether the dead one had sent them). Every echo recipient is busy: the
+   API already holds 150 other messages to each (issue 16: the lookup used to read only the
+   newest 50), and 150 more arrive during the run.
 """
 
 from __future__ import annotations
@@ -85,6 +87,8 @@ async def cluster(
         "SWITCHBOARD_OUTBOX_LEASE_SECONDS": str(LEASE_S),  # a dead worker's claims come back
         "SWITCHBOARD_OUTBOX_POLL_SECONDS": "0.2",
         "SWITCHBOARD_REST_TIMEOUT": "0.75",  # a lease must be 4x the REST timeout
+        # an attempt the dead instance left unanswered is looked up 1 s after it started
+        "SWITCHBOARD_SETTLE_SECONDS": "1",
     }
     logs = tmp_path_factory.mktemp("logs")
     app = "tests.multi.app:app"
@@ -189,10 +193,19 @@ async def test_killing_an_instance_mid_run_loses_nothing(
     menu, menu_retried = support(23, first=1000, people=25)
     echo, echo_retried = echoes(9)
     messages = [m for pair in zip(menu, echo, strict=False) for m in pair] + menu[len(echo) :]
+    people = {m.number for m in echo}
+
+    def seed(body: str) -> None:
+        for person in people:
+            fake.seed(person, ECHO, 150, body)
+
+    seed("earlier {n}")  # busy recipients, before and during the run
+    busy = asyncio.get_running_loop().call_later(1.0, seed, "meanwhile {n}")
     run = await drive(
         cluster, messages, menu_retried + echo_retried, seed=23, kill_after=len(messages) // 3
     )
     assert cluster.alive() == [1, 2]
     assert run.failures > 0, "the kill hit no request in flight"
     await check_against_serial_replay(database, run, menu)
-    await check_sent_once(fake, echo, settle=LEASE_S + 1)  # past the lease: a resend shows
+    busy.cancel()
+    await check_sent_once(fake, echo, settle=LEASE_S + 2)  # past lease + settle: a resend shows

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from bot import Flow, Router, T, Turn, text_is
 from bot.flow.intents import Timeout
+from bot.outbound.config import OutboundSettings
+from bot.outbound.ratelimit import DEFAULT_RATES
 from bot.testing import Harness
 
 OURS = "+15550100000"
@@ -29,6 +32,7 @@ class Notify(Flow):
         T("message", "idle", None, conditions=text_is("long"), after="long"),
         T("message", "idle", None, conditions=text_is("quote"), after="quote"),
         T("beep", "idle", None, after="beep"),
+        T("message", "idle", None, conditions=text_is("promo"), after="promo"),
         T("message", "idle", None, conditions=text_is("tomorrow"), after="tomorrow"),
         T("remind_tpl", "idle", None, after="remind_tpl"),
         T("message", "waiting", "idle", after="got_reply"),
@@ -67,6 +71,10 @@ class Notify(Flow):
             content_variables={"1": "tomorrow"},
         )  # fmt: skip
 
+    def promo(self, turn: Turn) -> None:
+        turn.say("ok")
+        turn.send("Sale! 20% off today.", purpose="campaign")
+
     def beep(self, turn: Turn) -> None:
         turn.say("beep!")
 
@@ -86,8 +94,21 @@ class Notify(Flow):
         turn.say("?")
 
 
+def settings(**changes: Any) -> OutboundSettings:
+    """The harness's outbound settings (no rate limit, no background worker), changed."""
+    fast = dict.fromkeys(DEFAULT_RATES, 1e6)
+    return OutboundSettings(**{"worker": False, "default_rates": fast, **changes})
+
+
 def make_harness(**kwargs: object) -> Harness:
     return Harness.of([Notify], Router(default="notify"), **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A fresh database of each backend (PostgreSQL: a schema of its own, dropped after)."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_schema_url"
+    return str(request.getfixturevalue(fixture))
 
 
 @pytest.fixture

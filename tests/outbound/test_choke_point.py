@@ -43,14 +43,16 @@ def test_only_the_worker_calls_create_message_and_only_after_the_gate() -> None:
                 callers.add(path.relative_to(ROOT).as_posix())
     assert callers == {"bot/outbound/rest.py", "bot/outbound/worker.py"}
     worker = (ROOT / "bot/outbound/worker.py").read_text("utf-8")
-    # process(): _admit (the gate) comes before _send, the only place create_message is called
-    process = worker[
-        worker.index("    async def process") : worker.index("    async def _reconcile")
-    ]
-    assert process.index("self._admit(") < process.index("self._send(")
+    # _send(): the rate limit, then the gate at the last moment, then the attempt stored with
+    # the ledger checked in its transaction, then _call, the only place create_message is
     assert worker.count(".create_message(") == 1
-    send = worker[worker.index("    async def _send") :]
-    assert ".create_message(" in send[: send.index("    async def _failed")]
+    send = worker[worker.index("    async def _send") : worker.index("    async def _call")]
+    order = ["self.limits.acquire(", "self._admit(", "self.store.begin_attempt(", "self._call("]
+    positions = [send.index(step) for step in order]
+    assert positions == sorted(positions)
+    assert worker.count("self._call(") == 1
+    call = worker[worker.index("    async def _call") :]
+    assert ".create_message(" in call[: call.index("    async def _failed")]
 
 
 async def test_the_gate_decides_at_send_time_not_at_enqueue(h: Harness) -> None:

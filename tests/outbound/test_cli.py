@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,9 @@ from bot.cli import main
 from bot.cli.send import read_recipients
 from bot.testing.fake_twilio import FakeTwilio, fake_twilio_thread
 from bot.testing.signing import TEST_AUTH_TOKEN
+from storage import open_store
+from storage.records import OutboundMessage, OutboxChange, OutboxStatus
+from storage.rules import WAITING
 
 
 @pytest.fixture
@@ -78,3 +83,24 @@ def test_read_recipients_needs_a_number_column() -> None:
         read_recipients([{"name": "x"}], None)
     good, bad = read_recipients([{"to": "whatsapp:+15550001111", "x": "1"}], None)
     assert good == [("whatsapp:+15550001111", {"x": "1"})] and bad == []
+
+
+def test_the_outbox_report_shows_messages_waiting_for_twilio(
+    twilio: FakeTwilio, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def an_outage() -> None:
+        store = open_store(f"sqlite:///{tmp_path / 'cli.db'}", auto_migrate=True)
+        await store.open()
+        now = datetime.now(UTC)
+        message = OutboundMessage("OB1", "sms", "+15550100000", "+15550001111", "hi", now, now)
+        await store.enqueue([message])
+        await store.claim_outbox("w", now, now + timedelta(minutes=2), 10)
+        why = f"{WAITING}: cannot connect to Twilio"
+        change = OutboxChange(OutboxStatus.PENDING, "waiting", now, due_at=now, error=why)
+        assert await store.update_outbox("OB1", "w", change)
+        await store.close()
+
+    asyncio.run(an_outage())
+    assert main(["outbox", "--by", "number"]) == 0
+    report = capsys.readouterr().out
+    assert "+15550001111" in report and "waiting for Twilio 1" in report

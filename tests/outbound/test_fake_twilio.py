@@ -35,8 +35,10 @@ async def test_messages_create_and_list_with_filters(fake: FakeTwilio) -> None:
     made = await rest.create_message(to=TO, from_=FROM, body="héllo 👋", media=["https://x/a.png"])
     assert made.sid.startswith("MM") and made.status == "queued" and made.segments == 1
     since = datetime.now(UTC) - timedelta(minutes=1)
-    assert await rest.find_message(to=TO, from_=FROM, since=since, body="héllo 👋") == made.sid
-    assert await rest.find_message(to=TO, from_=FROM, since=since, body="other") is None
+    [found] = await rest.sent_since(to=TO, from_=FROM, since=since)
+    assert (found.sid, found.body) == (made.sid, "héllo 👋")
+    assert await rest.sent_since(to=FROM, from_=TO, since=since) == []
+    assert await rest.sent_since(to=TO, from_=FROM, since=since + timedelta(minutes=5)) == []
     await rest.close()
 
 
@@ -99,7 +101,7 @@ async def test_unreachable_api_is_a_transient_error() -> None:
     with pytest.raises(RestError) as caught:
         await rest.create_message(to=TO, from_=FROM, body="hi")
     assert caught.value.status is None and not caught.value.timeout
-    assert "cannot reach Twilio" in str(caught.value)
+    assert "cannot connect to Twilio" in str(caught.value) and caught.value.unreached
     await rest.close()
 
 

@@ -14,6 +14,7 @@ from bot.outbound.rest import TwilioRest
 from bot.testing import FakeClock, Harness
 from bot.testing.fake_twilio import FakeTwilio
 from bot.testing.signing import TEST_AUTH_TOKEN
+from storage.records import Attempt
 from tests.outbound.conftest import CALLER, OURS, make_harness
 
 
@@ -54,11 +55,16 @@ async def test_a_crash_after_twilio_took_the_message_does_not_send_it_again(
     tmp_path: Path, twilio: FakeTwilio
 ) -> None:
     db, clock = tmp_path / "app.db", FakeClock()
+    twilio.clock = clock.now
     async with make_harness(db_path=db, twilio=twilio, clock=clock) as first:
         await first.phone(CALLER).send("hi")
         await first.phone(CALLER).send("ping")
         [message_id] = await claim_all(first, "crashed-worker")
-        # The crashed worker's request reached Twilio; its answer was never stored.
+        # The crashed worker stored its attempt, and its request reached Twilio; its answer
+        # was never stored.
+        wire = {"To": CALLER, "From": OURS, "Body": "pong"}
+        attempt = Attempt(1, wire, clock.now(), (CALLER, OURS))
+        assert await first.store.begin_attempt(message_id, "crashed-worker", attempt) == "started"
         rest = TwilioRest(Credentials(twilio.account_sid, twilio.account_sid, TEST_AUTH_TOKEN,
                                       twilio.base_url))  # fmt: skip
         await rest.create_message(to=CALLER, from_=OURS, body="pong")

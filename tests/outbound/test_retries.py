@@ -13,7 +13,7 @@ from bot.outbound.policy import Backoff, Consequence, consequence, is_transient
 from bot.outbound.start import start_conversation
 from bot.testing import Harness
 from bot.testing.fake_twilio import FakeTwilio
-from tests.outbound.conftest import CALLER, OURS, make_harness
+from tests.outbound.conftest import CALLER, OURS, make_harness, settings
 
 
 async def ping(h: Harness, number: str = CALLER) -> str:
@@ -49,7 +49,9 @@ async def test_429_waits_at_least_retry_after_then_sends(h: Harness) -> None:
     await h.drain()
     assert [m.body for m in fake(h).sent()] == ["pong"]
     history = [(e.event, e.code) for e in await h.store.outbox_history(message_id)]
-    assert history == [("queued", None), ("retry", 20429), ("sent", None)]
+    assert history == [
+        ("queued", None), ("attempt", None), ("retry", 20429), ("attempt", None), ("sent", None)
+    ]  # fmt: skip
 
 
 async def test_5xx_is_retried_with_growing_backoff(h: Harness) -> None:
@@ -68,17 +70,24 @@ async def test_5xx_is_retried_with_growing_backoff(h: Harness) -> None:
     assert timedelta(seconds=2) <= waits[1] <= timedelta(seconds=4)
 
 
-async def test_retries_are_bounded() -> None:
-    async with make_harness() as h:
+async def test_retries_are_bounded_by_the_horizon_not_a_count() -> None:
+    async with make_harness(outbound_settings=settings(retry_horizon=3600.0)) as h:
         message_id = await ping(h)
-        fake(h).fail_next(status=500, times=100)
-        for _ in range(10):
+        created = h.clock.now()
+        fake(h).fail_next(status=500, times=1000)
+        h.runtime.outbox.circuit.threshold = 10**6  # this test is about one message's budget
+        for _ in range(200):
             await h.drain()
-            h.clock.advance(timedelta(minutes=10))
-        message = await h.store.outbox_message(message_id)
-        assert message is not None and message.status == "failed" and message.attempts == 5
-        assert fake(h).attempts == 5
+            message = await h.store.outbox_message(message_id)
+            assert message is not None
+            if message.status == "failed":
+                break
+            assert h.clock.now() - created < timedelta(hours=1)  # never failed before it
+            h.clock.set(message.due_at)
+        assert message is not None and message.status == "failed" and message.attempts > 5
+        assert fake(h).attempts == message.attempts
         assert (await h.store.outbox_history(message_id))[-1].event == "gave-up"
+        assert message.http_status == 500 and message.error_code == 20500
 
 
 @pytest.mark.parametrize("code", [21211, 21614])
@@ -128,7 +137,7 @@ async def test_a_timeout_is_checked_before_it_is_retried_so_nothing_goes_twice()
         assert message is not None and message.status == "accepted"
         assert message.sid == fake(h).sent()[0].sid
         events = [e.event for e in await h.store.outbox_history(message_id)]
-        assert events == ["queued", "retry", "reconciled"]
+        assert events == ["queued", "attempt", "unanswered", "reconciled"]
 
 
 def test_error_taxonomy() -> None:

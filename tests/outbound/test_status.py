@@ -128,6 +128,6 @@ async def test_message_history_is_complete(h: Harness) -> None:
     await fake(h).deliver(sid, "sent", "delivered", "delivered")
     history = await h.store.outbox_history(message_id)
     assert [(e.event, e.status) for e in history] == [
-        ("queued", "pending"), ("sent", "accepted"), ("status", "sent"),
+        ("queued", "pending"), ("attempt", "claimed"), ("sent", "accepted"), ("status", "sent"),
         ("status", "delivered"), ("status-ignored", "delivered"),
     ]  # fmt: skip
