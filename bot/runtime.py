@@ -157,15 +157,5 @@ def build_runtime(
     if isinstance(store, Backend):  # the admin queries are programs a Backend runs
         admin = Operations(engine, store, store, timers, outbox.wake)
     return Runtime(
-        settings,
-        store,
-        clock,
-        gate,
-        engine,
-        outbox,
-        timers,
-        calls,
-        handlers,
-        admin,
-        observer,
+        settings, store, clock, gate, engine, outbox, timers, calls, handlers, admin, observer
     )
