@@ -1,7 +1,8 @@
 """/metrics on a real `switchboard serve` with 2 Hypercorn workers sums both workers.
 
 Signed traffic (the real RequestValidator) goes to the server, whose kernel spreads it over
-the two workers; every scrape, whichever worker answers it, must show exactly the counts the
+the two workers (more first messages follow, each on a new connection, until both took
+turns: a burst can all go to one); every scrape, whichever worker answers it, must show exactly the counts the
 traffic caused: requests by route and status, turns, duplicates, conversations started per
 flow, consent changes, sends to the fake Twilio API, segments, and the outbox depth read
 from the store.
