@@ -24,6 +24,7 @@ from transitions.extensions.asyncio import AsyncMachine
 
 from bot.errors import FlowDefinitionError
 from bot.flow.intents import Timeout
+from bot.flow.triggers import unknown_triggers
 from bot.flow.versions import DEFAULT_LOST_MESSAGE, Lost, Migration, MigrationCheck, fingerprint
 
 if TYPE_CHECKING:
@@ -73,6 +74,11 @@ class Flow:
     migrations: ClassVar[Sequence[Migration]] = ()
     on_lost: ClassVar[Lost | str] = Lost.RESTART
     lost_message: ClassVar[str | None] = DEFAULT_LOST_MESSAGE
+    # triggers this flow fires itself with turn.schedule(...) (timeouts' are known already)
+    triggers: ClassVar[Sequence[str]] = ()
+    # what a person hears when their input matches no transition and the state has no
+    # `invalid` one: None answers nothing (the input is still logged as unhandled)
+    unhandled_reply: ClassVar[str | None] = None
 
     __slots__ = ("state",)
 
@@ -255,6 +261,8 @@ def compile_flow(cls: type[Flow]) -> CompiledFlow:
     specs = [dict(spec) for spec in cls.transitions]
     for index, spec in enumerate(specs):
         check.transition(index, spec, set(states))
+    for problem in unknown_triggers(specs, cls.triggers, dict(cls.timeouts)):
+        raise check.fail(problem)
     hooks = check.hooks(set(states))
     unreachable = [s for s in states if s not in _reachable(cls.initial, specs, states)]
     if unreachable:

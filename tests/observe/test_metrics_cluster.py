@@ -2,10 +2,10 @@
 
 Signed traffic (the real RequestValidator) goes to the server, whose kernel spreads it over
 the two workers (more first messages follow, each on a new connection, until both took
-turns: a burst can all go to one); every scrape, whichever worker answers it, must show exactly the counts the
-traffic caused: requests by route and status, turns, duplicates, conversations started per
-flow, consent changes, sends to the fake Twilio API, segments, and the outbox depth read
-from the store.
+turns: a burst can all go to one); every scrape, whichever worker answers it, must show
+exactly the counts the traffic caused: requests by route and status, turns, duplicates,
+conversations started per flow, consent changes, sends to the fake Twilio API, segments,
+and the outbox depth read from the store.
 """
 
 from __future__ import annotations
