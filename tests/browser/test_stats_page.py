@@ -1,6 +1,6 @@
 """The console's statistics page (`switchboard stats` in the browser), in headless Chromium,
-over conversations that signed webhooks created; its screenshot is docs/img/console-stats.png
-(the one docs/observability.md shows)."""
+over conversations that signed webhooks created; its screenshot, taken into docs/img with
+SWITCHBOARD_SCREENSHOTS=docs/img, is the one docs/observability.md shows."""
 
 from __future__ import annotations
 
