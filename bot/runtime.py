@@ -26,6 +26,7 @@ from bot.flow.routing import Router
 from bot.observe.build import build_observer
 from bot.observe.hooks import Observer
 from bot.outbound.delivery import DeliveryCallbacks
+from bot.outbound.notices import Notifier
 from bot.outbound.rest import TwilioRest
 from bot.outbound.sender import Sender
 from bot.outbound.timers import TimerRunner
@@ -61,6 +62,8 @@ class Runtime:
     # What operators see and do (the admin API, the console, `switchboard conversations`);
     # None on a store that cannot run the admin queries.
     admin: Operations | None = None
+    # The signed webhook about hand-offs (issue 13); None on a store that cannot run it.
+    notifier: Notifier | None = None
     # metrics, spans and turn logs (bot.observe); a no-op unless settings.observe asks
     observer: Observer = field(default_factory=Observer)
 
@@ -70,11 +73,15 @@ class Runtime:
         if self.settings.outbound.worker:
             self.outbox.start()
             self.timers.start()
+            if self.notifier is not None:
+                self.notifier.start()
 
     async def stop(self) -> None:
         """Let running calls finish, stop the workers, close the store."""
         await self.calls.drain()
         await self.timers.stop()
+        if self.notifier is not None:
+            await self.notifier.stop()
         await self.outbox.stop()
         await self.store.close()
 
@@ -153,9 +160,21 @@ def build_runtime(
         ("RecordingStatus", voice_status),
         ("CallStatus", voice_status),
     )
-    admin = None
+    admin, notifier = None, None
     if isinstance(store, Backend):  # the admin queries are programs a Backend runs
         admin = Operations(engine, store, store, timers, outbox.wake)
+        notifier = Notifier(settings.handoff_notices, store, clock)
     return Runtime(
-        settings, store, clock, gate, engine, outbox, timers, calls, handlers, admin, observer
+        settings,
+        store,
+        clock,
+        gate,
+        engine,
+        outbox,
+        timers,
+        calls,
+        handlers,
+        admin,
+        notifier,
+        observer,
     )

@@ -1,7 +1,8 @@
 """The example flows that ship with the app, and ``build``, the app factory for them.
 
 Numbers: messages to any number get the support menu; calls to any number get the IVR,
-except calls to :data:`SPEECH_MENU_NUMBER`, which get the speech menu. Appointment reminders
+except calls to :data:`SPEECH_MENU_NUMBER`, which get the speech menu; messages to
+:data:`HELPDESK_NUMBER` get the help desk that hands off to a person. Appointment reminders
 are started by us (``switchboard send appointments ...``); the person's replies continue that
 conversation, whatever the number routes to.
 """
@@ -14,6 +15,7 @@ from bot import Channel, Clock, Flow, Router, Settings
 from bot.runtime import Runtime, build_runtime
 from bot.web import web_app
 from flows.appointments import AppointmentFlow
+from flows.helpdesk import HELPDESK_NUMBER, HelpdeskFlow
 from flows.ivr import IvrFlow
 from flows.speech_menu import SpeechMenuFlow
 from flows.support import SupportFlow
@@ -21,8 +23,10 @@ from storage.base import Store
 
 __all__ = [
     "EXAMPLE_FLOWS",
+    "HELPDESK_NUMBER",
     "SPEECH_MENU_NUMBER",
     "AppointmentFlow",
+    "HelpdeskFlow",
     "IvrFlow",
     "SpeechMenuFlow",
     "SupportFlow",
@@ -31,7 +35,9 @@ __all__ = [
     "runtime",
 ]
 
-EXAMPLE_FLOWS: list[type[Flow]] = [SupportFlow, IvrFlow, SpeechMenuFlow, AppointmentFlow]
+EXAMPLE_FLOWS: list[type[Flow]] = [
+    SupportFlow, IvrFlow, SpeechMenuFlow, AppointmentFlow, HelpdeskFlow,
+]  # fmt: skip
 SPEECH_MENU_NUMBER = "+15550100200"
 
 
@@ -40,6 +46,8 @@ def example_router() -> Router:
     router = Router(default="support")
     router.set_default("ivr", Channel.VOICE)
     router.add(SPEECH_MENU_NUMBER, "speech_menu", Channel.VOICE)
+    router.add(HELPDESK_NUMBER, "helpdesk", Channel.SMS)
+    router.add(HELPDESK_NUMBER, "helpdesk", Channel.WHATSAPP)
     return router
 
 

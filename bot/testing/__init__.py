@@ -8,6 +8,7 @@ from bot.testing import voice  # noqa: F401  (registers voice caller actions and
 from bot.testing.call import Call, CallError
 from bot.testing.clock import FakeClock
 from bot.testing.fake_twilio import FakeTwilio
+from bot.testing.handoff import Operator  # registers [operator]
 from bot.testing.harness import AppFactory, Harness, Phone
 from bot.testing.reply import Reply
 from bot.testing.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, sign
@@ -21,6 +22,7 @@ __all__ = [
     "FakeClock",
     "FakeTwilio",
     "Harness",
+    "Operator",
     "Phone",
     "Reply",
     "sign",
