@@ -57,7 +57,7 @@ class StateStats:
     entered: int = 0
     left: dict[str, int] = field(default_factory=dict)
     timed_out: int = 0
-    handed_off: int = 0  # always 0: hand-off does not exist yet
+    handed_off: int = 0  # always 0: not yet read from hand-off records (issue 13)
     gave_up: int = 0
     stopped: int = 0
     median_seconds: float | None = None

@@ -180,7 +180,7 @@ class _Snapshot(Collector):
         )
         yield GaugeMetricFamily(
             "switchboard_handoffs_waiting",
-            "Conversations waiting for a person (always 0: hand-off does not exist yet)",
+            "Conversations waiting for a person (always 0: not yet wired to hand-off)",
             value=0,
         )
 

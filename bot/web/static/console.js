@@ -298,7 +298,7 @@ async function statsPage(name, params) {
     h("p", { "data-testid": "stats-summary" }, `Last ${since}: ${s.started} started, ${s.completed} completed (${(100 * s.completion_rate).toFixed(1)}%). Window: `, ...spans.flatMap((a) => [a, " "])),
     h("section", { class: "card wide" }, h("table", { class: "stats", "data-testid": "stats-table" },
       h("thead", {}, h("tr", {}, head.map((c) => h("th", {}, c)))), h("tbody", {}, rows))),
-    h("p", {}, "Entered: first steps and moves into the state. Gave up: open and idle over 24 h there. Stopped: sent STOP there. Median: time per step spent there (estimated from buckets). Handed off: 0 until hand-off exists.")];
+    h("p", {}, "Entered: first steps and moves into the state. Gave up: open and idle over 24 h there. Stopped: sent STOP there. Median: time per step spent there (estimated from buckets). Handed off: always 0 for now (not yet read from hand-off records).")];
 }
 
 const phone = { from: "+15550001234", to: "+15550100000", channel: "sms", log: [] };
