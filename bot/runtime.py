@@ -12,7 +12,7 @@ them builds these parts itself.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.admin.service import Operations
 from bot.clock import Clock, SystemClock
@@ -23,6 +23,8 @@ from bot.errors import ConfigError
 from bot.events.model import Params
 from bot.flow.definition import CompiledFlow, Flow, compile_flow
 from bot.flow.routing import Router
+from bot.observe.build import build_observer
+from bot.observe.hooks import Observer
 from bot.outbound.delivery import DeliveryCallbacks
 from bot.outbound.notices import Notifier
 from bot.outbound.rest import TwilioRest
@@ -62,6 +64,8 @@ class Runtime:
     admin: Operations | None = None
     # The signed webhook about hand-offs (issue 13); None on a store that cannot run it.
     notifier: Notifier | None = None
+    # metrics, spans and turn logs (bot.observe); a no-op unless settings.observe asks
+    observer: Observer = field(default_factory=Observer)
 
     async def start(self) -> None:
         """Open the store, then start the background workers (unless configured off)."""
@@ -135,13 +139,14 @@ def build_runtime(
     clock = clock or SystemClock()
     gate = Gate(store, compliance or _compliance(settings))
     config = settings.outbound
+    observer = build_observer(settings.observe, store)
     outbox = OutboxWorker(
         store, config, clock, gate, sender=_twilio_sender(settings),
-        public_url=settings.public_url,
+        public_url=settings.public_url, observer=observer,
     )  # fmt: skip
     engine = Engine(
         store, compiled, router, gate, clock=clock, apology=settings.apology,
-        on_enqueued=outbox.wake,
+        on_enqueued=outbox.wake, observer=observer,
     )  # fmt: skip
     timers = TimerRunner(
         engine, store, poll_seconds=config.poll_seconds, lease_seconds=config.lease_seconds,
@@ -160,5 +165,16 @@ def build_runtime(
         admin = Operations(engine, store, store, timers, outbox.wake)
         notifier = Notifier(settings.handoff_notices, store, clock)
     return Runtime(
-        settings, store, clock, gate, engine, outbox, timers, calls, handlers, admin, notifier
+        settings,
+        store,
+        clock,
+        gate,
+        engine,
+        outbox,
+        timers,
+        calls,
+        handlers,
+        admin,
+        notifier,
+        observer,
     )
