@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from storage.dialect import Dialect
+from storage.handoff_queries import since_expression
 from storage.programs import Program
 
 __all__ = ["OutboxDepth", "link_outbox", "outbox_depth", "traceparent"]
@@ -21,6 +22,7 @@ class OutboxDepth:
 
     by_status: dict[str, int] = field(default_factory=dict)
     oldest_pending_s: float = 0.0
+    handoffs_waiting: int = 0  # open conversations in the hands of people
 
 
 def outbox_depth(d: Dialect, now: datetime) -> Program[OutboxDepth]:
@@ -32,7 +34,13 @@ def outbox_depth(d: Dialect, now: datetime) -> Program[OutboxDepth]:
     )
     first = oldest[0][0] if oldest else None
     waited = 0.0 if first is None else (now - d.read_time(first)).total_seconds()
-    return OutboxDepth({str(s): int(n) for s, n in rows}, max(0.0, waited))
+    is_open = "NOT closed" if d.name == "postgres" else "closed = 0"  # the inbox index's own
+    held = yield (
+        f"SELECT COUNT(*) FROM conversations WHERE {is_open} AND {since_expression(d)} IS NOT NULL",
+        (),
+    )
+    waiting = int(held[0][0]) if held else 0
+    return OutboxDepth({str(s): int(n) for s, n in rows}, max(0.0, waited), waiting)
 
 
 def link_outbox(ids: Sequence[str], parent: str) -> Program[None]:

@@ -57,7 +57,7 @@ class StateStats:
     entered: int = 0
     left: dict[str, int] = field(default_factory=dict)
     timed_out: int = 0
-    handed_off: int = 0  # always 0: not yet read from hand-off records (issue 13)
+    handed_off: int = 0  # hand-offs to a person from this state (their "handoff" entries)
     gave_up: int = 0
     stopped: int = 0
     median_seconds: float | None = None
@@ -132,18 +132,20 @@ def flow_stats(
     # of an older one, else the time-spent bucket
     first = f"CASE WHEN spent IS NULL AND fresh THEN -1 WHEN spent IS NULL THEN -2 ELSE {_bucket('spent')} END"  # noqa: E501
     rows = yield (
-        f"SELECT state, after, {first}, COUNT(*), SUM(timer), SUM(stop) FROM ("
+        f"SELECT state, after, {first}, COUNT(*), SUM(timer), SUM(stop), SUM(handoff) FROM ("
         f"SELECT l.state_before AS state, l.state_after AS after, {spent} AS spent, "
         f"c.created_at >= ? AS fresh, CASE WHEN {sql['timer']} THEN 1 ELSE 0 END AS timer, "
-        f"CASE WHEN {sql['keyword']} = 'opt_out' THEN 1 ELSE 0 END AS stop "
+        f"CASE WHEN {sql['keyword']} = 'opt_out' THEN 1 ELSE 0 END AS stop, "
+        f"CASE WHEN l.kind = 'handoff' THEN 1 ELSE 0 END AS handoff "
         f"{_FROM.format(at=sql['at'])}) t GROUP BY 1, 2, 3",
         (d.stamp(since), flow, d.stamp(since)),
     )
     per_state: dict[str, dict[int, int]] = {}
-    for before, after, index, count, timed_out, stopped in rows:
+    for before, after, index, count, timed_out, stopped, handed in rows:
         here, count, index = stats.state(before or ""), int(count), int(index)
         here.timed_out += int(timed_out or 0)
         here.stopped += int(stopped or 0)
+        here.handed_off += int(handed or 0)
         if after is not None and before != after:
             here.left[after] = here.left.get(after, 0) + count
             stats.state(after).entered += count

@@ -180,8 +180,8 @@ class _Snapshot(Collector):
         )
         yield GaugeMetricFamily(
             "switchboard_handoffs_waiting",
-            "Conversations waiting for a person (always 0: not yet wired to hand-off)",
-            value=0,
+            "Open conversations in the hands of people (handed off, claimed or not)",
+            value=self.depth.handoffs_waiting,
         )
 
 

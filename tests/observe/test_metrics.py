@@ -108,3 +108,28 @@ def test_the_dashboard_only_asks_for_metrics_we_serve() -> None:
     assert asked and asked <= served, asked - served
     unshown = {f for f in families if not any(name.startswith(f) for name in asked)}
     assert not unshown, f"metrics without a panel: {unshown}"
+
+
+async def test_handoffs_waiting_counts_conversations_in_the_hands_of_people() -> None:
+    from dataclasses import replace as with_
+
+    from quart import Quart
+
+    from bot import Clock, Router, Settings, create_app
+    from bot.testing import Harness
+    from flows.helpdesk import HelpdeskFlow
+    from storage.base import Store
+
+    def factory(settings: Settings, *, store: Store, clock: Clock) -> Quart:
+        settings = with_(settings, observe=ObserveSettings(metrics=True))
+        router = Router(default=HelpdeskFlow.name)
+        return create_app([HelpdeskFlow], router, settings, store=store, clock=clock)
+
+    async with Harness(factory) as h:
+        for person in ("+15557654321", "+15557654322", "+15557654323"):
+            await h.phone(person).send("hello")
+        for person in ("+15557654321", "+15557654322"):
+            await h.phone(person).send("agent")  # handed off to a person
+        assert h.app is not None
+        got = parse(await (await h.app.test_client().get("/metrics")).get_data(as_text=True))
+    assert got[("switchboard_handoffs_waiting", frozenset())] == 2

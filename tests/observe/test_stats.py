@@ -151,3 +151,24 @@ def test_never_creates_a_postgres_schema(
         return bool(found)
 
     assert not asyncio.run(exists())
+
+
+async def test_a_hand_off_is_counted_in_the_state_it_left() -> None:
+    from datetime import timedelta
+    from typing import cast
+
+    from bot.testing import Harness
+    from flows import build
+    from storage.backend import Backend
+    from storage.stats import flow_stats
+
+    async with Harness(build) as h:
+        helpdesk = "+15550100300"  # flows.helpdesk's own number
+        for person in ("+15557654321", "+15557654322"):
+            await h.phone(person, to=helpdesk).send("hello")
+            await h.phone(person, to=helpdesk).send("agent")
+        now = h.clock.now()
+        store = cast(Backend, h.store)
+        since, idle = now - timedelta(days=1), timedelta(hours=1)
+        stats = await store.run(flow_stats(store.dialect, "helpdesk", since, now, idle))
+    assert stats.state("ask").handed_off == 2
