@@ -24,6 +24,7 @@ from bot.cli.common import Commands, add_database, database_url, run_async
 from bot.outbound.start import start_conversation
 from bot.runtime import Runtime
 from bot.settings import Settings
+from storage.records import Purpose
 
 __all__ = ["Summary", "add_parser", "read_recipients", "run"]
 
@@ -40,10 +41,14 @@ class Summary:
     invalid: list[str] = field(default_factory=list)
     processed: int = 0  # outbox messages handled by --wait
     statuses: dict[str, int] = field(default_factory=dict)
+    keys: list[str] = field(default_factory=list)  # the conversations started
 
     def lines(self) -> list[str]:
         out = [f"started {self.started}, already started {self.skipped}, "
                f"invalid {len(self.invalid)}"]  # fmt: skip
+        out += [f"  started: {key}" for key in self.keys[:20]]
+        if len(self.keys) > 20:
+            out.append(f"  ... and {len(self.keys) - 20} more (switchboard conversations list)")
         out += [f"  invalid: {reason}" for reason in self.invalid[:20]]
         if len(self.invalid) > 20:
             out.append(f"  ... and {len(self.invalid) - 20} more")
@@ -106,6 +111,13 @@ def add_parser(commands: Commands) -> None:
     )
     add_database(send)
     send.add_argument("--wait", action="store_true", help="send the messages from here too")
+    send.add_argument(
+        "--purpose",
+        choices=[Purpose.CAMPAIGN.value, Purpose.REMINDER.value, Purpose.START.value],
+        default=Purpose.CAMPAIGN.value,
+        help="campaign (default) and reminder messages wait for the recipient's daytime; "
+        "start is transactional and goes at once",
+    )
 
 
 def _campaign(args: argparse.Namespace, content: str) -> str:
@@ -142,8 +154,10 @@ async def _send(args: argparse.Namespace) -> int:
         for address, data in recipients:
             outcome = await start_conversation(
                 engine, args.flow, address, from_=args.from_, data=data,
-                start_id=f"{campaign}:{address}",
+                start_id=f"{campaign}:{address}", purpose=Purpose(args.purpose),
             )  # fmt: skip
+            if outcome.started:
+                summary.keys.append(outcome.key)
             summary.started += outcome.started
             summary.skipped += not outcome.started
             progress.advance()

@@ -69,7 +69,7 @@ def detach_replies(turn: Turn) -> None:
         return
     said = [a for a in turn.actions if isinstance(a, Message)]
     turn.actions[:] = [a for a in turn.actions if not isinstance(a, Message)]
-    why = Purpose.START if isinstance(turn.event, Started) else Purpose.TIMER
+    why = turn.event.purpose if isinstance(turn.event, Started) else Purpose.TIMER
     turn.sends[:0] = [SendIntent(m.body, media=m.media, purpose=why) for m in said]
 
 

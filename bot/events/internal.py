@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.events.model import InternalEvent
-from storage.records import Timer
+from storage.records import Purpose, Timer
 
 __all__ = ["Started", "TimerFired"]
 
@@ -51,6 +51,8 @@ class Started(InternalEvent):
     flow: str = ""
     start_id: str | None = None
     restart: bool = field(default=True, kw_only=True)
+    # what the flow's first messages are for: a campaign is held in quiet hours, a start not
+    purpose: Purpose = field(default=Purpose.START, kw_only=True)
 
     @property
     def kind(self) -> str:

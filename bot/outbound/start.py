@@ -19,6 +19,7 @@ from bot.errors import ConfigError
 from bot.events.internal import Started
 from bot.events.keys import ConversationKey
 from bot.events.model import Channel, Params, channel_of
+from storage.records import Purpose
 
 __all__ = ["StartOutcome", "start_conversation"]
 
@@ -39,10 +40,14 @@ async def start_conversation(
     from_: str,
     data: Mapping[str, Any] | None = None,
     start_id: str | None = None,
+    purpose: Purpose = Purpose.START,
 ) -> StartOutcome:
     """Start ``flow`` with ``to`` from our address ``from_``.
 
-    Use ``whatsapp:+1…`` addresses for WhatsApp (both ``to`` and ``from_``).
+    Use ``whatsapp:+1…`` addresses for WhatsApp (both ``to`` and ``from_``). ``purpose`` is
+    what the flow's first messages are for: ``start`` (transactional: a notification the
+    person expects, sent at once) or ``campaign``/``reminder`` (held outside the recipient's
+    quiet hours, docs/compliance.md).
     """
     if flow not in engine.flows:
         raise ConfigError(f"no flow named {flow!r} is registered (have: {sorted(engine.flows)})")
@@ -51,7 +56,7 @@ async def start_conversation(
         raise ConfigError(f"{to!r} and {from_!r} are on different channels")
     event = Started(
         channel=channel, from_=to, to=from_, params=Params(), flow=flow, start_id=start_id,
-        seed=dict(data or {}),
+        seed=dict(data or {}), purpose=Purpose(purpose),
     )  # fmt: skip
     key = ConversationKey(Channel(channel), from_, to).id
     if event.dedupe_key is not None:

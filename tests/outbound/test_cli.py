@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,7 +44,8 @@ def test_send_a_csv_campaign_with_a_summary_and_no_duplicates_on_rerun(
 ) -> None:
     people = tmp_path / "people.csv"
     people.write_text(CSV, "utf-8")
-    argv = ["send", "appointments", "--from", "+15550100000", "--csv", str(people), "--wait"]
+    argv = ["send", "appointments", "--from", "+15550100000", "--csv", str(people), "--wait",
+            "--purpose", "start"]  # fmt: skip  # transactional: not held for quiet hours
     assert main(argv) == 1  # one row is invalid
     out = capsys.readouterr()
     assert "started 3, already started 0, invalid 1" in out.out
@@ -67,7 +70,12 @@ def test_send_to_numbers_without_waiting_queues_them(
 ) -> None:
     argv = ["send", "appointments", "--from", "+15550100000", "--to", "+15550004444"]
     assert main(argv) == 0
-    assert "queued in the outbox" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "queued in the outbox" in out and "started: sms:+15550100000:+15550004444" in out
+    url = os.environ["SWITCHBOARD_DATABASE_URL"]
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:  # a campaign by default:
+        purposes = {row[0] for row in db.execute("SELECT purpose FROM outbox")}
+    assert purposes == {"campaign"}  # held outside the recipient's quiet hours
     assert twilio.sent() == []
 
 
