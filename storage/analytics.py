@@ -12,6 +12,7 @@ from datetime import datetime
 from storage.dialect import Dialect
 from storage.handoff_queries import since_expression
 from storage.programs import Program
+from storage.rules import WAITING
 
 __all__ = ["OutboxDepth", "link_outbox", "outbox_depth", "traceparent"]
 
@@ -23,6 +24,7 @@ class OutboxDepth:
     by_status: dict[str, int] = field(default_factory=dict)
     oldest_pending_s: float = 0.0
     handoffs_waiting: int = 0  # open conversations in the hands of people
+    waiting_for_twilio: int = 0  # pending messages held by an outage (retries, open circuit)
 
 
 def outbox_depth(d: Dialect, now: datetime) -> Program[OutboxDepth]:
@@ -40,7 +42,14 @@ def outbox_depth(d: Dialect, now: datetime) -> Program[OutboxDepth]:
         (),
     )
     waiting = int(held[0][0]) if held else 0
-    return OutboxDepth({str(s): int(n) for s, n in rows}, max(0.0, waited), waiting)
+    outage = yield (
+        f"SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND error LIKE '{WAITING}%'",
+        (),
+    )
+    return OutboxDepth(
+        {str(s): int(n) for s, n in rows}, max(0.0, waited), waiting,
+        int(outage[0][0]) if outage else 0,
+    )  # fmt: skip
 
 
 def link_outbox(ids: Sequence[str], parent: str) -> Program[None]:

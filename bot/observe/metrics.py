@@ -179,6 +179,11 @@ class _Snapshot(Collector):
             value=self.depth.oldest_pending_s,
         )
         yield GaugeMetricFamily(
+            "switchboard_outbox_waiting_for_twilio",
+            "Pending messages held while Twilio is unreachable, slow or refusing for now",
+            value=self.depth.waiting_for_twilio,
+        )
+        yield GaugeMetricFamily(
             "switchboard_handoffs_waiting",
             "Open conversations in the hands of people (handed off, claimed or not)",
             value=self.depth.handoffs_waiting,
