@@ -23,6 +23,7 @@ from bot.errors import ConfigError
 from bot.events.model import Params
 from bot.flow.definition import CompiledFlow, Flow, compile_flow
 from bot.flow.routing import Router
+from bot.flow.subflow import check_calls, with_children
 from bot.outbound.delivery import DeliveryCallbacks
 from bot.outbound.rest import TwilioRest
 from bot.outbound.sender import Sender
@@ -84,7 +85,8 @@ class Runtime:
 
 def compile_flows(flows: Iterable[type[Flow]], router: Router) -> dict[str, CompiledFlow]:
     """Compile and validate every flow; :class:`ConfigError` if the router names others."""
-    compiled = {flow.name: compile_flow(flow) for flow in flows}
+    compiled = {flow.name: compile_flow(flow) for flow in with_children(list(flows))}
+    check_calls(compiled)  # every child registered, every exit handled (bot.flow.subflow)
     missing = router.flow_names() - compiled.keys()
     if missing:
         raise ConfigError(f"the router names flows that are not registered: {sorted(missing)}")

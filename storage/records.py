@@ -72,10 +72,13 @@ class Direction(StrEnum):
 
 class Marker(StrEnum):
     """The kind of a log entry about the conversation itself rather than a message: migrated
-    to the running version of its flow, or lost (that version could not place it)."""
+    to the running version of its flow, or lost (that version could not place it); a
+    subflow called, or returned to its caller."""
 
     MIGRATED = "migrated"
     LOST = "lost"
+    CALLED = "called"
+    RETURNED = "returned"
 
 
 class ConsentStatus(StrEnum):

@@ -24,6 +24,7 @@ from transitions.extensions.asyncio import AsyncMachine
 
 from bot.errors import FlowDefinitionError
 from bot.flow.intents import Timeout
+from bot.flow.subflow import Outcome, check_declaration
 from bot.flow.versions import DEFAULT_LOST_MESSAGE, Lost, Migration, MigrationCheck, fingerprint
 
 if TYPE_CHECKING:
@@ -73,6 +74,10 @@ class Flow:
     migrations: ClassVar[Sequence[Migration]] = ()
     on_lost: ClassVar[Lost | str] = Lost.RESTART
     lost_message: ClassVar[str | None] = DEFAULT_LOST_MESSAGE
+    # state -> the child flow (class or name) it runs; final state -> how a child ends
+    # (bot.flow.subflow, docs/flows.md "Subflows")
+    subflows: ClassVar[Mapping[str, type[Flow] | str]] = {}
+    outcomes: ClassVar[Mapping[str, Outcome | str]] = {}
 
     __slots__ = ("state",)
 
@@ -273,6 +278,7 @@ def compile_flow(cls: type[Flow]) -> CompiledFlow:
             machine.states[state].add_callback("enter" if "_enter_" in name else "exit", name)
     compiled = CompiledFlow(cls, machine, _triggers(specs, states))
     _check_timeouts(check, compiled, set(states))
+    check_declaration(cls, check.flow, set(states), compiled.handles)
     version, migrations = MigrationCheck(cls, check.flow, states).run()
     shape = fingerprint(states, cls.initial, cls.final_states, specs, dict(cls.timeouts))
     return replace(

@@ -13,6 +13,7 @@ from bot.events.messaging import InboundMessage
 from bot.events.model import Channel, Event
 from bot.events.voice import VoiceEvent
 from bot.flow.intents import ScheduleIntent, SendIntent, parse_delay
+from bot.flow.subflow import CallIntent, Result, child_name
 from bot.flow.voice_replies import VoiceReplies
 from bot.twiml.messaging import Action, Message
 from bot.twiml.rules import check_answer
@@ -47,6 +48,8 @@ class Turn(VoiceReplies):
     history: Sequence[Conversation] = ()
     sends: list[SendIntent] = field(default_factory=list)
     timers: list[ScheduleIntent] = field(default_factory=list)
+    called: CallIntent | None = None  # turn.call(...): bot.flow.subflow
+    result: Result | None = None  # a finished subflow's result, in its caller's step
 
     @property
     def now(self) -> datetime:
@@ -165,3 +168,11 @@ class Turn(VoiceReplies):
             raise ValueError(f"trigger {trigger!r} must be a name")
         intent = ScheduleIntent(trigger, parse_delay(after), name or trigger, keep, payload or {})
         self.timers.append(intent)
+
+    def call(self, child: Any, /, **args: Any) -> None:
+        """Start subflow ``child`` (a flow class or name) with ``args`` as its data.
+
+        The state this step ends in must declare ``child`` in the flow's ``subflows``;
+        the caller continues with ``completed``/``failed``/``expired`` and ``turn.result``.
+        """
+        self.called = CallIntent(child_name(child), dict(args))
