@@ -28,6 +28,7 @@ from bot.outbound.delivery import DeliveryCallbacks
 from bot.outbound.rest import TwilioRest
 from bot.outbound.sender import Sender
 from bot.outbound.timers import TimerRunner
+from bot.outbound.verify import TwilioVerify
 from bot.outbound.worker import OutboxWorker
 from bot.settings import Settings
 from bot.voice.answer import CallAnswerer
@@ -60,6 +61,7 @@ class Runtime:
     # What operators see and do (the admin API, the console, `switchboard conversations`);
     # None on a store that cannot run the admin queries.
     admin: Operations | None = None
+    verify_api: TwilioRest | None = None  # Twilio Verify's client, closed on stop
 
     async def start(self) -> None:
         """Open the store, then start the background workers (unless configured off)."""
@@ -73,6 +75,8 @@ class Runtime:
         await self.calls.drain()
         await self.timers.stop()
         await self.outbox.stop()
+        if self.verify_api is not None:
+            await self.verify_api.close()
         await self.store.close()
 
     async def drain(self) -> int:
@@ -110,6 +114,14 @@ def _twilio_sender(settings: Settings) -> Sender | None:
     )  # fmt: skip
 
 
+def _verify_api(settings: Settings) -> TwilioRest | None:
+    """Twilio Verify's client (its own timeout, inside a webhook's budget), when configured."""
+    config = settings.outbound
+    if config.credentials is None or config.verify.service_sid is None:
+        return None
+    return TwilioRest(config.credentials, timeout=config.verify.timeout, max_concurrency=4)
+
+
 def build_runtime(
     flows: Iterable[type[Flow]],
     router: Router,
@@ -134,9 +146,11 @@ def build_runtime(
         store, config, clock, gate, sender=_twilio_sender(settings),
         public_url=settings.public_url,
     )  # fmt: skip
+    verify_api = _verify_api(settings)
+    verifier = TwilioVerify(verify_api, config.verify, store, gate, clock) if verify_api else None
     engine = Engine(
         store, compiled, router, gate, clock=clock, apology=settings.apology,
-        on_enqueued=outbox.wake,
+        on_enqueued=outbox.wake, verifier=verifier,
     )  # fmt: skip
     timers = TimerRunner(
         engine, store, poll_seconds=config.poll_seconds, lease_seconds=config.lease_seconds,
@@ -153,4 +167,6 @@ def build_runtime(
     admin = None
     if isinstance(store, Backend):  # the admin queries are programs a Backend runs
         admin = Operations(engine, store, store, timers, outbox.wake)
-    return Runtime(settings, store, clock, gate, engine, outbox, timers, calls, handlers, admin)
+    return Runtime(
+        settings, store, clock, gate, engine, outbox, timers, calls, handlers, admin, verify_api
+    )

@@ -24,7 +24,7 @@ from bot.compliance.gate import Admission, Gate, Reason
 from bot.engine.compose import compose, detach_replies
 from bot.engine.locks import KeyedLocks
 from bot.engine.placement import Placed, place_for_step
-from bot.engine.subflows import Settled, restart_flow, settle
+from bot.engine.subflows import Settled, finish_log, restart_flow, settle
 from bot.errors import ConflictError, StoreError
 from bot.events.internal import TimerFired
 from bot.events.keys import ConversationKey, key_for
@@ -33,6 +33,7 @@ from bot.events.model import Channel, Event, InternalEvent
 from bot.flow.definition import CompiledFlow
 from bot.flow.routing import Router
 from bot.flow.turn import Turn
+from bot.flow.verification import Verifier
 from bot.flow.versions import Lost
 from bot.twiml.messaging import Action, Message
 from bot.twiml.render import EMPTY, render
@@ -93,6 +94,7 @@ class Engine:
     apology: str = DEFAULT_APOLOGY
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     on_enqueued: Callable[[], None] = _nothing
+    verifier: Verifier | None = None  # turn.verify (bot.outbound.verify)
 
     def flow_for(self, event: Event, stored: Conversation | None = None) -> CompiledFlow | None:
         """The flow that takes ``event``: an open conversation's own, else the routed one.
@@ -180,6 +182,7 @@ class Engine:
         data = seed if fresh or stored is None else stored.data
         version = (stored.version if stored else 0) + 1
         turn = Turn(event, key, flow.name, state, data, self.clock, step=version)
+        turn.verify = self.verifier
         run = (inbound.run_flow or inbound.restart) and placed is not None
         run = run and lost is not Lost.CLOSE
         # A call that ended is closed even when its flow raises: keep the data it had (and a
@@ -240,7 +243,7 @@ class Engine:
         entries[0] = replace(entries[0], meta={**event.log_meta, **inbound.meta})
         entries += [_refused_entry(key, r, now) for r in refused]
         entries[:0] = placed.entries if placed else ()
-        entries += settled.entries
+        entries = finish_log(turn, entries, settled)  # subflow markers; a code masked
         touch = key.channel is Channel.WHATSAPP and isinstance(event, InboundMessage)
         return TurnWrite(
             conversation, entries, idem, response, now, save_state=saved,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -24,11 +24,13 @@ from bot.flow.subflow import MAX_DEPTH, Result, calls_of, outcome_of
 from bot.flow.turn import Turn
 from storage.records import Conversation, Direction, LogEntry, Marker
 
-__all__ = ["Settled", "restart_flow", "settle"]
+__all__ = ["MASK", "Settled", "finish_log", "restart_flow", "settle"]
 
 log = logging.getLogger("switchboard.subflows")
 
 Frame = dict[str, Any]
+MASK = "••••••"  # what the log shows for an inbound secret (a verification code)
+_SECRET_META = ("digits", "speech")
 
 
 @dataclass(slots=True)
@@ -130,3 +132,13 @@ def _entry(
         channel=turn.key.channel.value, state_before=before, state_after=after,
         meta={"flow": turn.flow, **meta},
     )  # fmt: skip
+
+
+def finish_log(turn: Turn, entries: list[LogEntry], settled: Settled) -> list[LogEntry]:
+    """The step's log with its subflow markers, and the inbound text masked when a flow said
+    it was a secret (``turn.masked``: a verification code is never stored)."""
+    if turn.masked and entries and entries[0].direction is Direction.IN:
+        first = entries[0]
+        meta = {k: (MASK if k in _SECRET_META and v else v) for k, v in first.meta.items()}
+        entries[0] = replace(first, body=MASK if first.body else "", meta=meta)
+    return entries + settled.entries

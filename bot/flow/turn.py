@@ -14,6 +14,7 @@ from bot.events.model import Channel, Event
 from bot.events.voice import VoiceEvent
 from bot.flow.intents import ScheduleIntent, SendIntent, parse_delay
 from bot.flow.subflow import CallIntent, Result, child_name
+from bot.flow.verification import Verifier
 from bot.flow.voice_replies import VoiceReplies
 from bot.twiml.messaging import Action, Message
 from bot.twiml.rules import check_answer
@@ -50,6 +51,8 @@ class Turn(VoiceReplies):
     timers: list[ScheduleIntent] = field(default_factory=list)
     called: CallIntent | None = None  # turn.call(...): bot.flow.subflow
     result: Result | None = None  # a finished subflow's result, in its caller's step
+    verify: Verifier | None = None  # phone verification (Twilio Verify), when configured
+    masked: bool = False  # the inbound text is a secret (a code): logged masked
 
     @property
     def now(self) -> datetime:
