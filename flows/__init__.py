@@ -1,9 +1,10 @@
 """The example flows that ship with the app, and ``build``, the app factory for them.
 
 Numbers: messages to any number get the support menu; calls to any number get the IVR,
-except calls to :data:`SPEECH_MENU_NUMBER`, which get the speech menu. Appointment reminders
-are started by us (``switchboard send appointments ...``); the person's replies continue that
-conversation, whatever the number routes to.
+except calls to :data:`SPEECH_MENU_NUMBER`, which get the speech menu. Messages and calls to
+:data:`SIGNUP_NUMBER` get the sign-up that verifies the number (``VerifyPhone``). Appointment
+reminders are started by us (``switchboard send appointments ...``); the person's replies
+continue that conversation, whatever the number routes to.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ from bot.runtime import Runtime, build_runtime
 from bot.web import web_app
 from flows.appointments import AppointmentFlow
 from flows.ivr import IvrFlow
+from flows.signup import SignupFlow
 from flows.speech_menu import SpeechMenuFlow
 from flows.support import SupportFlow
 from storage.base import Store
 
 __all__ = [
     "EXAMPLE_FLOWS",
+    "SIGNUP_NUMBER",
     "SPEECH_MENU_NUMBER",
     "AppointmentFlow",
     "IvrFlow",
+    "SignupFlow",
     "SpeechMenuFlow",
     "SupportFlow",
     "build",
@@ -31,8 +35,11 @@ __all__ = [
     "runtime",
 ]
 
-EXAMPLE_FLOWS: list[type[Flow]] = [SupportFlow, IvrFlow, SpeechMenuFlow, AppointmentFlow]
+EXAMPLE_FLOWS: list[type[Flow]] = [
+    SupportFlow, IvrFlow, SpeechMenuFlow, AppointmentFlow, SignupFlow,
+]  # fmt: skip
 SPEECH_MENU_NUMBER = "+15550100200"
+SIGNUP_NUMBER = "+15550100300"  # sign-up with phone verification, by message or call
 
 
 def example_router() -> Router:
@@ -40,6 +47,7 @@ def example_router() -> Router:
     router = Router(default="support")
     router.set_default("ivr", Channel.VOICE)
     router.add(SPEECH_MENU_NUMBER, "speech_menu", Channel.VOICE)
+    router.add(SIGNUP_NUMBER, "signup")  # every channel
     return router
 
 

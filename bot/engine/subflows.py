@@ -2,9 +2,10 @@
 
 After a step's flow ran, :func:`settle` looks at where it ended: in a state that runs a
 subflow, the caller's frame is pushed and the child entered (its ``on_enter`` runs in the
-same turn); in a final state of a child, the frame is popped and the caller fires the
-trigger named after the child's outcome, with ``turn.result``. Both repeat (a child that
-calls another on entering, a caller that ends on the result and returns in turn).
+same turn, then its ``started`` trigger if it has one, to route on its arguments); in a
+final state of a child, the frame is popped and the caller fires the trigger named after
+the child's outcome, with ``turn.result``. Both repeat (a child that calls another on
+entering, a caller that ends on the result and returns in turn).
 
 A frame is JSON (stored in ``conversations.stack``): the caller's flow, the state it waits
 in, its data, and its flow's version and shape.
@@ -99,7 +100,10 @@ async def _call(flows: Mapping[str, CompiledFlow], done: Settled, turn: Turn) ->
     body = f"{parent.name} → {name}"
     done.entries.append(_entry(turn, Marker.CALLED, body, state, child.initial, {"args": args}))
     await child.enter(turn)
-    done.flow, done.state, done.switched = child, child.initial, True
+    state = child.initial
+    if child.handles("started", state):  # a child may route on its arguments at once
+        _, state = await child.fire("started", state, turn)
+    done.flow, done.state, done.switched = child, state, True
 
 
 async def _return(flows: Mapping[str, CompiledFlow], done: Settled, turn: Turn) -> None:

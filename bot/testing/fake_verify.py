@@ -31,7 +31,9 @@ from aiohttp import web
 
 from bot.testing.fake_resources import error_response, new_sid
 
-__all__ = ["FakeVerification", "FakeVerify"]
+__all__ = ["TEST_VERIFY_SERVICE_SID", "FakeVerification", "FakeVerify"]
+
+TEST_VERIFY_SERVICE_SID = "VA" + "0" * 31 + "1"  # the harness's Verify service
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _CHANNELS = {"sms", "whatsapp", "call"}
