@@ -47,7 +47,7 @@ def example_router() -> Router:
     router = Router(default="support")
     router.set_default("ivr", Channel.VOICE)
     router.add(SPEECH_MENU_NUMBER, "speech_menu", Channel.VOICE)
-    router.add(SIGNUP_NUMBER, "signup")  # every channel
+    router.add(SIGNUP_NUMBER, "verified_signup")  # every channel
     return router
 
 

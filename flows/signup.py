@@ -17,7 +17,7 @@ __all__ = ["SignupFlow"]
 
 
 class SignupFlow(Flow):
-    name = "signup"
+    name = "verified_signup"
     states = ["ask_name", "verifying", "welcome", "unverified"]
     initial = "ask_name"
     final_states = ["welcome", "unverified"]

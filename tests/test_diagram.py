@@ -71,7 +71,7 @@ def test_the_cli_prints_a_diagram_or_names_the_known_flows(
     assert "stateDiagram-v2" in capsys.readouterr().out
     assert main(["diagram", "nope"]) == 2
     assert (
-        "known: appointments, ivr, signup, speech_menu, support, verify_phone"
+        "known: appointments, ivr, speech_menu, support, verified_signup, verify_phone"
         in capsys.readouterr().err
     )
     assert main(["diagram", "support", "--flows", "nocolon"]) == 2

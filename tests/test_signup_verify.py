@@ -53,7 +53,7 @@ async def test_success_by_sms_and_the_code_is_never_stored(url: str) -> None:
         reply = await h.phone(ME, SIGNUP_NUMBER).send(code)
         assert reply.messages == ["Thanks, your number is verified.", WELCOME]
         stored = await h.store.conversation(KEY)
-        assert stored is not None and (stored.flow, stored.state) == ("signup", "welcome")
+        assert stored is not None and (stored.flow, stored.state) == ("verified_signup", "welcome")
         assert stored.data["verified"] == ME and code not in str(stored.data)
         log = await h.store.log(KEY)
         assert code not in str(log) and MASK in [e.body for e in log]
@@ -138,7 +138,10 @@ async def test_silence_expires_the_subflow_and_the_parent_goes_on(url: str) -> N
         h.clock.advance(timedelta(minutes=16))
         await h.drain()
         stored = await h.store.conversation(KEY)
-        assert stored is not None and (stored.flow, stored.state) == ("signup", "unverified")
+        assert stored is not None and (stored.flow, stored.state) == (
+            "verified_signup",
+            "unverified",
+        )
 
 
 async def test_stop_in_the_middle_keeps_the_place_and_sends_nothing(url: str) -> None:

@@ -54,8 +54,8 @@ async def test_an_export_shows_the_call_and_the_return() -> None:
         stored = await h.store.conversation(KEY)
         assert stored is not None
         text = to_transcript(stored, await h.store.log(KEY))
-    assert "# called: signup → verify_phone" in text
-    assert "# returned: verify_phone → signup: failed" in text
+    assert "# called: verified_signup → verify_phone" in text
+    assert "# returned: verify_phone → verified_signup: failed" in text
 
 
 async def test_the_admin_api_shows_the_callers_of_a_running_subflow() -> None:
@@ -69,4 +69,4 @@ async def test_the_admin_api_shows_the_callers_of_a_running_subflow() -> None:
         assert stored is not None
     shown = conversation_json(stored)
     assert (shown["flow"], shown["state"]) == ("verify_phone", "waiting")
-    assert shown["calls"] == [{"flow": "signup", "state": "verifying"}]
+    assert shown["calls"] == [{"flow": "verified_signup", "state": "verifying"}]
