@@ -14,7 +14,11 @@ from bot.engine.engine import DEFAULT_APOLOGY
 from bot.errors import ConfigError
 from bot.outbound.config import OutboundSettings
 
-__all__ = ["Settings"]
+__all__ = ["BANNER_SHOWN", "Settings"]
+
+# Set by `switchboard serve`, which warns about dev mode once before starting its workers,
+# so each worker need not warn again.
+BANNER_SHOWN = "SWITCHBOARD_DEV_BANNER_SHOWN"
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _ACCOUNT = re.compile(r"AC[0-9a-fA-F]{32}")

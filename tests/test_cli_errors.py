@@ -95,3 +95,46 @@ def test_help_shows_no_markup(command: list[str]) -> None:
     code, out, _ = switchboard(*command, "--help", cwd=Path.cwd())
     assert code == 0 and "usage: switchboard" in out
     assert "``" not in out and ":class:" not in out and ":mod:" not in out
+
+
+def _serve_until_ready(cwd: Path, env: dict[str, str], *extra: str) -> str:
+    """Start `switchboard serve --dev` with 2 workers, wait until it answers, stop it; stderr."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    environment.pop("TWILIO_AUTH_TOKEN", None)
+    environment.update(env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--dev", "--workers", "2", "--port",
+         str(port), "--database", f"sqlite:///{cwd / 'dev.db'}", *extra],
+        cwd=Path(__file__).resolve().parent.parent, env=environment,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=2).close()
+                time.sleep(1.0)  # both workers have started
+                break
+            except OSError:
+                time.sleep(0.3)
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+    return err
+
+
+def test_dev_mode_says_once_that_signatures_are_off(tmp_path: Path) -> None:
+    err = _serve_until_ready(tmp_path, {})
+    assert err.count("signatures are NOT verified") == 1, err
+    assert err.count("open without a token") == 1, err
+
+
+def test_dev_mode_with_a_token_says_signatures_are_checked(tmp_path: Path) -> None:
+    err = _serve_until_ready(tmp_path, {"TWILIO_AUTH_TOKEN": "x" * 32})
+    assert "signatures ARE checked" in err and "NOT verified" not in err

@@ -60,7 +60,11 @@ def test_mistakes_are_rejected_naming_flow_and_item(attrs: dict[str, Any], messa
 
 
 def test_wildcard_source_reaches_its_destination() -> None:
-    flow = make(states=["a", "b", "c"], transitions=[T("go", "a", "b"), T("reset", "*", "c")])
+    flow = make(
+        states=["a", "b", "c"],
+        transitions=[T("go", "a", "b"), T("reset", "*", "c")],
+        triggers=["go", "reset"],
+    )
     compiled = compile_flow(flow)
     assert compiled.handles("reset", "b") and compiled.handles("reset", "c")
 
@@ -108,3 +112,13 @@ def test_sync_flows_use_a_plain_machine_and_async_ones_an_async_machine() -> Non
 def test_a_flow_can_be_compiled_many_times_without_leaking_models() -> None:
     compiled = compile_flow(Recorder)
     assert compiled.machine.models == []
+
+
+def test_a_misspelt_trigger_is_refused_naming_the_likely_one() -> None:
+    with pytest.raises(FlowDefinitionError) as caught:
+        compile_flow(make(transitions=[T("mesage", "a", "b")]))
+    assert "flow 'demo': transition #0 ('mesage') is never fired (did you mean 'message'?)" in str(
+        caught.value
+    )
+    compiled = compile_flow(make(transitions=[T("ping", "a", "b")], triggers=["ping"]))
+    assert compiled.handles("ping", "a")  # a trigger the flow fires itself, declared

@@ -221,7 +221,9 @@ def test_the_transcripts_take_every_transition_of_the_voice_flows(replay: Replay
 
 def test_the_holding_reply_is_valid_twiml() -> None:
     answerer = CallAnswerer(Engine.__new__(Engine))
-    params = MultiDict([("CallSid", "CA" + "1" * 32), ("From", "+1555"), ("To", "+1666")])
+    params = MultiDict(
+        [("CallSid", "CA" + "1" * 32), ("From", "+15550001111"), ("To", "+15550100000")]
+    )
     event = parse_voice(params, {"step": "4", "on": "gather"}, "https://h.test/twilio")
     first = answerer._hold(event)
     check_voice_twiml(first)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from bot.cli.common import Commands
 from bot.cli.db import check_schema
 from bot.cli.supervise import Supervisor
+from bot.settings import BANNER_SHOWN
 
 __all__ = ["add_parser", "run"]
 
@@ -88,6 +89,19 @@ def run(args: argparse.Namespace) -> int:
             "Do not expose this server to the internet.",
             file=sys.stderr,
         )
+    elif args.dev:
+        print(
+            "switchboard: dev mode with TWILIO_AUTH_TOKEN set: webhook signatures ARE checked "
+            "(unset TWILIO_AUTH_TOKEN to accept unsigned requests locally)",
+            file=sys.stderr,
+        )
+    if settings.dev and not settings.console_tokens:
+        print(
+            "switchboard: DEV MODE - the console (/console) and admin API are open without a "
+            "token on this address",
+            file=sys.stderr,
+        )
+    os.environ[BANNER_SHOWN] = "1"  # the workers need not say it again, once each
     config = Config()
     config.application_path = args.app
     config.bind = [f"{host}:{args.port}"]

@@ -314,7 +314,9 @@ class Engine:
             return flow.initial
         done, state = await flow.fire(turn.event.kind, turn.state, turn)
         if not done and turn.event.is_input:
-            _, state = await flow.fire("invalid", turn.state, turn)
+            done, state = await flow.fire("invalid", turn.state, turn)
+        if not done:
+            _unhandled(flow, turn)
         return state
 
     async def _history(self, key: ConversationKey) -> list[Conversation]:
@@ -377,6 +379,23 @@ class Engine:
                 )
             )
         return entries
+
+
+def _unhandled(flow: CompiledFlow, turn: Turn) -> None:
+    """Nothing took the event: say so in the log, and answer with the flow's
+    ``unhandled_reply`` when it is input the flow declares an answer for."""
+    event = turn.event
+    if event.is_input:
+        log.warning(
+            "unhandled %s in %s, flow %r state %r: %r matches no transition and the state has "
+            "no 'invalid' one%s", event.kind, turn.key.id, flow.name, turn.state, event.text,
+            "" if flow.cls.unhandled_reply else " (nothing answered: set unhandled_reply)",
+        )  # fmt: skip
+        if flow.cls.unhandled_reply:
+            turn.say(flow.cls.unhandled_reply)
+    elif isinstance(event, TimerFired):
+        log.info("timer %s fired in %s, state %r: no transition takes %r",
+                 event.sid, turn.key.id, turn.state, event.kind)  # fmt: skip
 
 
 def apology_actions(channel: Channel, apology: str) -> list[Action]:

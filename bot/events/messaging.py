@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.errors import BadRequest
+from bot.events.addresses import address
 from bot.events.model import Event, Location, Media, Params, channel_of
 
 __all__ = ["InboundMessage", "parse_message"]
@@ -77,6 +78,7 @@ def parse_message(params: Params) -> InboundMessage:
         raise BadRequest("missing required parameter 'MessageSid'")
     if channel_of(from_) is not channel_of(to):
         raise BadRequest(f"From {from_!r} and To {to!r} are on different channels")
+    from_, to = address(from_, "From"), address(to, "To")
     return InboundMessage(
         channel=channel_of(from_),
         from_=from_,

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.errors import BadRequest
+from bot.events.addresses import address
 from bot.events.model import Channel, Event, Params
 
 __all__ = [
@@ -228,14 +229,21 @@ def parse_voice(params: Params, query: Mapping[str, str], webhook: str = "") -> 
     if via == "dial" and dial_status not in DIAL_STATUSES:
         raise BadRequest(f"DialCallStatus {dial_status!r} is not one of {sorted(DIAL_STATUSES)}")
     return VoiceEvent(
-        channel=Channel.VOICE, from_=_required(params, "From"), to=_required(params, "To"),
-        params=params, call_sid=sid, trigger=_trigger(via, params, digits, speech), via=via,
+        channel=Channel.VOICE, from_=_caller(params, "From", True),
+        to=_caller(params, "To", True), params=params, call_sid=sid,
+        trigger=_trigger(via, params, digits, speech), via=via,
         step=step, hold=hold, webhook=webhook, call_status=_call_status(params, False),
         digits=digits, speech=speech, confidence=_confidence(params), dial_status=dial_status,
         dial_duration=_int(params, "DialCallDuration"),
         recording_url=params.get("RecordingUrl", ""),
         recording_duration=_int(params, "RecordingDuration", low=-1),
     )  # fmt: skip
+
+
+def _caller(params: Params, name: str, required: bool) -> str:
+    """``From`` or ``To`` of a call, validated (status callbacks may leave them out)."""
+    raw = _required(params, name) if required else params.get(name, "")
+    return address(raw, name, voice=True) if raw else ""
 
 
 def _status_trigger(params: Params) -> str:
@@ -256,8 +264,9 @@ def parse_voice_status(params: Params) -> VoiceEvent:
     if trigger == "recording_status" and not params.get("RecordingSid"):
         raise BadRequest("missing required parameter 'RecordingSid'")
     return VoiceEvent(
-        channel=Channel.VOICE, from_=params.get("From", ""), to=params.get("To", ""),
-        params=params, call_sid=_call_sid(params), trigger=trigger, via="status",
+        channel=Channel.VOICE, from_=_caller(params, "From", False),
+        to=_caller(params, "To", False), params=params, call_sid=_call_sid(params),
+        trigger=trigger, via="status",
         call_status=_call_status(params, False), recording_url=params.get("RecordingUrl", ""),
         recording_sid=params.get("RecordingSid", ""),
         recording_status=params.get("RecordingStatus", ""),

@@ -24,7 +24,8 @@ from transitions.extensions.asyncio import AsyncMachine
 
 from bot.errors import FlowDefinitionError
 from bot.flow.intents import Timeout
-from bot.flow.subflow import Outcome, check_declaration
+from bot.flow.subflow import Outcome, check_declaration, fired_triggers
+from bot.flow.triggers import unknown_triggers
 from bot.flow.versions import DEFAULT_LOST_MESSAGE, Lost, Migration, MigrationCheck, fingerprint
 
 if TYPE_CHECKING:
@@ -74,6 +75,11 @@ class Flow:
     migrations: ClassVar[Sequence[Migration]] = ()
     on_lost: ClassVar[Lost | str] = Lost.RESTART
     lost_message: ClassVar[str | None] = DEFAULT_LOST_MESSAGE
+    # triggers this flow fires itself with turn.schedule(...) (timeouts' are known already)
+    triggers: ClassVar[Sequence[str]] = ()
+    # what a person hears when their input matches no transition and the state has no
+    # `invalid` one: None answers nothing (the input is still logged as unhandled)
+    unhandled_reply: ClassVar[str | None] = None
     # state -> the child flow (class or name) it runs; final state -> how a child ends
     # (bot.flow.subflow, docs/flows.md "Subflows")
     subflows: ClassVar[Mapping[str, type[Flow] | str]] = {}
@@ -260,6 +266,8 @@ def compile_flow(cls: type[Flow]) -> CompiledFlow:
     specs = [dict(spec) for spec in cls.transitions]
     for index, spec in enumerate(specs):
         check.transition(index, spec, set(states))
+    for problem in unknown_triggers(specs, fired_triggers(cls), dict(cls.timeouts)):
+        raise check.fail(problem)
     hooks = check.hooks(set(states))
     unreachable = [s for s in states if s not in _reachable(cls.initial, specs, states)]
     if unreachable:

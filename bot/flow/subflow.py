@@ -44,6 +44,7 @@ __all__ = [
     "check_calls",
     "check_declaration",
     "child_name",
+    "fired_triggers",
     "outcome_of",
     "with_children",
 ]
@@ -89,6 +90,13 @@ def child_name(child: type[Flow] | str) -> str:
 def calls_of(cls: type[Flow]) -> dict[str, str]:
     """The parent's subflow states: state -> child flow name."""
     return {state: child_name(child) for state, child in dict(cls.subflows).items()}
+
+
+def fired_triggers(cls: type[Flow]) -> list[str]:
+    """The flow's declared ``triggers``, ``started`` (fired when it is called as a
+    subflow), and the outcomes when it calls subflows (fired on their return)."""
+    outcomes = [o.value for o in Outcome] if dict(cls.subflows) else []
+    return [*cls.triggers, "started", *outcomes]
 
 
 def outcome_of(cls: type[Flow], state: str) -> Outcome:

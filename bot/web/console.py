@@ -10,12 +10,14 @@ The page holds no data: it asks for the operator's token, keeps it in the tab's
 from __future__ import annotations
 
 import logging
+import os
 from importlib import resources
 
 from quart import Blueprint, Quart, Response
 
 from bot.admin import Access, ConsoleAccess
 from bot.runtime import Runtime
+from bot.settings import BANNER_SHOWN
 from bot.web.admin_api import admin_api, security_headers
 
 __all__ = ["CSP", "console", "mount_console"]
@@ -69,5 +71,5 @@ def mount_console(app: Quart, runtime: Runtime) -> None:
     poll = runtime.settings.console_poll
     app.register_blueprint(admin_api(runtime.admin, access, poll_seconds=poll))
     app.register_blueprint(console(access))
-    if access.mode is Access.DEV:
+    if access.mode is Access.DEV and not os.environ.get(BANNER_SHOWN):
         log.warning("DEV MODE: the console (/console) and admin API are open without a token")

@@ -2,7 +2,8 @@
 
 Without Chromium (or Playwright) these tests skip with the reason, unless
 ``SWITCHBOARD_REQUIRE_BROWSER=1`` (set by ``.ci/run``), which turns the skip into a failure.
-Screenshots go to ``docs/img/`` (the operations guide shows them).
+Screenshots go to a scratch folder, or to ``$SWITCHBOARD_SCREENSHOTS`` (``docs/img`` to
+retake the ones the operations guide shows).
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ from bot.testing.signing import TEST_AUTH_TOKEN, sign
 from flows import build
 from storage.sqlite import SQLiteStore
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "img"
+# Where screenshots go: a scratch folder by default, so a test run leaves the checkout clean;
+# `SWITCHBOARD_SCREENSHOTS=docs/img pytest tests/browser` retakes the ones the docs show.
+SHOTS = Path(
+    os.environ.get("SWITCHBOARD_SCREENSHOTS")
+    or Path(tempfile.gettempdir()) / "switchboard-screenshots"
+)
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -155,7 +161,7 @@ async def page() -> AsyncIterator[Any]:
 
 
 async def shot(page: Any, name: str) -> None:
-    """Save a screenshot of ``page`` as docs/img/console-<name>.png."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    """Save a screenshot of ``page`` as console-<name>.png in :data:`SHOTS`."""
+    os.makedirs(SHOTS, exist_ok=True)
     await page.evaluate("document.getElementById('toast').hidden = true")
     await page.screenshot(path=str(SHOTS / f"console-{name}.png"), full_page=True)

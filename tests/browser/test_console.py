@@ -1,6 +1,7 @@
 """The console in headless Chromium: sign in with a token, find a conversation a signed
 webhook created, watch a new message arrive live, move it, end it; the simulated phone
-completes the support flow. Screenshots of each page land in docs/img/."""
+completes the support flow. Screenshots of each page land in $SWITCHBOARD_SCREENSHOTS
+(docs/img for the docs)."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ class Notify(Flow):
     """Sends through the outbox, schedules a timer, waits for a reply with timeouts."""
 
     name = "notify"
+    triggers = ["beep", "remind_tpl"]  # fired by turn.schedule
     initial = "idle"
     states = ["idle", "waiting", "done"]
     final_states = ["done"]

@@ -117,6 +117,7 @@ class Forwarder(Flow):
     """A reply to someone else is refused (their window is closed) and fires window_closed."""
 
     name = "forwarder"
+    triggers = ["retry"]
     initial = "idle"
     states = ["idle", "held"]
     transitions = [
