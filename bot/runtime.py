@@ -25,6 +25,7 @@ from bot.flow.definition import CompiledFlow, Flow, compile_flow
 from bot.flow.routing import Router
 from bot.flow.subflow import check_calls, with_children
 from bot.outbound.delivery import DeliveryCallbacks
+from bot.outbound.notices import Notifier
 from bot.outbound.rest import TwilioRest
 from bot.outbound.sender import Sender
 from bot.outbound.timers import TimerRunner
@@ -62,6 +63,8 @@ class Runtime:
     # None on a store that cannot run the admin queries.
     admin: Operations | None = None
     verify_api: TwilioRest | None = None  # Twilio Verify's client, closed on stop
+    # The signed webhook about hand-offs (issue 13); None on a store that cannot run it.
+    notifier: Notifier | None = None
 
     async def start(self) -> None:
         """Open the store, then start the background workers (unless configured off)."""
@@ -69,11 +72,15 @@ class Runtime:
         if self.settings.outbound.worker:
             self.outbox.start()
             self.timers.start()
+            if self.notifier is not None:
+                self.notifier.start()
 
     async def stop(self) -> None:
         """Let running calls finish, stop the workers, close the store."""
         await self.calls.drain()
         await self.timers.stop()
+        if self.notifier is not None:
+            await self.notifier.stop()
         await self.outbox.stop()
         if self.verify_api is not None:
             await self.verify_api.close()
@@ -164,9 +171,11 @@ def build_runtime(
         ("RecordingStatus", voice_status),
         ("CallStatus", voice_status),
     )
-    admin = None
+    admin, notifier = None, None
     if isinstance(store, Backend):  # the admin queries are programs a Backend runs
         admin = Operations(engine, store, store, timers, outbox.wake)
+        notifier = Notifier(settings.handoff_notices, store, clock)
     return Runtime(
-        settings, store, clock, gate, engine, outbox, timers, calls, handlers, admin, verify_api
-    )
+        settings, store, clock, gate, engine, outbox, timers, calls, handlers, admin,
+        verify_api=verify_api, notifier=notifier,
+    )  # fmt: skip

@@ -13,6 +13,7 @@ from bot.admin.auth import ConsoleAccess, parse_tokens
 from bot.engine.engine import DEFAULT_APOLOGY
 from bot.errors import ConfigError
 from bot.outbound.config import OutboundSettings
+from bot.outbound.notices import NoticeSettings
 
 __all__ = ["BANNER_SHOWN", "Settings"]
 
@@ -71,6 +72,8 @@ class Settings:
     account_sid: str | None = None  # when set, requests for other accounts are refused (403)
     webhook_auth: tuple[str, str] | None = field(default=None, repr=False)  # HTTP Basic
     turn_deadline: float = 10.0  # seconds a webhook turn may spend on the store
+    # SWITCHBOARD_HANDOFF_*: the signed webhook about hand-offs (off without a URL)
+    handoff_notices: NoticeSettings = field(default_factory=NoticeSettings)
 
     def __post_init__(self) -> None:
         if not self.auth_token and not self.dev:
@@ -143,4 +146,5 @@ class Settings:
             account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
             webhook_auth=_basic(env),
             turn_deadline=_seconds(env, "SWITCHBOARD_TURN_DEADLINE", "10"),
+            handoff_notices=NoticeSettings.from_env(env),
         )

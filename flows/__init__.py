@@ -1,7 +1,8 @@
 """The example flows that ship with the app, and ``build``, the app factory for them.
 
 Numbers: messages to any number get the support menu; calls to any number get the IVR,
-except calls to :data:`SPEECH_MENU_NUMBER`, which get the speech menu. Messages and calls to
+except calls to :data:`SPEECH_MENU_NUMBER`, which get the speech menu; messages to
+:data:`HELPDESK_NUMBER` get the help desk that hands off to a person; messages and calls to
 :data:`SIGNUP_NUMBER` get the sign-up that verifies the number (``VerifyPhone``). Appointment
 reminders are started by us (``switchboard send appointments ...``); the person's replies
 continue that conversation, whatever the number routes to.
@@ -15,6 +16,7 @@ from bot import Channel, Clock, Flow, Router, Settings
 from bot.runtime import Runtime, build_runtime
 from bot.web import web_app
 from flows.appointments import AppointmentFlow
+from flows.helpdesk import HELPDESK_NUMBER, HelpdeskFlow
 from flows.ivr import IvrFlow
 from flows.signup import SignupFlow
 from flows.speech_menu import SpeechMenuFlow
@@ -23,9 +25,11 @@ from storage.base import Store
 
 __all__ = [
     "EXAMPLE_FLOWS",
+    "HELPDESK_NUMBER",
     "SIGNUP_NUMBER",
     "SPEECH_MENU_NUMBER",
     "AppointmentFlow",
+    "HelpdeskFlow",
     "IvrFlow",
     "SignupFlow",
     "SpeechMenuFlow",
@@ -36,10 +40,10 @@ __all__ = [
 ]
 
 EXAMPLE_FLOWS: list[type[Flow]] = [
-    SupportFlow, IvrFlow, SpeechMenuFlow, AppointmentFlow, SignupFlow,
+    SupportFlow, IvrFlow, SpeechMenuFlow, AppointmentFlow, HelpdeskFlow, SignupFlow,
 ]  # fmt: skip
 SPEECH_MENU_NUMBER = "+15550100200"
-SIGNUP_NUMBER = "+15550100300"  # sign-up with phone verification, by message or call
+SIGNUP_NUMBER = "+15550100400"  # sign-up with phone verification, by message or call
 
 
 def example_router() -> Router:
@@ -47,6 +51,8 @@ def example_router() -> Router:
     router = Router(default="support")
     router.set_default("ivr", Channel.VOICE)
     router.add(SPEECH_MENU_NUMBER, "speech_menu", Channel.VOICE)
+    router.add(HELPDESK_NUMBER, "helpdesk", Channel.SMS)
+    router.add(HELPDESK_NUMBER, "helpdesk", Channel.WHATSAPP)
     router.add(SIGNUP_NUMBER, "verified_signup")  # every channel
     return router
 

@@ -7,7 +7,8 @@ REST API. The rule, enforced here over the source of every shipped module:
    ``engine.gate``): no other module imports ``bot.twiml.render`` or ``twilio.twiml``.
 2. Only the REST client wrapper (:data:`REST_CLIENT_MODULES`) imports Twilio's REST client
    (``twilio.rest``/``twilio.http``/``twilio.base``) or an HTTP client; test tooling under
-   ``bot/testing/`` (the fake Twilio server) may use HTTP libraries too.
+   ``bot/testing/`` (the fake Twilio server) may use HTTP libraries too, and so may the
+   hand-off notifier (:data:`OPERATOR_WEBHOOKS`), which posts to the operators' webhook.
 3. Only the composition root (``bot/runtime.py``) imports the wrapper's client class, to
    build it, and it hands it to the gated worker alone (``OutboxWorker(..., sender=...)``).
    Only the gated senders (:data:`GATED_SENDERS`, the outbox worker) use the ``Sender``
@@ -37,6 +38,9 @@ REST_CLIENTS = ("twilio.rest.Client", "bot.outbound.rest.TwilioRest")
 GATED_SENDERS = {"bot/outbound/worker.py"}
 VERIFY_USERS = {"bot/outbound/verify.py"}
 COMPOSITION_ROOT = "bot/runtime.py"
+# Modules that POST to the operators' own webhook (issue 13's hand-off notices): an HTTP
+# client, but never Twilio's (no twilio.* import) and never a message to a person.
+OPERATOR_WEBHOOKS = {"bot/outbound/notices.py"}
 SENDER = "bot.outbound.sender.Sender"
 # Modules allowed to render TwiML for the webhook answer (gated in Engine.step).
 TWIML_MODULES = {"bot/engine/engine.py", "bot/twiml/render.py", "bot/twiml/__init__.py"}
@@ -67,6 +71,7 @@ def test_no_module_reaches_twilio_around_the_gate(path: Path) -> None:
     network = {n for n in names if any(n == p or n.startswith(p + ".") for p in NETWORK)}
     if name not in REST_CLIENT_MODULES:
         network -= {n for n in network if name.startswith("bot/testing/") and "twilio" not in n}
+        network -= {n for n in network if name in OPERATOR_WEBHOOKS and n.startswith("aiohttp")}
         assert not network, f"{name} imports {sorted(network)}: only the REST wrapper may"
     clients = names & set(REST_CLIENTS)
     if name in GATED_SENDERS:

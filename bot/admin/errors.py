@@ -6,14 +6,15 @@
     └── OperatorError          an operator's request cannot be done (``status`` says how)
         ├── NotFound           no such conversation, timer or outbox message (404)
         ├── Invalid            the request is wrong: an unknown state, data not JSON (422)
-        └── Stale              it changed since the operator looked, or is in flight (409)
+        ├── Stale              it changed since the operator looked, or is in flight (409)
+        └── Refused            the outbound gate refused an operator's message (422)
 """
 
 from __future__ import annotations
 
 from bot.errors import SwitchboardError
 
-__all__ = ["Invalid", "NotFound", "OperatorError", "Stale"]
+__all__ = ["Invalid", "NotFound", "OperatorError", "Refused", "Stale"]
 
 
 class OperatorError(SwitchboardError):
@@ -32,3 +33,14 @@ class Invalid(OperatorError):
 
 class Stale(OperatorError):
     status = 409
+
+
+class Refused(OperatorError):
+    """The outbound gate refused an operator's message (opted out, WhatsApp window closed);
+    ``reason`` says which (``bot.compliance.gate.Reason``)."""
+
+    status = 422
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

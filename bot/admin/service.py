@@ -18,9 +18,11 @@ from typing import Any
 
 from bot.admin.actions import Actions, snapshot
 from bot.admin.errors import Invalid, NotFound, Stale
+from bot.admin.handoff import Handoffs
 from bot.admin.views import Detail, FlowView, flow_view
 from bot.engine.engine import Engine
 from bot.events.model import Channel, strip_channel
+from bot.flow.handoff import KEY as HANDOFF
 from bot.outbound.timers import TimerRunner
 from storage import admin_queries as Q
 from storage.admin_queries import AuditEntry, Runner, Search, StateCount
@@ -57,6 +59,11 @@ class Operations:
     @property
     def actions(self) -> Actions:
         return Actions(self.engine, self.store, self.runner, self.counts_cache.clear)
+
+    @property
+    def handoffs(self) -> Handoffs:
+        """Hand-off: the inbox, take over, claim, reply, give back, close (issue 13)."""
+        return Handoffs(self.actions)
 
     # -- reads --------------------------------------------------------------------------
 
@@ -128,12 +135,14 @@ class Operations:
     async def edit_data(
         self, key: str, operator: str, data: dict[str, Any], *, expected: int | None = None
     ) -> Conversation:
-        """Replace the conversation's data (state and timers stay)."""
+        """Replace the conversation's data (state and timers stay; a hand-off record,
+        ``_handoff``, stays too: it changes only through the hand-off actions)."""
         if not isinstance(data, dict):
             raise Invalid("data must be a JSON object")
 
         async def change(c: Conversation) -> Any:
-            return await self.actions.write(c, operator, state=c.state, data=data, closed=c.closed)
+            kept = {**data, **({HANDOFF: c.data[HANDOFF]} if HANDOFF in c.data else {})}
+            return await self.actions.write(c, operator, state=c.state, data=kept, closed=c.closed)
 
         return await self.actions.apply(key, operator, "edit_data", change, expected)
 

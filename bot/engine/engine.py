@@ -22,6 +22,7 @@ from bot.clock import Clock, SystemClock
 from bot.compliance.consent import Inbound, before_flow
 from bot.compliance.gate import Admission, Gate, Reason
 from bot.engine.compose import compose, detach_replies
+from bot.engine.handoff import Hold, held_by, hold_for, markers, resume_on_timeout
 from bot.engine.locks import KeyedLocks
 from bot.engine.placement import Placed, place_for_step
 from bot.engine.subflows import Settled, finish_log, restart_flow, settle
@@ -171,6 +172,7 @@ class Engine:
         placed = place_for_step(flow, key, stored, event, now, self.flows)  # migrated
         stored, lost = placed.stored if placed else stored, placed.lost if placed else None
         inbound = await self._before_flow(flow, key, event, now)
+        hold, was = hold_for(stored, event), held_by(stored)  # in hand-off: the flow does not run
         reopen = stored is not None and stored.closed and event.can_start
         fresh = inbound.restart or stored is None or reopen or stored.flow != flow.name
         fresh = fresh or (isinstance(event, InternalEvent) and event.restart)
@@ -184,7 +186,7 @@ class Engine:
         turn = Turn(event, key, flow.name, state, data, self.clock, step=version)
         turn.verify = self.verifier
         run = (inbound.run_flow or inbound.restart) and placed is not None
-        run = run and lost is not Lost.CLOSE
+        run = run and lost is not Lost.CLOSE and hold is not Hold.HELD
         # A call that ended is closed even when its flow raises: keep the data it had (and a
         # migrated conversation keeps its migration).
         keep = event.ends_conversation or (placed is not None and placed.migrated)
@@ -195,7 +197,7 @@ class Engine:
                 turn.history = await self._history(key)
             if lost in (Lost.RESTART, Lost.CLOSE) and flow.cls.lost_message and inbound.run_flow:
                 turn.say(flow.cls.lost_message)
-            new_state = await self._run(flow, turn, fresh, placed) if run else state
+            new_state = await self._run(flow, turn, fresh, placed, hold) if run else state
             if run:  # call a subflow the step entered, or return a finished one
                 settled = await settle(self.flows, flow, turn, new_state, stack)
             storable(turn.data)  # refuse data that cannot be stored, as a flow error
@@ -241,7 +243,10 @@ class Engine:
         response = render(action.node() for action in actions)
         entries = self._log(key, event, actions, state, new_state, now)
         entries[0] = replace(entries[0], meta={**event.log_meta, **inbound.meta})
+        if hold is not None:
+            entries[0] = replace(entries[0], meta={**entries[0].meta, "handoff": hold.value})
         entries += [_refused_entry(key, r, now) for r in refused]
+        entries += markers(was, turn.data if saved else None, key, new_state, now)
         entries[:0] = placed.entries if placed else ()
         entries = finish_log(turn, entries, settled)  # subflow markers; a code masked
         touch = key.channel is Channel.WHATSAPP and isinstance(event, InboundMessage)
@@ -305,8 +310,11 @@ class Engine:
         return answers + kept + extra, refused + more, state
 
     async def _run(
-        self, flow: CompiledFlow, turn: Turn, fresh: bool, placed: Placed | None = None
-    ) -> str:
+        self, flow: CompiledFlow, turn: Turn, fresh: bool, placed: Placed | None = None,
+        hold: Hold | None = None,
+    ) -> str:  # fmt: skip
+        if hold is Hold.TIMEOUT:
+            return await resume_on_timeout(flow, turn)
         if placed is not None and placed.lost is Lost.HANDLER and not fresh:
             return await flow.place_lost(turn, placed.old_state or "")
         if fresh:

@@ -13,6 +13,7 @@ Triggers (``event.kind``) a voice flow can declare transitions for:
 ``no_input``       a ``<Gather>`` that heard nothing
 ``recording``      a ``<Record>`` finished (``recording_url``, ``recording_duration``, ``digits``)
 ``dial``           a ``<Dial>`` ended (``dial_status``: completed, busy, no-answer, ...)
+``queue``          an ``<Enqueue>`` ended (``queue_result``: bridged, hangup, leave, ...)
 ``redirect``       the flow's own ``turn.redirect()`` came back
 ``recording_status`` / ``transcription``   asynchronous callbacks about a recording
 ``hangup``         the call ended (terminal ``CallStatus``); the conversation is closed
@@ -45,8 +46,11 @@ CALL_STATUSES = frozenset(
 TERMINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 DIAL_STATUSES = frozenset({"completed", "answered", "busy", "no-answer", "failed", "canceled"})
 # The ``on=`` values of the action URLs we write, and the trigger each one becomes.
-ACTION_VIAS = frozenset({"call", "gather", "record", "dial", "redirect"})
-_STARTS = frozenset({"call", "gather", "no_input", "recording", "dial", "redirect"})
+ACTION_VIAS = frozenset({"call", "gather", "record", "dial", "redirect", "enqueue"})
+_STARTS = frozenset({"call", "gather", "no_input", "recording", "dial", "redirect", "queue"})
+QUEUE_RESULTS = frozenset({"bridged", "bridging-in-process", "error", "hangup", "leave",
+                           "redirected", "redirected-from-bridged", "queue-full",
+                           "system-error"})  # fmt: skip
 _DTMF = re.compile(r"[0-9*#]{1,64}")
 _SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
 
@@ -67,6 +71,7 @@ class VoiceEvent(Event):
     confidence: float | None = None
     dial_status: str = ""
     dial_duration: int | None = None
+    queue_result: str = ""
     recording_url: str = ""
     recording_sid: str = ""
     recording_status: str = ""
@@ -107,6 +112,7 @@ class VoiceEvent(Event):
         Twilio was, how a dial ended, the recording and its transcription, the call status."""
         fields = {
             "digits": self.digits, "speech": self.speech, "dial_status": self.dial_status,
+            "queue_result": self.queue_result,
             "recording_url": self.recording_url, "recording_sid": self.recording_sid,
             "recording_status": self.recording_status,
             "transcription_sid": self.transcription_sid,
@@ -213,7 +219,9 @@ def _via(query: Mapping[str, str]) -> tuple[str, int | None, int]:
 def _trigger(via: str, params: Params, digits: str, speech: str) -> str:
     if via == "gather":
         return "gather" if digits or speech else "no_input"
-    return {"call": "call", "record": "recording", "dial": "dial", "redirect": "redirect"}[via]
+    names = {"call": "call", "record": "recording", "dial": "dial", "redirect": "redirect",
+             "enqueue": "queue"}  # fmt: skip
+    return names[via]
 
 
 def parse_voice(params: Params, query: Mapping[str, str], webhook: str = "") -> VoiceEvent:
@@ -228,13 +236,16 @@ def parse_voice(params: Params, query: Mapping[str, str], webhook: str = "") -> 
     dial_status = params.get("DialCallStatus", "")
     if via == "dial" and dial_status not in DIAL_STATUSES:
         raise BadRequest(f"DialCallStatus {dial_status!r} is not one of {sorted(DIAL_STATUSES)}")
+    queued = params.get("QueueResult", "")
+    if via == "enqueue" and queued not in QUEUE_RESULTS:
+        raise BadRequest(f"QueueResult {queued!r} is not one of {sorted(QUEUE_RESULTS)}")
     return VoiceEvent(
         channel=Channel.VOICE, from_=_caller(params, "From", True),
         to=_caller(params, "To", True), params=params, call_sid=sid,
         trigger=_trigger(via, params, digits, speech), via=via,
         step=step, hold=hold, webhook=webhook, call_status=_call_status(params, False),
         digits=digits, speech=speech, confidence=_confidence(params), dial_status=dial_status,
-        dial_duration=_int(params, "DialCallDuration"),
+        dial_duration=_int(params, "DialCallDuration"), queue_result=queued,
         recording_url=params.get("RecordingUrl", ""),
         recording_duration=_int(params, "RecordingDuration", low=-1),
     )  # fmt: skip

@@ -11,13 +11,16 @@ from bot.clock import Clock
 from bot.events.keys import ConversationKey
 from bot.events.messaging import InboundMessage
 from bot.events.model import Channel, Event
+from bot.events.urls import action_url
 from bot.events.voice import VoiceEvent
+from bot.flow.handoff import DEFAULT_HOLDING, KEY, TIMEOUT_TRIGGER, Handoff
 from bot.flow.intents import ScheduleIntent, SendIntent, parse_delay
 from bot.flow.subflow import CallIntent, Result, child_name
 from bot.flow.verification import Verifier
 from bot.flow.voice_replies import VoiceReplies
 from bot.twiml.messaging import Action, Message
 from bot.twiml.rules import check_answer
+from bot.twiml.transfer import DialClient, Enqueue
 from bot.twiml.voice import Say
 from storage.records import Conversation, Purpose
 
@@ -171,6 +174,60 @@ class Turn(VoiceReplies):
             raise ValueError(f"trigger {trigger!r} must be a name")
         intent = ScheduleIntent(trigger, parse_delay(after), name or trigger, keep, payload or {})
         self.timers.append(intent)
+
+    def handoff(
+        self,
+        reason: str,
+        *,
+        resume: str | None = None,
+        holding: str | None = DEFAULT_HOLDING,
+        after: timedelta | float | str | None = None,
+        timeout_state: str | None = None,
+        number: str | None = None,
+        client: str | None = None,
+        queue: str | None = None,
+    ) -> None:
+        """Put the conversation in the hands of people (docs/flows.md, "Hand-off").
+
+        From the end of this step, inbound messages are stored for operators instead of
+        stepping the flow (consent keywords still apply first); ``holding`` is said now
+        (``None``: nothing). An operator gives it back at ``resume`` (default: the state
+        this step ends in). With ``after``, nobody claiming it by then sends it back to
+        ``timeout_state`` (default ``resume``) with ``data["handoff_outcome"] = "timeout"``.
+        On a call it is a transfer: ``holding`` is said and the call dialled to ``number`` or
+        a Voice SDK ``client`` (the ``dial`` event, ``turn.voice.dial_status``, brings the
+        outcome back), or put in ``queue`` (the ``queue`` event, ``turn.voice.queue_result``).
+        """
+        if self.channel is Channel.VOICE:
+            targets = [
+                t for t in (number, client and f"client:{client}", queue and f"queue:{queue}") if t
+            ]
+            if len(targets) != 1:
+                raise ValueError(
+                    "a call is handed off by transfer: pass number=, client= or queue="
+                )
+            if holding:
+                self.say(holding)
+            self.data["handoff"] = {"reason": reason, "to": targets[0]}
+            if number:
+                self.dial(number)
+            elif client:
+                url = action_url(self._voice("dial"), self.step, "dial")
+                self.actions.append(DialClient(client, url))
+            else:
+                url = action_url(self._voice("enqueue"), self.step, "enqueue")
+                self.actions.append(Enqueue(queue or "", url))
+            return
+        delay = parse_delay(after) if after is not None else None
+        record = Handoff.new(
+            reason, resume or "", self.now, after=delay, timeout_state=timeout_state
+        )
+        self.data[KEY] = record.to_json()
+        if holding:
+            self.say(holding)
+        if delay is not None:
+            payload = {"handoff": record.id}
+            self.schedule(TIMEOUT_TRIGGER, delay, name="handoff", payload=payload)
 
     def call(self, child: Any, /, **args: Any) -> None:
         """Start subflow ``child`` (a flow class or name) with ``args`` as its data.

@@ -11,6 +11,7 @@ from bot.testing import (
 from bot.testing.call import Call, CallError
 from bot.testing.clock import FakeClock
 from bot.testing.fake_twilio import FakeTwilio
+from bot.testing.handoff import Operator  # registers [operator]
 from bot.testing.harness import AppFactory, Harness, Phone
 from bot.testing.reply import Reply
 from bot.testing.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, sign
@@ -24,6 +25,7 @@ __all__ = [
     "FakeClock",
     "FakeTwilio",
     "Harness",
+    "Operator",
     "Phone",
     "Reply",
     "sign",

@@ -27,7 +27,7 @@ __all__ = ["Call", "CallError"]
 
 _API = "https://api.twilio.com/2010-04-01"
 _MAX_REDIRECTS = 10
-_WAITS = {"Gather", "Record", "Dial"}
+_WAITS = {"Gather", "Record", "Dial", "Enqueue"}
 _ENDS = {"Hangup", "Reject"}
 
 
@@ -138,6 +138,11 @@ class Call:
         extra = [("DialCallStatus", status), ("DialCallSid", new_sid("CA")),
                  ("DialCallDuration", str(seconds)), ("DialBridged", bridged)]  # fmt: skip
         return await self._answer("Dial", extra)
+
+    async def queue_ends(self, result: str, seconds: int = 0) -> Reply:
+        """The ``<Enqueue>`` ends with ``result`` (bridged, hangup, leave, queue-full...)."""
+        extra = [("QueueResult", result), ("QueueSid", new_sid("QU")), ("QueueTime", str(seconds))]
+        return await self._answer("Enqueue", extra)
 
     async def callback(self, params: list[tuple[str, str]]) -> Reply:
         """POST a status callback about this call to ``/twilio/status``."""

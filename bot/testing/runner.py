@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.events.keys import ConversationKey
 from bot.events.model import Channel
+from bot.flow.handoff import current
 from bot.testing.clock import DEFAULT_START, FakeClock
 from bot.testing.harness import AppFactory, Harness, Phone
 from bot.testing.reply import Reply
@@ -181,6 +182,11 @@ class Runner:
             raise self.fail(step, f"  expected state {step.value!r}, actual {stored.state!r}")
         if step.what == "closed" and not stored.closed:
             raise self.fail(step, f"  expected the conversation closed; it is in {stored.state!r}")
+        if step.what == "handoff":
+            held = current(stored.data) is not None and not stored.closed
+            if held != (step.value == "[handed off]"):
+                now = "in hand-off" if held else "not in hand-off"
+                raise self.fail(step, f"  expected {step.value}, actual: {now} ({stored.state!r})")
         if step.what == "data":
             name, _, raw = step.value.partition(" ")
             want = json.loads(raw)

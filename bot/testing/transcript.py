@@ -12,6 +12,8 @@ See docs/transcripts.md. A transcript is a header (``key: value`` lines) and the
     @ +2h                      the clock moves on two hours (d, h, m, s; or an ISO time)
     = state menu               the conversation is now in state ``menu``
     ! deploy pkg.mod:build     new code is deployed: the app ``build`` makes, same database
+    [handed off]               the conversation is in the hands of people (hand-off)
+    [returned to flow]         ...and is not (any more); ``> [operator alice say Hi]`` acts
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ __all__ = [
 
 _DURATION = re.compile(r"(\d+)([dhms])")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+_HANDOFF_CHECKS = {"[handed off]", "[returned to flow]"}
 _HEADER_KEYS = {"flow", "channel", "from", "to", "start", "name", "compliance"}
 
 
@@ -149,7 +152,9 @@ class _Parser:
             ">": self.send, ">+": self.send_media, "<": self.expect, "<+": self.expect_media,
             "@": self.advance, "=": self.check, "!": self.operator,
         }.get(marker)  # fmt: skip
-        if handler is not None:
+        if stripped in _HANDOFF_CHECKS:
+            self.steps.append(Check(self.number, "handoff", stripped))
+        elif handler is not None:
             handler(rest.strip() if marker != "<" else rest)
         elif not self.steps and ":" in stripped:
             key, _, value = stripped.partition(":")
@@ -157,7 +162,10 @@ class _Parser:
                 raise self.fail(f"unknown header {key.strip()!r} (known: {sorted(_HEADER_KEYS)})")
             self.header[key.strip().lower()] = value.strip()
         else:
-            raise self.fail(f"cannot read {stripped!r}: lines start with > < @ = ! or #")
+            raise self.fail(
+                f"cannot read {stripped!r}: lines start with > < @ = ! or #, "
+                "or are [handed off] or [returned to flow]"
+            )
 
     def send(self, rest: str) -> None:
         if rest.startswith("[") and rest.endswith("]"):

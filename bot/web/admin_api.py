@@ -32,6 +32,7 @@ from bot.admin.views import (
     message_json,
     search_from,
 )
+from bot.web.handoff_api import HANDOFF_ACTIONS, handoff_action, handoff_json
 from bot.web.simulator import simulate
 
 __all__ = ["CSRF_HEADER", "admin_api", "operator_of", "security_headers"]
@@ -154,6 +155,23 @@ def admin_api(ops: Operations, access: ConsoleAccess, *, poll_seconds: float = 1
             done = await ops.set_consent(key, who, str(body.get("status", "")))
         else:
             return _error(f"no action {action!r}: move, data, reset, end or consent", 404)
+        return _json({"conversation": conversation_json(done)})
+
+    @bp.get("/handoffs")
+    async def handoffs() -> Response:
+        found = await ops.handoffs.inbox()
+        return _json({"handoffs": [handoff_json(c) for c in found]})
+
+    @bp.get("/handoffs/<path:key>/options")
+    async def reply_options(key: str) -> Response:
+        window_open, templates = await ops.handoffs.reply_options(key)
+        return _json({"free_form": window_open, "templates": templates})
+
+    @bp.post("/handoffs/<path:key>/<action>")
+    async def handoff(key: str, action: str) -> ResponseReturnValue:
+        done = await handoff_action(ops.handoffs, key, action, await _body(), str(g.operator))
+        if done is None:
+            return _error(f"no hand-off action {action!r}: {', '.join(HANDOFF_ACTIONS)}", 404)
         return _json({"conversation": conversation_json(done)})
 
     @bp.post("/conversations/<path:key>/timers/<name>/<action>")

@@ -173,12 +173,13 @@ async function conversationPage(key) {
   const dataBox = h("textarea", { rows: 6, "data-testid": "data", oninput: () => { ui.data = dataBox.value; } },
     ui.data ?? JSON.stringify(c.data, null, 2));
   const thread = h("ol", { class: "thread", "data-testid": "thread" }, d.timeline.map(bubble));
+  const handoff = await handoffCard(d, ui.me);
   setTimeout(() => { thread.scrollTop = thread.scrollHeight; }, 0);
   return [
     h("h1", {}, c.theirs, " ", h("small", {}, `${c.channel} · ${c.ours}`)),
     h("div", { class: "split" },
       h("section", { class: "phone-frame" }, thread),
-      h("section", { class: "side" },
+      h("section", { class: "side" }, handoff,
         h("div", { class: "card" },
           h("p", {}, "Flow ", h("b", {}, c.flow), " · state ", h("span", { class: "state", "data-testid": "state" }, c.state),
             " · v", h("span", { "data-testid": "version" }, c.version), " · ",
@@ -334,6 +335,7 @@ async function route() {
       watchQuery = "?conversation=" + encodeURIComponent(key);
       document.body.dataset.page = "conversation";
     } else if (path === "/flows") { content = await flowsPage(); document.body.dataset.page = "flows"; }
+    else if (path === "/inbox") { content = await inboxPage(); document.body.dataset.page = "inbox"; }
     else if (path === "/phone") { content = await phonePage(); document.body.dataset.page = "phone"; }
     else { content = await listPage(params); document.body.dataset.page = "list"; }
   } catch (err) {
@@ -363,6 +365,7 @@ async function start() {
 async function signIn() {
   try {
     const me = await api("/whoami");
+    ui.me = me.operator;
     $("who").textContent = me.mode === "dev" ? "dev mode (no token)" : "signed in as " + me.operator;
     $("who").dataset.testid = "who";
     document.body.dataset.mode = me.mode;
