@@ -18,7 +18,7 @@ __all__ = ["FRAMEWORK_TRIGGERS", "unknown_triggers"]
 FRAMEWORK_TRIGGERS = frozenset({
     "message", "invalid", "window_closed", "start",
     "call", "gather", "no_input", "recording", "dial", "redirect", "recording_status",
-    "transcription", "hangup", "call_progress",
+    "transcription", "hangup", "call_progress", "queue",
 })  # fmt: skip
 
 
