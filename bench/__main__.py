@@ -1,8 +1,8 @@
 """Run every benchmark and print each figure, each ratio and each target: ``bash bench/run.sh``.
 
-Sections (``--only`` picks some): micro, engine, webhook, voice, scale, memory. Working files
-(databases, traffic, server logs) go to a temporary directory, removed at the end unless
-``--keep``.
+Sections (``--only`` picks some): micro, engine, webhook, metrics, voice, scale, memory.
+Working files (databases, traffic, server logs) go to a temporary directory, removed at the
+end unless ``--keep``.
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ from typing import Any
 from bench.common import say
 from bench.engine_turn import engine_bench
 from bench.memory import memory_bench
+from bench.metrics_cost import metrics_cost_bench
 from bench.micro import micro_bench
 from bench.scale import scale_bench
 from bench.traffic import sms_traffic, write_traffic
 from bench.webhook import webhook_bench
 
-SECTIONS = ("micro", "engine", "webhook", "voice", "scale", "memory")
+SECTIONS = ("micro", "engine", "webhook", "metrics", "voice", "scale", "memory")
 
 
 def machine() -> str:
@@ -84,6 +85,23 @@ def run_engine(report: Report, work: Path, args: argparse.Namespace) -> None:
             "split_us": cost.split_us,
         }  # fmt: skip
     report.figures["engine"] = results
+
+
+def run_metrics(report: Report, work: Path, args: argparse.Namespace) -> None:
+    say("\n== Metrics cost: the webhook pipeline with SWITCHBOARD_METRICS off vs on (wrk)")
+    traffic = work / "metrics-traffic.txt"
+    write_traffic(traffic, "/twilio", sms_traffic(args.requests, 1000))
+    rows = metrics_cost_bench(work, traffic, seconds=args.seconds, rounds=args.rounds)
+    report.figures["metrics"] = [
+        {"workers": r.workers, "connections": r.connections, "off": r.off, "on": r.on,
+         "ratio": r.ratio} for r in rows
+    ]  # fmt: skip
+    for r in rows:
+        report.figure(
+            f"metrics on/off req/s, {r.workers} workers, c={r.connections}",
+            f"{r.on['rps']:.0f}/{r.off['rps']:.0f} = {r.ratio:.2f}×; server CPU "
+            f"{r.on['cpu_us']:.0f}/{r.off['cpu_us']:.0f} µs per request",
+        )
 
 
 def run_webhook(report: Report, work: Path, args: argparse.Namespace) -> None:
@@ -170,8 +188,8 @@ def run_memory(report: Report, work: Path, args: argparse.Namespace) -> None:
 
 
 RUNNERS: dict[str, Callable[[Report, Path, argparse.Namespace], None]] = {
-    "micro": run_micro, "engine": run_engine, "webhook": run_webhook, "voice": run_voice,
-    "scale": run_scale, "memory": run_memory,
+    "micro": run_micro, "engine": run_engine, "webhook": run_webhook, "metrics": run_metrics,
+    "voice": run_voice, "scale": run_scale, "memory": run_memory,
 }  # fmt: skip
 
 

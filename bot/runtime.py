@@ -12,7 +12,7 @@ them builds these parts itself.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.admin.service import Operations
 from bot.clock import Clock, SystemClock
@@ -24,6 +24,8 @@ from bot.events.model import Params
 from bot.flow.definition import CompiledFlow, Flow, compile_flow
 from bot.flow.routing import Router
 from bot.flow.subflow import check_calls, with_children
+from bot.observe.build import build_observer
+from bot.observe.hooks import Observer
 from bot.outbound.delivery import DeliveryCallbacks
 from bot.outbound.notices import Notifier
 from bot.outbound.rest import TwilioRest
@@ -62,9 +64,11 @@ class Runtime:
     # What operators see and do (the admin API, the console, `switchboard conversations`);
     # None on a store that cannot run the admin queries.
     admin: Operations | None = None
-    verify_api: TwilioRest | None = None  # Twilio Verify's client, closed on stop
     # The signed webhook about hand-offs (issue 13); None on a store that cannot run it.
     notifier: Notifier | None = None
+    # metrics, spans and turn logs (bot.observe); a no-op unless settings.observe asks
+    observer: Observer = field(default_factory=Observer)
+    verify_api: TwilioRest | None = None  # Twilio Verify's client, closed on stop
 
     async def start(self) -> None:
         """Open the store, then start the background workers (unless configured off)."""
@@ -149,15 +153,16 @@ def build_runtime(
     clock = clock or SystemClock()
     gate = Gate(store, compliance or _compliance(settings))
     config = settings.outbound
+    observer = build_observer(settings.observe, store)
     outbox = OutboxWorker(
         store, config, clock, gate, sender=_twilio_sender(settings),
-        public_url=settings.public_url,
+        public_url=settings.public_url, observer=observer,
     )  # fmt: skip
     verify_api = _verify_api(settings)
     verifier = TwilioVerify(verify_api, config.verify, store, gate, clock) if verify_api else None
     engine = Engine(
         store, compiled, router, gate, clock=clock, apology=settings.apology,
-        on_enqueued=outbox.wake, verifier=verifier,
+        on_enqueued=outbox.wake, verifier=verifier, observer=observer,
     )  # fmt: skip
     timers = TimerRunner(
         engine, store, poll_seconds=config.poll_seconds, lease_seconds=config.lease_seconds,
@@ -177,5 +182,5 @@ def build_runtime(
         notifier = Notifier(settings.handoff_notices, store, clock)
     return Runtime(
         settings, store, clock, gate, engine, outbox, timers, calls, handlers, admin,
-        verify_api=verify_api, notifier=notifier,
+        verify_api=verify_api, notifier=notifier, observer=observer,
     )  # fmt: skip

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from bot.admin.auth import ConsoleAccess, parse_tokens
 from bot.engine.engine import DEFAULT_APOLOGY
 from bot.errors import ConfigError
+from bot.observe.config import ObserveSettings
 from bot.outbound.config import OutboundSettings
 from bot.outbound.notices import NoticeSettings
 
@@ -74,6 +75,7 @@ class Settings:
     turn_deadline: float = 10.0  # seconds a webhook turn may spend on the store
     # SWITCHBOARD_HANDOFF_*: the signed webhook about hand-offs (off without a URL)
     handoff_notices: NoticeSettings = field(default_factory=NoticeSettings)
+    observe: ObserveSettings = field(default_factory=ObserveSettings)
 
     def __post_init__(self) -> None:
         if not self.auth_token and not self.dev:
@@ -147,4 +149,5 @@ class Settings:
             webhook_auth=_basic(env),
             turn_deadline=_seconds(env, "SWITCHBOARD_TURN_DEADLINE", "10"),
             handoff_notices=NoticeSettings.from_env(env),
+            observe=ObserveSettings.from_env(env),
         )

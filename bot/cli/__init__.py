@@ -1,13 +1,13 @@
 """The ``switchboard`` command: one module per command, each with ``add_parser`` and ``run``.
 
 switchboard new | serve | diagram | export | consent | db | send | outbox | flows |
-conversations
+conversations | stats
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import os
 import re
 from collections.abc import Sequence
 from typing import NoReturn
@@ -23,8 +23,10 @@ from bot.cli import (
     outbox,
     send,
     serve,
+    stats,
 )
 from bot.cli.common import fail
+from bot.observe.logs import configure_logging
 from storage.url import redact
 
 __all__ = ["build_parser", "main"]
@@ -41,6 +43,7 @@ COMMANDS = {
     "outbox": outbox,
     "flows": flows,
     "conversations": conversations,
+    "stats": stats,
 }
 
 
@@ -74,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Every failure is one line on stderr and a non-zero exit; ``--debug`` adds the traceback.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(os.environ)
     args = build_parser().parse_args(argv)
     try:
         code: int = COMMANDS[args.command].run(args)

@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     from hypercorn.run import run
 
     from bot.errors import ConfigError
+    from bot.observe.build import prepare_multiprocess
+    from bot.observe.logs import with_format
     from bot.settings import Settings
 
     if args.database:
@@ -109,14 +111,21 @@ def run(args: argparse.Namespace) -> int:
     config.accesslog = "-" if args.access_log else None
     # Hypercorn's workers are spawned processes: without this, Switchboard's own INFO
     # records (version conflicts, consent changes) never reach their stderr.
-    config.logconfig_dict = _WORKER_LOGGING
+    # SWITCHBOARD_LOG_FORMAT=json|text and SWITCHBOARD_LOG_MASK (bot.observe.logs)
+    config.logconfig_dict = with_format(_WORKER_LOGGING, settings.observe)
     if importlib.util.find_spec("uvloop") is not None:
         config.worker_class = "uvloop"
-    if not _app_builds(args.app):  # once, here, rather than a restart loop of workers
-        return 2
-    if args.workers == 0:  # served in this process: nothing to supervise
-        return run(config)
-    return Supervisor(config, _worker_function(config.worker_class)).run()
+    # metrics on: every worker writes its values where any worker's scrape sums them (set
+    # before the app is first imported here, so prometheus_client starts in that mode)
+    cleanup = prepare_multiprocess(os.environ)
+    try:
+        if not _app_builds(args.app):  # once, here, rather than a restart loop of workers
+            return 2
+        if args.workers == 0:  # served in this process: nothing to supervise
+            return run(config)
+        return Supervisor(config, _worker_function(config.worker_class)).run()
+    finally:
+        cleanup()
 
 
 def _app_builds(path: str) -> bool:

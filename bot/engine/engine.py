@@ -11,6 +11,7 @@ render TwiML.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -36,6 +37,7 @@ from bot.flow.routing import Router
 from bot.flow.turn import Turn
 from bot.flow.verification import Verifier
 from bot.flow.versions import Lost
+from bot.observe.hooks import Observer, Outcome
 from bot.twiml.messaging import Action, Message
 from bot.twiml.render import EMPTY, render
 from bot.twiml.rules import check_answer
@@ -84,7 +86,8 @@ class Engine:
 
     ``gate`` screens every reply (and carries the compliance configuration);
     ``on_enqueued`` is called after a commit that put messages in the outbox (the runtime
-    wakes its outbox worker with it).
+    wakes its outbox worker with it); ``observer`` is told about every turn: its phases
+    (lock, load, flow, commit), what it committed and how it ended (``bot.observe``).
     """
 
     store: TurnStore
@@ -96,6 +99,7 @@ class Engine:
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     on_enqueued: Callable[[], None] = _nothing
     verifier: Verifier | None = None  # turn.verify (bot.outbound.verify)
+    observer: Observer = field(default_factory=Observer)
 
     def flow_for(self, event: Event, stored: Conversation | None = None) -> CompiledFlow | None:
         """The flow that takes ``event``: an open conversation's own, else the routed one.
@@ -132,31 +136,44 @@ class Engine:
         # conversation and id of the request it came with, never as another request's key.
         bound = token and f"token:{key.id}:{event.sid}:{token}"
         idem = [k for k in (event.dedupe_key, bound) if k]
-        async with self.locks.hold(key.id), self.store.hold(key.id):
-            for attempt in range(_MAX_CONFLICTS):
-                loaded = await self.store.load(key.id, idem)
-                if loaded.response is not None:
-                    return loaded.response
-                stored = loaded.conversation
-                flow = self._flow_of(event, stored)
-                if flow is None:
-                    return EMPTY
-                if stored is not None and not key.ours:  # callbacks without From/To
-                    key = replace(key, ours=stored.ours, their=stored.theirs)
-                write = await self.step(flow, key, event, stored, idem)
-                try:
-                    earlier = await self.store.commit(write)
-                except ConflictError:
-                    # Another process advanced it: load again and redo the step on that state.
-                    log.info("version conflict on %s; redoing the step", key.id)
-                    # Jittered backoff, so two processes racing on one conversation stop
-                    # colliding in lockstep.
-                    await asyncio.sleep(random.uniform(0, min(_BACKOFF_CAP_S, 0.001 * 2**attempt)))
-                    continue
-                if write.outbox:
-                    self.on_enqueued()
-                return write.response if earlier is None else earlier
-        raise StoreError(f"conversation {key.id!r} kept changing under us; giving up")
+        with self.observer.turn(key.id, event) as probe:
+            async with contextlib.AsyncExitStack() as held:
+                with probe.phase("lock"):
+                    await held.enter_async_context(self.locks.hold(key.id))
+                    await held.enter_async_context(self.store.hold(key.id))
+                for attempt in range(_MAX_CONFLICTS):
+                    with probe.phase("load"):
+                        loaded = await self.store.load(key.id, idem)
+                    if loaded.response is not None:
+                        probe.finish(Outcome.DUPLICATE)
+                        return loaded.response
+                    stored = loaded.conversation
+                    flow = self._flow_of(event, stored)
+                    if flow is None:
+                        probe.finish(Outcome.IGNORED)
+                        return EMPTY
+                    if stored is not None and not key.ours:  # callbacks without From/To
+                        key = replace(key, ours=stored.ours, their=stored.theirs)
+                    with probe.phase("flow"):
+                        write = await self.step(flow, key, event, stored, idem)
+                    try:
+                        with probe.phase("commit"):
+                            earlier = await self.store.commit(write)
+                    except ConflictError:
+                        # Another process advanced it: load again and redo the step on that state.
+                        log.info("version conflict on %s; redoing the step", key.id)
+                        probe.conflict()
+                        # Jittered backoff, so two processes racing on one conversation stop
+                        # colliding in lockstep.
+                        await asyncio.sleep(
+                            random.uniform(0, min(_BACKOFF_CAP_S, 0.001 * 2**attempt))
+                        )
+                        continue
+                    if write.outbox:
+                        self.on_enqueued()
+                    await probe.committed(stored, write)
+                    return write.response if earlier is None else earlier
+            raise StoreError(f"conversation {key.id!r} kept changing under us; giving up")
 
     async def step(
         self,
@@ -212,6 +229,7 @@ class Engine:
                 key.id,
                 event.sid,
             )
+            self.observer.note(Outcome.FLOW_ERROR)
             turn.actions[:] = self.apologise(event.channel)
             new_state, saved, ran = state, False, False
             settled = Settled(flow, state, stack)
@@ -322,6 +340,7 @@ class Engine:
             return flow.initial
         done, state = await flow.fire(turn.event.kind, turn.state, turn)
         if not done and turn.event.is_input:
+            self.observer.unhandled(flow.name, turn.state, turn.event.kind)
             done, state = await flow.fire("invalid", turn.state, turn)
         if not done:
             _unhandled(flow, turn)

@@ -30,6 +30,11 @@ class TimerFired(InternalEvent):
             return None
         return f"timer:{self.timer.id}@{self.timer.due_at.isoformat()}"
 
+    @property
+    def log_meta(self) -> dict[str, str]:
+        """The timer's name, so the log (and ``switchboard stats``) tells a timeout apart."""
+        return {"timer": self.timer.name} if self.timer else {}
+
     def flow_name(self, flow: str | None, state: str | None, closed: bool) -> str | None:
         timer = self.timer
         if timer is None or flow != timer.flow or closed:

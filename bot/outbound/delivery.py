@@ -71,6 +71,7 @@ class DeliveryCallbacks:
         if update is None:
             log.info("status %s for %s, which is not in the outbox", status, sid)
             return
+        outbox.observer.delivery(status, update.applied)
         if not update.applied:
             return
         if retry_at is not None:

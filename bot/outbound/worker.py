@@ -40,6 +40,7 @@ from bot.clock import Clock
 from bot.compliance.gate import Gate, Outgoing
 from bot.errors import ConfigError, RestError
 from bot.events.model import Channel, strip_channel
+from bot.observe.hooks import Observer
 from bot.outbound.circuit import Circuit
 from bot.outbound.config import OutboundSettings, Side
 from bot.outbound.policy import Backoff, Consequence, consequence, is_transient
@@ -81,6 +82,7 @@ class OutboxWorker:
         sender: Sender | None = None,
         public_url: str | None = None,
         owner: str | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -88,6 +90,7 @@ class OutboxWorker:
         self.gate = gate
         self.owner = owner or f"outbox-{uuid.uuid4().hex[:12]}"
         self.sender = sender
+        self.observer = observer or Observer()  # told every change written (bot.observe)
         self.limits = RateLimits(settings.rates, settings.default_rates)
         self.backoff = Backoff(settings.backoff_base, settings.backoff_cap, settings.max_attempts)
         self.circuit = Circuit(
@@ -193,6 +196,8 @@ class OutboxWorker:
     async def _write(self, message: OutboundMessage, change: OutboxChange) -> None:
         if not await self.store.update_outbox(message.id, self.owner, change):
             log.warning("lost the lease on outbox message %s; another worker has it", message.id)
+            return
+        self.observer.outbox_change(message, change)
 
     async def _pending(
         self, message: OutboundMessage, event: str, due: datetime, why: str, *,
@@ -208,6 +213,10 @@ class OutboxWorker:
 
     async def process(self, message: OutboundMessage, deadline: datetime | None = None) -> None:
         """Take one claimed message to its next status (unsent if ``deadline`` has passed)."""
+        async with self.observer.sending(message):
+            await self._process(message, deadline)
+
+    async def _process(self, message: OutboundMessage, deadline: datetime | None) -> None:
         now = self.clock.now()
         if message.undeliverable is not None:
             await self._fail(message, "undeliverable", now, error_code=message.undeliverable,
@@ -405,6 +414,7 @@ class OutboxWorker:
 
     async def _opted_out(self, message: OutboundMessage, code: int, at: datetime) -> None:
         await self.gate.carrier_opt_out(message.ours, message.theirs, at, message.sid or "")
+        self.observer.consent_change("", "carrier", "opted_out")
 
     async def _window_closed(self, message: OutboundMessage, code: int, at: datetime) -> None:
         await self.gate.window_error(message.ours, message.theirs, at)

@@ -32,8 +32,10 @@ from bot.admin.views import (
     message_json,
     search_from,
 )
+from bot.observe.config import parse_duration
 from bot.web.handoff_api import HANDOFF_ACTIONS, handoff_action, handoff_json
 from bot.web.simulator import simulate
+from storage.stats import flow_stats
 
 __all__ = ["CSRF_HEADER", "admin_api", "operator_of", "security_headers"]
 
@@ -196,6 +198,20 @@ def admin_api(ops: Operations, access: ConsoleAccess, *, poll_seconds: float = 1
     @bp.get("/flows")
     async def flows() -> Response:
         return _json({"flows": [asdict(f) for f in await ops.flows()]})
+
+    @bp.get("/flows/<name>/stats")
+    async def flow_statistics(name: str) -> Response:
+        """Per-state statistics (``switchboard stats``): ``?since=7d&idle=24h``."""
+        if name not in ops.engine.flows:
+            return _error(f"no flow {name!r}", 404)
+        try:
+            since = parse_duration(request.args.get("since", "7d"))
+            idle = parse_duration(request.args.get("idle", "24h"))
+        except ValueError as exc:
+            return _error(str(exc), 400)
+        now, runner = ops.engine.clock.now(), ops.runner
+        program = flow_stats(runner.dialect, name, now - since, now, idle)
+        return _json((await runner.run(program, atomic=False)).as_json())
 
     @bp.get("/audit")
     async def audit() -> Response:

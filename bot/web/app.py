@@ -30,6 +30,7 @@ from bot.twiml.render import CONTENT_TYPE
 from bot.web.console import mount_console
 from bot.web.deadline import Deadlines, TurnTimeout
 from bot.web.health import liveness, readiness
+from bot.web.metrics import mount_metrics
 from bot.web.request import Unauthorized, signed_url, verified_params
 from bot.web.status import dispatch_status
 from storage.base import Store
@@ -121,6 +122,7 @@ def web_app(runtime: Runtime) -> Quart:
 
     mount_console(app, runtime)  # /console and /admin/api, when configured
     _errors(app)
+    mount_metrics(app, runtime)  # GET /metrics and the request counter, when metrics are on
     return app
 
 

@@ -273,7 +273,32 @@ function diagram(flow, current) {
 async function flowsPage() {
   const { flows } = await api("/flows");
   return [h("h1", {}, "Flows"), h("p", {}, "Open conversations per state; idle means open and quiet for over an hour (stuck)."),
-    flows.map((f) => h("section", { class: "card wide" }, h("h2", {}, f.name, " ", h("small", {}, `initial ${f.initial}`)), diagram(f, null)))];
+    flows.map((f) => h("section", { class: "card wide" }, h("h2", {}, f.name, " ", h("small", {}, `initial ${f.initial}`), " ",
+      h("a", { href: "#/stats/" + encodeURIComponent(f.name), "data-testid": "flow-stats-link" }, "statistics")), diagram(f, null)))];
+}
+
+function seconds(value) {
+  if (value === null) return "—";
+  for (const [unit, size] of [["d", 86400], ["h", 3600], ["m", 60]]) if (value >= size) return `${(value / size).toFixed(1)}${unit}`;
+  return `${value.toFixed(1)}s`;
+}
+
+// Per-state statistics (`switchboard stats`): read once per visit, not on every live change.
+async function statsPage(name, params) {
+  const since = params.get("since") || "7d";
+  const s = await api(`/flows/${encodeURIComponent(name)}/stats?since=${encodeURIComponent(since)}`);
+  const head = ["state", "entered", "left to", "timed out", "handed off", "gave up", "stopped", "median time"];
+  const rows = s.states.map((r) => h("tr", { "data-testid": "stats-row", "data-state": r.state },
+    h("td", {}, r.state), h("td", {}, String(r.entered)),
+    h("td", {}, Object.entries(r.left).map(([to, n]) => `${to} ${n}`).join(", ") || "—"),
+    h("td", {}, String(r.timed_out)), h("td", {}, String(r.handed_off)), h("td", {}, String(r.gave_up)),
+    h("td", {}, String(r.stopped)), h("td", {}, seconds(r.median_seconds))));
+  const spans = ["1d", "7d", "30d"].map((d) => h("a", { href: `#/stats/${encodeURIComponent(name)}?since=${d}`, class: d === since ? "current" : "" }, d));
+  return [h("h1", {}, `Statistics: ${name}`),
+    h("p", { "data-testid": "stats-summary" }, `Last ${since}: ${s.started} started, ${s.completed} completed (${(100 * s.completion_rate).toFixed(1)}%). Window: `, ...spans.flatMap((a) => [a, " "])),
+    h("section", { class: "card wide" }, h("table", { class: "stats", "data-testid": "stats-table" },
+      h("thead", {}, h("tr", {}, head.map((c) => h("th", {}, c)))), h("tbody", {}, rows))),
+    h("p", {}, "Entered: first steps and moves into the state. Gave up: open and idle over 24 h there. Stopped: sent STOP there. Median: time per step spent there (estimated from buckets). Handed off: always 0 for now (not yet read from hand-off records).")];
 }
 
 const phone = { from: "+15550001234", to: "+15550100000", channel: "sms", log: [] };
@@ -336,6 +361,14 @@ async function route() {
       document.body.dataset.page = "conversation";
     } else if (path === "/flows") { content = await flowsPage(); document.body.dataset.page = "flows"; }
     else if (path === "/inbox") { content = await inboxPage(); document.body.dataset.page = "inbox"; }
+    else if (path.startsWith("/stats/")) {
+      content = await statsPage(decodeURIComponent(path.slice(7)), params);
+      document.body.dataset.page = "stats";
+      // heavy on a big log: no re-render on every live change (its own stream, whose
+      // callback does nothing)
+      watchQuery = "?stats=1";
+      again = () => {};
+    }
     else if (path === "/phone") { content = await phonePage(); document.body.dataset.page = "phone"; }
     else { content = await listPage(params); document.body.dataset.page = "list"; }
   } catch (err) {

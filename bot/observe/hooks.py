@@ -1,0 +1,195 @@
+"""The observation hook: what the engine and the outbox worker report, and to whom.
+
+The engine opens one :class:`Probe` per turn (:meth:`Observer.turn`), times its phases
+(``lock``, ``load``, ``flow``, ``commit``) with :meth:`Probe.phase`, and reports what it
+committed and how the turn ended. The outbox worker reports every outbox change
+(:meth:`Observer.outbox_change`). An :class:`Observer` built with no parts does nothing but
+read a clock, so the engine always calls it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    contextmanager,
+    nullcontext,
+)
+from contextvars import ContextVar
+from enum import StrEnum
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from bot.events.model import Event
+from storage.records import Conversation, OutboundMessage, OutboxChange, TurnWrite
+
+if TYPE_CHECKING:
+    from bot.observe.metrics import Metrics
+    from bot.observe.tracing import Tracing
+
+__all__ = ["Observer", "Outcome", "Probe"]
+
+turns_log = logging.getLogger("switchboard.turns")
+_NOTHING = nullcontext()
+_current: ContextVar[Probe | None] = ContextVar("switchboard_probe", default=None)
+
+
+class Outcome(StrEnum):
+    """How a turn ended."""
+
+    OK = "ok"
+    DUPLICATE = "duplicate"  # answered from the store
+    IGNORED = "ignored"  # nothing to do (a callback for a conversation we never had)
+    FLOW_ERROR = "flow_error"  # the flow raised: rolled back, the caller got the apology
+    FAILED = "failed"  # an exception left the engine (the store was down, ...)
+    CANCELLED = "cancelled"  # the request went away mid-turn (the client disconnected)
+
+
+class Observer:
+    """Where observations go: Prometheus ``metrics``, OpenTelemetry ``tracing``, and a log
+    line per turn on ``switchboard.turns`` when ``log_turns``. Each part is optional."""
+
+    def __init__(
+        self,
+        metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
+        *,
+        log_turns: bool = False,
+    ) -> None:
+        self.metrics = metrics
+        self.tracing = tracing
+        self.log_turns = log_turns
+
+    def turn(self, key: str, event: Event) -> Probe:
+        """A probe for one turn; use it as a context manager around the whole turn."""
+        return Probe(self, key, event)
+
+    def note(self, what: Outcome) -> None:
+        """Mark the current turn (``FLOW_ERROR``); counted once the turn ends."""
+        probe = _current.get()
+        if probe is not None and probe.observer is self:
+            probe.outcome = what
+
+    def unhandled(self, flow: str, state: str, kind: str) -> None:
+        """The flow had no transition for an input (it answered its ``invalid`` handler)."""
+        if self.metrics is not None:
+            self.metrics.unhandled.labels(flow, state).inc()
+
+    def outbox_change(self, message: OutboundMessage, change: OutboxChange) -> None:
+        """The outbox worker wrote ``change`` to ``message``."""
+        if self.metrics is not None:
+            self.metrics.outbox_change(message, change)
+
+    def sending(self, message: OutboundMessage) -> AbstractAsyncContextManager[object]:
+        """A span around one outbound send, child of the turn that queued it (tracing on)."""
+        if self.tracing is None:
+            return nullcontext()
+        return self.tracing.send_span(message)
+
+    def consent_change(self, keyword: str, source: str, status: str) -> None:
+        """A consent change made outside a turn (a 21610 carrier opt-out)."""
+        if self.metrics is not None:
+            self.metrics.consent.labels(keyword, source, status).inc()
+
+    def delivery(self, status: str, applied: bool) -> None:
+        """A MessageStatus callback: ``applied`` when it moved the message's status."""
+        if self.metrics is not None:
+            self.metrics.delivery.labels(status, "applied" if applied else "stale").inc()
+
+
+class Probe:
+    """One turn being observed: phase timings, conflicts, outcome (see :class:`Observer`)."""
+
+    def __init__(self, observer: Observer, key: str, event: Event) -> None:
+        self.observer = observer
+        self.key = key
+        self.event = event
+        self.outcome = Outcome.OK
+        self.flow = ""
+        self.before: str | None = None
+        self.after: str | None = None
+        self.conflicts = 0
+        self.parts: dict[str, float] = {}
+        self.traceparent: str | None = None
+        self._start = 0.0
+        self._span: AbstractContextManager[object] | None = None
+
+    def __enter__(self) -> Probe:
+        self._start = time.perf_counter()
+        self._token = _current.set(self)
+        tracing = self.observer.tracing
+        if tracing is not None:
+            self._span = tracing.turn_span(self)
+            self._span.__enter__()
+            self.traceparent = tracing.traceparent()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if isinstance(exc, asyncio.CancelledError):
+            self.outcome = Outcome.CANCELLED
+        elif exc is not None:
+            self.outcome = Outcome.FAILED
+        seconds = time.perf_counter() - self._start
+        _current.reset(self._token)
+        if self._span is not None and self.observer.tracing is not None:
+            self.observer.tracing.end_turn(self)
+            self._span.__exit__(kind, exc, tb)
+        self._report(seconds)
+
+    def _report(self, seconds: float) -> None:
+        metrics = self.observer.metrics
+        if metrics is not None:
+            metrics.turn(self, seconds)
+        if self.observer.log_turns and turns_log.isEnabledFor(logging.INFO):
+            turns_log.info(
+                "turn %s %s %s → %s (%s) in %.1f ms",
+                self.key, self.flow or "-", self.before, self.after, self.outcome,
+                seconds * 1000,
+                extra={
+                    "conversation": self.key, "flow": self.flow, "state_before": self.before,
+                    "state_after": self.after, "sid": self.event.sid, "kind": self.event.kind,
+                    "duration_ms": round(seconds * 1000, 3), "outcome": str(self.outcome),
+                },
+            )  # fmt: skip
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time one phase of the turn (and trace it as a child span)."""
+        start = time.perf_counter()
+        tracing = self.observer.tracing
+        span = tracing.phase_span(name) if tracing is not None else nullcontext()
+        try:
+            with span:
+                yield
+        finally:
+            self.parts[name] = self.parts.get(name, 0.0) + time.perf_counter() - start
+
+    def finish(self, outcome: Outcome) -> None:
+        """Record how the turn ended (a flow error noted during the step wins over OK)."""
+        if self.outcome is Outcome.OK:
+            self.outcome = outcome
+
+    def conflict(self) -> None:
+        """A version conflict: the step is being redone."""
+        self.conflicts += 1
+
+    async def committed(self, stored: Conversation | None, write: TurnWrite) -> None:
+        """The turn's write is committed; ``stored`` is what it replaced. Links the messages
+        it queued to the turn's trace (tracing on)."""
+        entry = write.log[0] if write.log else None
+        self.flow = write.conversation.flow
+        self.before = entry.state_before if entry else None
+        self.after = write.conversation.state
+        metrics, tracing = self.observer.metrics, self.observer.tracing
+        if metrics is not None:
+            metrics.committed(stored, write)
+            if write.fired is not None:
+                metrics.timer_fired(max(0.0, (write.at - write.fired.due_at).total_seconds()))
+        if tracing is not None and write.outbox and self.traceparent:
+            await tracing.link_outbox([m.id for m in write.outbox], self.traceparent)
