@@ -48,7 +48,9 @@ if TYPE_CHECKING:
     from bot.flow.intents import Timeout
     from bot.flow.reprompt import reprompt
     from bot.flow.routing import Router
+    from bot.flow.subflow import Outcome, Result
     from bot.flow.turn import Turn
+    from bot.flow.verify_phone import VerifyPhone
     from bot.flow.versions import Lost, Migration
     from bot.flow.voice_conditions import (
         dial_answered,
@@ -106,6 +108,9 @@ _EXPORTS = {
     "reprompt": "bot.flow.reprompt",
     "Router": "bot.flow.routing",
     "Turn": "bot.flow.turn",
+    "Outcome": "bot.flow.subflow",
+    "Result": "bot.flow.subflow",
+    "VerifyPhone": "bot.flow.verify_phone",
     "dial_answered": "bot.flow.voice_conditions",
     "dial_status_is": "bot.flow.voice_conditions",
     "has_recording": "bot.flow.voice_conditions",
@@ -145,9 +150,11 @@ __all__ = [
     "NumberPolicy",
     "OptedOut",
     "OutboundRefused",
+    "Outcome",
     "Pause",
     "Play",
     "RestError",
+    "Result",
     "Router",
     "RoutingError",
     "Say",
@@ -164,6 +171,7 @@ __all__ = [
     "Timeout",
     "Turn",
     "UnlistedVoice",
+    "VerifyPhone",
     "VoiceEvent",
     "WindowClosed",
     "compile_flow",

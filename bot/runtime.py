@@ -23,6 +23,7 @@ from bot.errors import ConfigError
 from bot.events.model import Params
 from bot.flow.definition import CompiledFlow, Flow, compile_flow
 from bot.flow.routing import Router
+from bot.flow.subflow import check_calls, with_children
 from bot.observe.build import build_observer
 from bot.observe.hooks import Observer
 from bot.outbound.delivery import DeliveryCallbacks
@@ -30,6 +31,7 @@ from bot.outbound.notices import Notifier
 from bot.outbound.rest import TwilioRest
 from bot.outbound.sender import Sender
 from bot.outbound.timers import TimerRunner
+from bot.outbound.verify import TwilioVerify
 from bot.outbound.worker import OutboxWorker
 from bot.settings import Settings
 from bot.voice.answer import CallAnswerer
@@ -66,6 +68,7 @@ class Runtime:
     notifier: Notifier | None = None
     # metrics, spans and turn logs (bot.observe); a no-op unless settings.observe asks
     observer: Observer = field(default_factory=Observer)
+    verify_api: TwilioRest | None = None  # Twilio Verify's client, closed on stop
 
     async def start(self) -> None:
         """Open the store, then start the background workers (unless configured off)."""
@@ -83,6 +86,8 @@ class Runtime:
         if self.notifier is not None:
             await self.notifier.stop()
         await self.outbox.stop()
+        if self.verify_api is not None:
+            await self.verify_api.close()
         await self.store.close()
 
     async def drain(self) -> int:
@@ -95,7 +100,8 @@ class Runtime:
 
 def compile_flows(flows: Iterable[type[Flow]], router: Router) -> dict[str, CompiledFlow]:
     """Compile and validate every flow; :class:`ConfigError` if the router names others."""
-    compiled = {flow.name: compile_flow(flow) for flow in flows}
+    compiled = {flow.name: compile_flow(flow) for flow in with_children(list(flows))}
+    check_calls(compiled)  # every child registered, every exit handled (bot.flow.subflow)
     missing = router.flow_names() - compiled.keys()
     if missing:
         raise ConfigError(f"the router names flows that are not registered: {sorted(missing)}")
@@ -117,6 +123,14 @@ def _twilio_sender(settings: Settings) -> Sender | None:
         config.credentials, timeout=config.request_timeout, max_concurrency=config.max_concurrency,
         page_size=config.lookup_page_size,
     )  # fmt: skip
+
+
+def _verify_api(settings: Settings) -> TwilioRest | None:
+    """Twilio Verify's client (its own timeout, inside a webhook's budget), when configured."""
+    config = settings.outbound
+    if config.credentials is None or config.verify.service_sid is None:
+        return None
+    return TwilioRest(config.credentials, timeout=config.verify.timeout, max_concurrency=4)
 
 
 def build_runtime(
@@ -144,9 +158,11 @@ def build_runtime(
         store, config, clock, gate, sender=_twilio_sender(settings),
         public_url=settings.public_url, observer=observer,
     )  # fmt: skip
+    verify_api = _verify_api(settings)
+    verifier = TwilioVerify(verify_api, config.verify, store, gate, clock) if verify_api else None
     engine = Engine(
         store, compiled, router, gate, clock=clock, apology=settings.apology,
-        on_enqueued=outbox.wake, observer=observer,
+        on_enqueued=outbox.wake, verifier=verifier, observer=observer,
     )  # fmt: skip
     timers = TimerRunner(
         engine, store, poll_seconds=config.poll_seconds, lease_seconds=config.lease_seconds,
@@ -165,16 +181,6 @@ def build_runtime(
         admin = Operations(engine, store, store, timers, outbox.wake)
         notifier = Notifier(settings.handoff_notices, store, clock)
     return Runtime(
-        settings,
-        store,
-        clock,
-        gate,
-        engine,
-        outbox,
-        timers,
-        calls,
-        handlers,
-        admin,
-        notifier,
-        observer,
-    )
+        settings, store, clock, gate, engine, outbox, timers, calls, handlers, admin,
+        verify_api=verify_api, notifier=notifier, observer=observer,
+    )  # fmt: skip

@@ -2,9 +2,10 @@
 
 Numbers: messages to any number get the support menu; calls to any number get the IVR,
 except calls to :data:`SPEECH_MENU_NUMBER`, which get the speech menu; messages to
-:data:`HELPDESK_NUMBER` get the help desk that hands off to a person. Appointment reminders
-are started by us (``switchboard send appointments ...``); the person's replies continue that
-conversation, whatever the number routes to.
+:data:`HELPDESK_NUMBER` get the help desk that hands off to a person; messages and calls to
+:data:`SIGNUP_NUMBER` get the sign-up that verifies the number (``VerifyPhone``). Appointment
+reminders are started by us (``switchboard send appointments ...``); the person's replies
+continue that conversation, whatever the number routes to.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bot.web import web_app
 from flows.appointments import AppointmentFlow
 from flows.helpdesk import HELPDESK_NUMBER, HelpdeskFlow
 from flows.ivr import IvrFlow
+from flows.signup import SignupFlow
 from flows.speech_menu import SpeechMenuFlow
 from flows.support import SupportFlow
 from storage.base import Store
@@ -24,10 +26,12 @@ from storage.base import Store
 __all__ = [
     "EXAMPLE_FLOWS",
     "HELPDESK_NUMBER",
+    "SIGNUP_NUMBER",
     "SPEECH_MENU_NUMBER",
     "AppointmentFlow",
     "HelpdeskFlow",
     "IvrFlow",
+    "SignupFlow",
     "SpeechMenuFlow",
     "SupportFlow",
     "build",
@@ -36,9 +40,10 @@ __all__ = [
 ]
 
 EXAMPLE_FLOWS: list[type[Flow]] = [
-    SupportFlow, IvrFlow, SpeechMenuFlow, AppointmentFlow, HelpdeskFlow,
+    SupportFlow, IvrFlow, SpeechMenuFlow, AppointmentFlow, HelpdeskFlow, SignupFlow,
 ]  # fmt: skip
 SPEECH_MENU_NUMBER = "+15550100200"
+SIGNUP_NUMBER = "+15550100400"  # sign-up with phone verification, by message or call
 
 
 def example_router() -> Router:
@@ -48,6 +53,7 @@ def example_router() -> Router:
     router.add(SPEECH_MENU_NUMBER, "speech_menu", Channel.VOICE)
     router.add(HELPDESK_NUMBER, "helpdesk", Channel.SMS)
     router.add(HELPDESK_NUMBER, "helpdesk", Channel.WHATSAPP)
+    router.add(SIGNUP_NUMBER, "verified_signup")  # every channel
     return router
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ClassVar, TypeVar
 
 import storage.programs as programs
@@ -39,6 +39,7 @@ from storage.records import (
     TurnWrite,
 )
 from storage.rules import REPORT_GROUPS
+from storage.verify_limits import take_verify_send
 
 __all__ = ["PRIMITIVES", "Backend"]
 
@@ -215,6 +216,13 @@ class Backend(Store, ABC):
     async def contact_zone(self, person: str) -> str | None:
         """``person``'s own time zone, if one was recorded."""
         return await self.run(programs.contact_zone(person), atomic=False)
+
+    async def take_verify_send(
+        self, person: str, at: datetime, window: timedelta, limit: int
+    ) -> bool:
+        """See :meth:`storage.protocols.VerifyLimitStore.take_verify_send`."""
+        program = take_verify_send(self.dialect, person, at, window, limit)
+        return await self.run(program, atomic=False)
 
     async def close_window(self, window: str, at: datetime) -> bool:
         """Close ``window`` unless they wrote after ``at``; whether it was open before."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from storage.records import (
@@ -43,6 +43,7 @@ __all__ = [
     "Store",
     "TimerStore",
     "TurnStore",
+    "VerifyLimitStore",
 ]
 
 
@@ -240,5 +241,19 @@ class AdminStore(Protocol):
         ...
 
 
-class Store(TurnStore, ConsentStore, OutboxStore, TimerStore, ReadStore, AdminStore, Protocol):
+class VerifyLimitStore(Protocol):
+    """The per-number limit on verification codes (``bot.outbound.verify``)."""
+
+    async def take_verify_send(
+        self, person: str, at: datetime, window: timedelta, limit: int
+    ) -> bool:
+        """Count one code for ``person`` at ``at``; whether it is within ``limit`` codes per
+        ``window`` (one atomic statement, so it holds across instances)."""
+        ...
+
+
+class Store(
+    TurnStore, ConsentStore, OutboxStore, TimerStore, ReadStore, AdminStore, VerifyLimitStore,
+    Protocol,
+):  # fmt: skip
     """A whole conversation store. Backends: ``storage.sqlite``, ``storage.postgres``."""

@@ -72,10 +72,13 @@ class Direction(StrEnum):
 
 class Marker(StrEnum):
     """The kind of a log entry about the conversation itself rather than a message: migrated
-    to the running version of its flow, or lost (that version could not place it)."""
+    to the running version of its flow, or lost (that version could not place it); a
+    subflow called, or returned to its caller."""
 
     MIGRATED = "migrated"
     LOST = "lost"
+    CALLED = "called"
+    RETURNED = "returned"
 
 
 class ConsentStatus(StrEnum):
@@ -118,6 +121,10 @@ class Conversation:
     ``flow_version`` and ``flow_shape`` are the version of its flow it runs: the flow's
     declared number and its definition's structural fingerprint (0 and ``""`` for a row
     written before versions existed; see docs/flows.md, "Changing a live flow").
+
+    ``stack`` holds the callers of a running subflow, outermost first: each a JSON object
+    (its flow, the state it waits in, its data, its version; docs/flows.md, "Subflows").
+    ``flow``/``state``/``data`` are the running (innermost) flow's.
     """
 
     key: str
@@ -133,6 +140,7 @@ class Conversation:
     updated_at: datetime | None = None
     flow_version: int = 0
     flow_shape: str = ""
+    stack: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ __all__ = [
 
 CONVERSATION = (
     "key", "flow", "state", "data", "version", "closed", "channel", "ours", "theirs",
-    "created_at", "updated_at", "flow_version", "flow_shape",
+    "created_at", "updated_at", "flow_version", "flow_shape", "stack",
 )  # fmt: skip
 LOG = (
     "conversation", "direction", "kind", "body", "at", "sid", "channel", "media",
@@ -81,12 +81,13 @@ def marks(table: Sequence[str]) -> str:
 def conversation(row: Row, d: Dialect) -> Conversation:
     """A conversation from its :data:`CONVERSATION` columns."""
     (key, flow, state, data, version, closed, channel, ours, theirs, created, updated,
-     flow_version, flow_shape) = row  # fmt: skip
+     flow_version, flow_shape, stack) = row  # fmt: skip
     return Conversation(
         key=key, flow=flow, state=state, data=d.read_json(data), version=version,
         closed=bool(closed), channel=channel, ours=ours, theirs=theirs,
         created_at=d.read_time(created), updated_at=d.read_time(updated),
         flow_version=flow_version, flow_shape=flow_shape,
+        stack=tuple(d.read_json(stack) or ()),
     )  # fmt: skip
 
 

@@ -14,6 +14,9 @@ REST API. The rule, enforced here over the source of every shipped module:
    Only the gated senders (:data:`GATED_SENDERS`, the outbox worker) use the ``Sender``
    protocol the client implements, and each of them calls the gate (``.admit(`` or
    ``.require(``).
+4. Twilio Verify (issue 15) is not a message send, but a code goes to a person: the runtime
+   builds a second client for it, handed to :data:`VERIFY_USERS` alone, which reads the
+   person's consent before a code goes by SMS or WhatsApp (``.contact(``).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ SHIPPED = sorted(
 REST_CLIENT_MODULES = {"bot/outbound/rest.py"}
 REST_CLIENTS = ("twilio.rest.Client", "bot.outbound.rest.TwilioRest")
 GATED_SENDERS = {"bot/outbound/worker.py"}
+VERIFY_USERS = {"bot/outbound/verify.py"}
 COMPOSITION_ROOT = "bot/runtime.py"
 # Modules that POST to the operators' own webhook (issue 13's hand-off notices): an HTTP
 # client, but never Twilio's (no twilio.* import) and never a message to a person.
@@ -75,12 +79,16 @@ def test_no_module_reaches_twilio_around_the_gate(path: Path) -> None:
         assert ".admit(" in source or ".require(" in source, f"{name} sends around the gate"
     elif name == COMPOSITION_ROOT:
         source = path.read_text(encoding="utf-8")
-        assert source.count("TwilioRest(") == 1, "the runtime builds one REST client"
+        assert source.count("TwilioRest(") == 2, "one REST client for the outbox, one for Verify"
+        assert source.count("_verify_api(") == 2, "Verify's built in one place, used in one"
+        assert "TwilioVerify(verify_api," in source, "and handed to the consent-reading verifier"
         assert source.count("_twilio_sender(") == 2, "built in one place, used in one place"
         worker = source[source.index("OutboxWorker(") :]
         assert worker[: worker.index(")  # fmt: skip")].count("sender=_twilio_sender(") == 1
     elif name not in REST_CLIENT_MODULES and not name.startswith("bot/testing/"):
         assert not clients, f"{name} uses {sorted(clients)}: only the gated outbox worker may"
+    if name in VERIFY_USERS:
+        assert ".contact(" in path.read_text(encoding="utf-8"), f"{name} ignores consent"
     if SENDER in names and not name.startswith("bot/testing/"):
         allowed = GATED_SENDERS | REST_CLIENT_MODULES | {COMPOSITION_ROOT}
         assert name in allowed, f"{name} uses the Sender: only the gated worker may"

@@ -74,6 +74,8 @@ def conversation_json(c: Conversation) -> dict[str, Any]:
         "key": c.key, "flow": c.flow, "state": c.state, "data": c.data, "version": c.version,
         "channel": c.channel, "ours": c.ours, "theirs": c.theirs, "closed": c.closed,
         "created_at": _time(c.created_at), "updated_at": _time(c.updated_at),
+        # a running subflow's callers, outermost first (docs/flows.md, "Subflows")
+        "calls": [{"flow": f.get("flow"), "state": f.get("state")} for f in c.stack],
     }  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.cli.common import Commands, fail
 from bot.flow.definition import Flow
 from bot.flow.diagram import dot, mermaid, svg
+from bot.flow.subflow import with_children
 
 __all__ = ["add_parser", "load_flows", "run"]
 
@@ -50,7 +51,7 @@ def load_flows(spec: str) -> list[type[Flow]]:
 def run(args: argparse.Namespace) -> int:
     """Print (or write) the named flow's diagram."""
     try:
-        flows = load_flows(args.flows)
+        flows = with_children(load_flows(args.flows))  # subflows are drawn on their own too
     except ValueError as exc:
         return fail(str(exc))
     found = [flow for flow in flows if flow.name == args.flow]

@@ -26,6 +26,7 @@ from bot.engine.compose import compose, detach_replies
 from bot.engine.handoff import Hold, held_by, hold_for, markers, resume_on_timeout
 from bot.engine.locks import KeyedLocks
 from bot.engine.placement import Placed, place_for_step
+from bot.engine.subflows import Settled, finish_log, restart_flow, settle
 from bot.errors import ConflictError, StoreError
 from bot.events.internal import TimerFired
 from bot.events.keys import ConversationKey, key_for
@@ -34,6 +35,7 @@ from bot.events.model import Channel, Event, InternalEvent
 from bot.flow.definition import CompiledFlow
 from bot.flow.routing import Router
 from bot.flow.turn import Turn
+from bot.flow.verification import Verifier
 from bot.flow.versions import Lost
 from bot.observe.hooks import Observer, Outcome
 from bot.twiml.messaging import Action, Message
@@ -96,6 +98,7 @@ class Engine:
     apology: str = DEFAULT_APOLOGY
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     on_enqueued: Callable[[], None] = _nothing
+    verifier: Verifier | None = None  # turn.verify (bot.outbound.verify)
     observer: Observer = field(default_factory=Observer)
 
     def flow_for(self, event: Event, stored: Conversation | None = None) -> CompiledFlow | None:
@@ -191,23 +194,29 @@ class Engine:
         fresh = inbound.restart or stored is None or reopen or stored.flow != flow.name
         fresh = fresh or (isinstance(event, InternalEvent) and event.restart)
         fresh = fresh or lost is Lost.RESTART
+        flow = restart_flow(self.flows, flow, stored) if fresh else flow  # the outermost caller
+        stack = () if fresh or stored is None else stored.stack
         state = flow.initial if fresh or stored is None else stored.state
         seed = dict(event.seed) if isinstance(event, InternalEvent) else {}
         data = seed if fresh or stored is None else stored.data
         version = (stored.version if stored else 0) + 1
         turn = Turn(event, key, flow.name, state, data, self.clock, step=version)
+        turn.verify = self.verifier
         run = (inbound.run_flow or inbound.restart) and placed is not None
         run = run and lost is not Lost.CLOSE and hold is not Hold.HELD
         # A call that ended is closed even when its flow raises: keep the data it had (and a
         # migrated conversation keeps its migration).
         keep = event.ends_conversation or (placed is not None and placed.migrated)
         before = json.dumps(data) if keep else None
+        settled = Settled(flow, state, stack)
         try:
             if run and fresh and key.thread:
                 turn.history = await self._history(key)
             if lost in (Lost.RESTART, Lost.CLOSE) and flow.cls.lost_message and inbound.run_flow:
                 turn.say(flow.cls.lost_message)
             new_state = await self._run(flow, turn, fresh, placed, hold) if run else state
+            if run:  # call a subflow the step entered, or return a finished one
+                settled = await settle(self.flows, flow, turn, new_state, stack)
             storable(turn.data)  # refuse data that cannot be stored, as a flow error
             if not internal:  # verbs the channel's answer cannot carry fail the step here
                 check_answer((a.node() for a in turn.actions), voice=key.channel is Channel.VOICE)
@@ -223,11 +232,13 @@ class Engine:
             self.observer.note(Outcome.FLOW_ERROR)
             turn.actions[:] = self.apologise(event.channel)
             new_state, saved, ran = state, False, False
+            settled = Settled(flow, state, stack)
             if before is not None:
                 turn.data, saved = json.loads(before), True
         if placed is None:  # a migration's data upgrade raised: nothing is written
             turn.actions[:] = self.apologise(event.channel)
         saved = saved or (lost is Lost.CLOSE and inbound.run_flow)
+        flow, new_state = settled.flow, settled.state
         if internal and not ran:
             turn.actions[:] = []  # nobody to apologise to
         detach_replies(turn)
@@ -237,14 +248,15 @@ class Engine:
         # A migration that renamed the state moves it for the timers: those bound to the old
         # name go, and the new state's timeouts are armed afresh.
         origin = placed.old_state or state if placed and placed.migrated else state
-        out = compose(flow, turn, origin, new_state, fresh, now) if saved and ran else None
+        switched = fresh or settled.switched
+        out = compose(flow, turn, origin, new_state, switched, now) if saved and ran else None
         closed = flow.is_final(new_state) or event.ends_conversation or lost is Lost.CLOSE
         if stored is not None and stored.closed and not fresh:
             closed = True  # a late callback about a call that is over does not reopen it
         conversation = Conversation(
             key=key.id, flow=flow.name, state=new_state, data=turn.data, version=version,
             channel=key.channel.value, ours=key.ours, theirs=key.their, closed=closed,
-            flow_version=flow.version, flow_shape=flow.shape,
+            flow_version=flow.version, flow_shape=flow.shape, stack=settled.stack,
         )  # fmt: skip
         response = render(action.node() for action in actions)
         entries = self._log(key, event, actions, state, new_state, now)
@@ -254,13 +266,14 @@ class Engine:
         entries += [_refused_entry(key, r, now) for r in refused]
         entries += markers(was, turn.data if saved else None, key, new_state, now)
         entries[:0] = placed.entries if placed else ()
+        entries = finish_log(turn, entries, settled)  # subflow markers; a code masked
         touch = key.channel is Channel.WHATSAPP and isinstance(event, InboundMessage)
         return TurnWrite(
             conversation, entries, idem, response, now, save_state=saved,
             consent=inbound.changes, touch_window=touch,
             outbox=out.outbox if out else (), timers=out.timers if out else (),
             fired=event.timer if isinstance(event, TimerFired) else None,
-            moved=fresh or new_state != origin,
+            moved=switched or new_state != origin,
             contacts=_read_once(read),
         )  # fmt: skip
 

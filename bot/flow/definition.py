@@ -24,6 +24,7 @@ from transitions.extensions.asyncio import AsyncMachine
 
 from bot.errors import FlowDefinitionError
 from bot.flow.intents import Timeout
+from bot.flow.subflow import Outcome, check_declaration, fired_triggers
 from bot.flow.triggers import unknown_triggers
 from bot.flow.versions import DEFAULT_LOST_MESSAGE, Lost, Migration, MigrationCheck, fingerprint
 
@@ -79,6 +80,10 @@ class Flow:
     # what a person hears when their input matches no transition and the state has no
     # `invalid` one: None answers nothing (the input is still logged as unhandled)
     unhandled_reply: ClassVar[str | None] = None
+    # state -> the child flow (class or name) it runs; final state -> how a child ends
+    # (bot.flow.subflow, docs/flows.md "Subflows")
+    subflows: ClassVar[Mapping[str, type[Flow] | str]] = {}
+    outcomes: ClassVar[Mapping[str, Outcome | str]] = {}
 
     __slots__ = ("state",)
 
@@ -261,7 +266,7 @@ def compile_flow(cls: type[Flow]) -> CompiledFlow:
     specs = [dict(spec) for spec in cls.transitions]
     for index, spec in enumerate(specs):
         check.transition(index, spec, set(states))
-    for problem in unknown_triggers(specs, cls.triggers, dict(cls.timeouts)):
+    for problem in unknown_triggers(specs, fired_triggers(cls), dict(cls.timeouts)):
         raise check.fail(problem)
     hooks = check.hooks(set(states))
     unreachable = [s for s in states if s not in _reachable(cls.initial, specs, states)]
@@ -281,6 +286,7 @@ def compile_flow(cls: type[Flow]) -> CompiledFlow:
             machine.states[state].add_callback("enter" if "_enter_" in name else "exit", name)
     compiled = CompiledFlow(cls, machine, _triggers(specs, states))
     _check_timeouts(check, compiled, set(states))
+    check_declaration(cls, check.flow, set(states), compiled.handles)
     version, migrations = MigrationCheck(cls, check.flow, states).run()
     shape = fingerprint(states, cls.initial, cls.final_states, specs, dict(cls.timeouts))
     return replace(

@@ -21,6 +21,7 @@ from typing import Any
 from bot.errors import ConfigError
 from bot.flow.definition import Flow, compile_flow
 from bot.flow.intents import Timeout
+from bot.flow.subflow import calls_of
 
 __all__ = ["Edge", "dot", "edges", "mermaid", "svg"]
 
@@ -92,6 +93,7 @@ def mermaid(flow: type[Flow]) -> str:
         text = " | ".join(labels).replace(":", "∶")  # a colon would end Mermaid's label
         lines.append(f"  {source} --> {dest}: {text}")
     lines += [f"  {state} --> [*]" for state in flow.final_states]
+    lines += [f"  {state}: {state} ⇒ calls {child}" for state, child in calls_of(flow).items()]
     return "\n".join(lines) + "\n"
 
 
@@ -109,8 +111,14 @@ def dot(flow: type[Flow]) -> str:
         "  edge [fontname=Helvetica, fontsize=10];",
         '  __start [shape=point, width=0.15, label=""];',
     ]
+    calls = calls_of(flow)  # a subflow state says which flow it calls
     for state in flow.states:
         shape = ", shape=doublecircle, style=solid" if state in flow.final_states else ""
+        shape += (
+            f', style="rounded,bold", xlabel={_quote("⇒ " + calls[state])}'
+            if state in calls
+            else ""
+        )
         bold = ", penwidth=2" if state == flow.initial else ""
         lines.append(f"  {_quote(state)} [label={_quote(state)}{shape}{bold}];")
     lines.append(f"  __start -> {_quote(flow.initial)};")

@@ -15,6 +15,8 @@ from bot.events.urls import action_url
 from bot.events.voice import VoiceEvent
 from bot.flow.handoff import DEFAULT_HOLDING, KEY, TIMEOUT_TRIGGER, Handoff
 from bot.flow.intents import ScheduleIntent, SendIntent, parse_delay
+from bot.flow.subflow import CallIntent, Result, child_name
+from bot.flow.verification import Verifier
 from bot.flow.voice_replies import VoiceReplies
 from bot.twiml.messaging import Action, Message
 from bot.twiml.rules import check_answer
@@ -50,6 +52,10 @@ class Turn(VoiceReplies):
     history: Sequence[Conversation] = ()
     sends: list[SendIntent] = field(default_factory=list)
     timers: list[ScheduleIntent] = field(default_factory=list)
+    called: CallIntent | None = None  # turn.call(...): bot.flow.subflow
+    result: Result | None = None  # a finished subflow's result, in its caller's step
+    verify: Verifier | None = None  # phone verification (Twilio Verify), when configured
+    masked: bool = False  # the inbound text is a secret (a code): logged masked
 
     @property
     def now(self) -> datetime:
@@ -222,3 +228,11 @@ class Turn(VoiceReplies):
         if delay is not None:
             payload = {"handoff": record.id}
             self.schedule(TIMEOUT_TRIGGER, delay, name="handoff", payload=payload)
+
+    def call(self, child: Any, /, **args: Any) -> None:
+        """Start subflow ``child`` (a flow class or name) with ``args`` as its data.
+
+        The state this step ends in must declare ``child`` in the flow's ``subflows``;
+        the caller continues with ``completed``/``failed``/``expired`` and ``turn.result``.
+        """
+        self.called = CallIntent(child_name(child), dict(args))

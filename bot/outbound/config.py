@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from bot.errors import ConfigError
 from bot.outbound.ratelimit import DEFAULT_RATES
+from bot.outbound.verify_config import VerifyConfig
 from storage.records import Purpose
 
 __all__ = ["AT_MOST_ONCE", "DEFAULT_API_URL", "Credentials", "OutboundSettings", "Side"]
@@ -136,6 +137,7 @@ class OutboundSettings:
     segment_warning: int = 4  # log a warning for messages of more segments than this
     smart_encoding: bool = False
     worker: bool = True  # run the outbox worker and timer runner in this process
+    verify: VerifyConfig = field(default_factory=VerifyConfig)  # Twilio Verify (docs/verify.md)
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1 or self.max_concurrency < 1 or self.batch < 1:
@@ -196,4 +198,5 @@ class OutboundSettings:
             retry_horizon=_number(env, "SWITCHBOARD_RETRY_HORIZON_SECONDS", 6 * 3600.0),
             settle_seconds=_number(env, "SWITCHBOARD_SETTLE_SECONDS", 120.0),
             at_most_once=_purposes(env.get("SWITCHBOARD_AT_MOST_ONCE")),
+            verify=VerifyConfig.from_env(env),
         )

@@ -10,7 +10,9 @@ secrets never appear in them.
 
 Only :mod:`bot.runtime` builds a :class:`TwilioRest`, and only :mod:`bot.outbound.worker`
 calls it (a test pins both), so every message that reaches Twilio has passed the
-consent/window gate at send time.
+consent/window gate at send time. Twilio Verify's two calls (:meth:`TwilioRest.verify` and
+:meth:`TwilioRest.verify_check`) are here too, used by :mod:`bot.outbound.verify` alone,
+which screens a code by message against the consent ledger first (docs/verify.md).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from bot.errors import ConfigError, RestError
-from bot.outbound.config import Credentials
+from bot.outbound.config import DEFAULT_API_URL, Credentials
 from bot.outbound.sender import Created, Found
 
 __all__ = ["TwilioRest"]
@@ -103,6 +105,8 @@ class TwilioRest:
                 environment={},
             )  # fmt: skip
             self._client.api.base_url = creds.api_url
+            if creds.api_url != DEFAULT_API_URL:  # a fake or a proxy serves Verify too
+                self._client.verify.base_url = creds.api_url
         return self._client
 
     async def close(self) -> None:
@@ -201,3 +205,19 @@ class TwilioRest:
             kwargs["status_callback"] = status_callback
         made = await self._call("create a call", lambda: calls.create_async(**kwargs))
         return Created(str(made.sid), str(made.status))
+
+    async def verify(self, service: str, *, to: str, channel: str) -> str:
+        """Start a verification (Twilio sends the code); returns its status (``pending``)."""
+        made = self._get_client().verify.v2.services(service).verifications
+        found = await self._call(
+            "start a verification", lambda: made.create_async(to=to, channel=channel)
+        )
+        return str(found.status)
+
+    async def verify_check(self, service: str, *, to: str, code: str) -> str:
+        """Check ``code`` for ``to``: ``approved``, or ``pending`` when it was wrong."""
+        checks = self._get_client().verify.v2.services(service).verification_checks
+        found = await self._call(
+            "check a verification", lambda: checks.create_async(to=to, code=code)
+        )
+        return str(found.status)

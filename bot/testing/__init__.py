@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import bot.testing.consent  # noqa: F401  (registers the [text] and [proactive] actions)
 from bot.testing import outbound as _outbound  # noqa: F401 - registers [start] and [wait]
-from bot.testing import voice  # noqa: F401  (registers voice caller actions and reply lines)
+from bot.testing import (
+    verify_actions,  # noqa: F401  (registers [code])
+    voice,  # noqa: F401  (registers voice caller actions and reply lines)
+)
 from bot.testing.call import Call, CallError
 from bot.testing.clock import FakeClock
 from bot.testing.fake_twilio import FakeTwilio

@@ -50,6 +50,7 @@ from bot.testing.fake_resources import (
     error_response,
     new_sid,
 )
+from bot.testing.fake_verify import FakeVerify
 from bot.testing.signing import TEST_AUTH_TOKEN, sign
 
 __all__ = [
@@ -101,6 +102,7 @@ class FakeTwilio:
         self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
         self.lists = 0  # list requests seen (pages)
         self._stored = asyncio.Event()
+        self.verify = FakeVerify(self._credentials_ok, lambda: self.clock(), seed=seed)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -118,6 +120,7 @@ class FakeTwilio:
         app.router.add_get(prefix + "/Messages.json", self._list_messages)
         app.router.add_get(prefix + "/Messages/{sid}.json", self._fetch_message)
         app.router.add_post(prefix + "/Calls.json", self._create_call)
+        self.verify.mount(app, self.prefix)  # Twilio Verify (bot.testing.fake_verify)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
@@ -267,6 +270,9 @@ class FakeTwilio:
             return False
         if request.match_info["account"] != self.account_sid:
             return False
+        return self._credentials_ok(user, password)
+
+    def _credentials_ok(self, user: str, password: str) -> bool:
         if user == self.account_sid:
             return password == self.auth_token
         return self.api_keys.get(user) == password

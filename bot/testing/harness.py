@@ -25,11 +25,13 @@ from bot.events.model import Channel
 from bot.flow.definition import Flow
 from bot.flow.routing import Router
 from bot.outbound.config import Credentials, OutboundSettings
+from bot.outbound.verify_config import VerifyConfig
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.testing.call import Call
 from bot.testing.clock import FakeClock
 from bot.testing.fake_twilio import FakeTwilio
+from bot.testing.fake_verify import TEST_VERIFY_SERVICE_SID
 from bot.testing.reply import Reply, new_sid
 from bot.testing.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, sign
 from bot.web.app import create_app, runtime_of
@@ -117,7 +119,9 @@ class Harness:
     compliance_file: str | None = None
     # Outbound settings; credentials and the REST URL are pointed at ``twilio``, the fake.
     outbound_settings: OutboundSettings = field(
-        default_factory=lambda: OutboundSettings(worker=False, default_rates=_FAST)
+        default_factory=lambda: OutboundSettings(
+            worker=False, default_rates=_FAST, verify=VerifyConfig(TEST_VERIFY_SERVICE_SID)
+        )
     )
     # The fake Twilio REST API the app sends to; one is started when not given (pass one to
     # share it between harnesses, e.g. across a restart).

@@ -36,11 +36,11 @@ WITH idem AS (
     ON CONFLICT (key) DO NOTHING RETURNING 1
 ), updated AS (
     UPDATE conversations SET flow = $5, state = $6, data = $7, version = $8, closed = $9,
-           updated_at = $3, flow_version = $39, flow_shape = $40
+           updated_at = $3, flow_version = $39, flow_shape = $40, stack = $41
     WHERE $10 AND $8 > 1 AND key = $1 AND version = $8 - 1 RETURNING 1
 ), inserted AS (
     INSERT INTO conversations ({CONVERSATION_COLUMNS})
-    SELECT $1, $5, $6, $7, 1, $9, $11, $12, $13, $3, $3, $39, $40 WHERE $10 AND $8 = 1
+    SELECT $1, $5, $6, $7, 1, $9, $11, $12, $13, $3, $3, $39, $40, $41 WHERE $10 AND $8 = 1
     ON CONFLICT (key) DO NOTHING RETURNING 1
 ), logged AS (
     INSERT INTO message_log ({LOG_COLUMNS})

@@ -294,6 +294,7 @@ class PostgresStore(Backend):
                         *_log_columns(write.log), *_consent_columns(write.consent),
                         write.touch_window, *_contact_columns(write.contacts),
                         *outbox.fired_timer(write), write.moved, c.flow_version, c.flow_shape,
+                        list(c.stack),
                     )  # fmt: skip
                     if recorded != len(keys):
                         raise _Duplicate

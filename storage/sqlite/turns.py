@@ -125,12 +125,13 @@ def save(conn: sqlite3.Connection, c: Conversation, at: str) -> None:
             f"INSERT INTO conversations ({S.columns(S.CONVERSATION)}) "
             f"VALUES ({S.marks(S.CONVERSATION)}) ON CONFLICT (key) DO NOTHING",
             (c.key, c.flow, c.state, data, 1, int(c.closed), c.channel, c.ours, c.theirs,
-             at, at, c.flow_version, c.flow_shape),
+             at, at, c.flow_version, c.flow_shape, dumps(list(c.stack))),
         )  # fmt: skip
     else:
         cur = conn.execute(
             "UPDATE conversations SET flow = ?, state = ?, data = ?, version = ?, closed = ?, "
-            "updated_at = ?, flow_version = ?, flow_shape = ? WHERE key = ? AND version = ?",
+            "updated_at = ?, flow_version = ?, flow_shape = ?, stack = ? "
+            "WHERE key = ? AND version = ?",
             (
                 c.flow,
                 c.state,
@@ -140,6 +141,7 @@ def save(conn: sqlite3.Connection, c: Conversation, at: str) -> None:
                 at,
                 c.flow_version,
                 c.flow_shape,
+                dumps(list(c.stack)),
                 c.key,
                 c.version - 1,
             ),

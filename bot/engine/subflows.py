@@ -1,0 +1,148 @@
+"""Running subflows: the call stack of a conversation, pushed and popped within one step.
+
+After a step's flow ran, :func:`settle` looks at where it ended: in a state that runs a
+subflow, the caller's frame is pushed and the child entered (its ``on_enter`` runs in the
+same turn, then its ``started`` trigger if it has one, to route on its arguments); in a
+final state of a child, the frame is popped and the caller fires the trigger named after
+the child's outcome, with ``turn.result``. Both repeat (a child that calls another on
+entering, a caller that ends on the result and returns in turn).
+
+A frame is JSON (stored in ``conversations.stack``): the caller's flow, the state it waits
+in, its data, and its flow's version and shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from bot.errors import FlowDefinitionError
+from bot.flow.definition import CompiledFlow
+from bot.flow.subflow import MAX_DEPTH, Result, calls_of, outcome_of
+from bot.flow.turn import Turn
+from storage.records import Conversation, Direction, LogEntry, Marker
+
+__all__ = ["MASK", "Settled", "finish_log", "restart_flow", "settle"]
+
+log = logging.getLogger("switchboard.subflows")
+
+Frame = dict[str, Any]
+MASK = "••••••"  # what the log shows for an inbound secret (a verification code)
+_SECRET_META = ("digits", "speech")
+
+
+@dataclass(slots=True)
+class Settled:
+    """Where a step really ended: the running flow, its state, the stack, and the
+    ``called``/``returned`` log entries; ``switched`` when the running flow changed."""
+
+    flow: CompiledFlow
+    state: str
+    stack: tuple[Frame, ...]
+    switched: bool = False
+    entries: list[LogEntry] = field(default_factory=list)
+
+
+def restart_flow(
+    flows: Mapping[str, CompiledFlow], flow: CompiledFlow, stored: Conversation | None
+) -> CompiledFlow:
+    """The flow a restart enters: the outermost caller's when a subflow was running."""
+    if stored is None or not stored.stack or stored.flow != flow.name:
+        return flow
+    return flows.get(str(stored.stack[0].get("flow")), flow)
+
+
+async def settle(
+    flows: Mapping[str, CompiledFlow],
+    flow: CompiledFlow,
+    turn: Turn,
+    state: str,
+    stack: tuple[Frame, ...],
+) -> Settled:
+    """Call and return until the step rests in a state that is neither (see module doc)."""
+    done = Settled(flow, state, stack)
+    for _ in range(4 * MAX_DEPTH):
+        if done.state in calls_of(done.flow.cls):
+            await _call(flows, done, turn)
+        elif done.stack and done.flow.is_final(done.state):
+            await _return(flows, done, turn)
+        else:
+            if turn.called is not None:
+                raise FlowDefinitionError(
+                    f"flow {done.flow.name!r} called {turn.called.child!r} but ended the step "
+                    f"in {done.state!r}, which runs no subflow"
+                )
+            return done
+    raise FlowDefinitionError(f"flow {flow.name!r}: subflows call and return without rest")
+
+
+async def _call(flows: Mapping[str, CompiledFlow], done: Settled, turn: Turn) -> None:
+    parent, state = done.flow, done.state
+    name = calls_of(parent.cls)[state]
+    intent, turn.called = turn.called, None
+    if intent is not None and intent.child != name:
+        raise FlowDefinitionError(
+            f"flow {parent.name!r} called {intent.child!r} in state {state!r}, which runs {name!r}"
+        )
+    if len(done.stack) >= MAX_DEPTH:
+        raise FlowDefinitionError(f"flow {parent.name!r}: subflows nested deeper than {MAX_DEPTH}")
+    child = flows[name]
+    frame = {
+        "flow": parent.name, "state": state, "data": turn.data,
+        "version": parent.version, "shape": parent.shape,
+    }  # fmt: skip
+    args = intent.args if intent else {}
+    done.stack += (frame,)
+    turn.flow, turn.state, turn.data = child.name, child.initial, dict(args)
+    body = f"{parent.name} → {name}"
+    done.entries.append(_entry(turn, Marker.CALLED, body, state, child.initial, {"args": args}))
+    await child.enter(turn)
+    state = child.initial
+    if child.handles("started", state):  # a child may route on its arguments at once
+        _, state = await child.fire("started", state, turn)
+    done.flow, done.state, done.switched = child, state, True
+
+
+async def _return(flows: Mapping[str, CompiledFlow], done: Settled, turn: Turn) -> None:
+    child, final = done.flow, done.state
+    *rest, frame = done.stack
+    parent = flows[str(frame["flow"])]
+    result = Result(child.name, outcome_of(child.cls, final), turn.data.get("result"))
+    meta = {"outcome": result.outcome.value, "from_state": final}
+    body = f"{child.name} → {parent.name}: {result.outcome.value}"
+    back = str(frame["state"])
+    done.entries.append(_entry(turn, Marker.RETURNED, body, final, back, meta))
+    done.stack = tuple(rest)
+    turn.flow, turn.state, turn.data = parent.name, str(frame["state"]), dict(frame["data"])
+    turn.result = result
+    moved, state = await parent.fire(result.outcome.value, turn.state, turn)
+    if not moved:
+        log.warning(
+            "flow %r took no %r transition from %r after subflow %r (conversation %s)",
+            parent.name, result.outcome.value, turn.state, child.name, turn.key.id,
+        )  # fmt: skip
+    done.flow, done.state, done.switched = parent, state, True
+
+
+def _entry(
+    turn: Turn, kind: Marker, body: str, before: str, after: str, meta: Mapping[str, Any]
+) -> LogEntry:
+    now: datetime = turn.now
+    return LogEntry(
+        conversation=turn.key.id, direction=Direction.IN, kind=kind.value, body=body, at=now,
+        channel=turn.key.channel.value, state_before=before, state_after=after,
+        meta={"flow": turn.flow, **meta},
+    )  # fmt: skip
+
+
+def finish_log(turn: Turn, entries: list[LogEntry], settled: Settled) -> list[LogEntry]:
+    """The step's log with its subflow markers, and the inbound text masked when a flow said
+    it was a secret (``turn.masked``: a verification code is never stored)."""
+    if turn.masked and entries and entries[0].direction is Direction.IN:
+        first = entries[0]
+        meta = {k: (MASK if k in _SECRET_META and v else v) for k, v in first.meta.items()}
+        entries[0] = replace(first, body=MASK if first.body else "", meta=meta)
+    return entries + settled.entries
