@@ -23,7 +23,8 @@ from typing import Any
 from bot.admin.errors import Invalid, NotFound, Stale
 from bot.admin.event import key_of, operator_event
 from bot.engine.compose import compose, detach_replies
-from bot.engine.engine import Engine, storable
+from bot.engine.engine import Engine
+from bot.engine.outcomes import storable
 from bot.errors import ConflictError, StoreError
 from bot.flow.definition import CompiledFlow
 from bot.flow.turn import Turn

@@ -25,6 +25,13 @@ from bot.compliance.gate import Admission, Gate, Reason
 from bot.engine.compose import compose, detach_replies
 from bot.engine.handoff import Hold, held_by, hold_for, markers, resume_on_timeout
 from bot.engine.locks import KeyedLocks
+from bot.engine.outcomes import (
+    apology_actions,
+    log_unhandled,
+    read_once,
+    refused_entry,
+    storable,
+)
 from bot.engine.placement import Placed, place_for_step
 from bot.engine.subflows import Settled, finish_log, restart_flow, settle
 from bot.errors import ConflictError, StoreError
@@ -41,39 +48,16 @@ from bot.observe.hooks import Observer, Outcome
 from bot.twiml.messaging import Action, Message
 from bot.twiml.render import EMPTY, render
 from bot.twiml.rules import check_answer
-from bot.twiml.voice import Hangup, Say
 from storage.protocols import TurnStore
 from storage.records import Contact, Conversation, Direction, LogEntry, Purpose, TurnWrite
 
-__all__ = ["DEFAULT_APOLOGY", "Engine", "apology_actions"]
+__all__ = ["DEFAULT_APOLOGY", "Engine", "apology_actions"]  # the last from .outcomes
 
 log = logging.getLogger("switchboard.engine")
 
 DEFAULT_APOLOGY = "Sorry, something went wrong on our side. Please try again in a moment."
 _MAX_CONFLICTS = 12
 _BACKOFF_CAP_S = 0.05
-
-
-def storable(data: object) -> None:
-    """Raise unless ``data`` is JSON every backend stores alike.
-
-    Not NaN or infinities (not JSON; PostgreSQL's jsonb refuses them) and no U+0000
-    (PostgreSQL refuses it in text and jsonb), so a flow that puts them in its data fails
-    its step on SQLite as on PostgreSQL, instead of the store failing with a 503.
-    """
-    json.dumps(data, allow_nan=False)
-    if _holds_nul(data):
-        raise ValueError("conversation data cannot hold the character U+0000")
-
-
-def _holds_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_holds_nul(item) for item in value)
-    return False
 
 
 def _nothing() -> None:
@@ -263,7 +247,7 @@ class Engine:
         entries[0] = replace(entries[0], meta={**event.log_meta, **inbound.meta})
         if hold is not None:
             entries[0] = replace(entries[0], meta={**entries[0].meta, "handoff": hold.value})
-        entries += [_refused_entry(key, r, now) for r in refused]
+        entries += [refused_entry(key, r, now) for r in refused]
         entries += markers(was, turn.data if saved else None, key, new_state, now)
         entries[:0] = placed.entries if placed else ()
         entries = finish_log(turn, entries, settled)  # subflow markers; a code masked
@@ -274,7 +258,7 @@ class Engine:
             outbox=out.outbox if out else (), timers=out.timers if out else (),
             fired=event.timer if isinstance(event, TimerFired) else None,
             moved=switched or new_state != origin,
-            contacts=_read_once(read),
+            contacts=read_once(read),
         )  # fmt: skip
 
     async def _before_flow(
@@ -343,7 +327,7 @@ class Engine:
             self.observer.unhandled(flow.name, turn.state, turn.event.kind)
             done, state = await flow.fire("invalid", turn.state, turn)
         if not done:
-            _unhandled(flow, turn)
+            log_unhandled(flow, turn)
         return state
 
     async def _history(self, key: ConversationKey) -> list[Conversation]:
@@ -406,43 +390,3 @@ class Engine:
                 )
             )
         return entries
-
-
-def _unhandled(flow: CompiledFlow, turn: Turn) -> None:
-    """Nothing took the event: say so in the log, and answer with the flow's
-    ``unhandled_reply`` when it is input the flow declares an answer for."""
-    event = turn.event
-    if event.is_input:
-        log.warning(
-            "unhandled %s in %s, flow %r state %r: %r matches no transition and the state has "
-            "no 'invalid' one%s", event.kind, turn.key.id, flow.name, turn.state, event.text,
-            "" if flow.cls.unhandled_reply else " (nothing answered: set unhandled_reply)",
-        )  # fmt: skip
-        if flow.cls.unhandled_reply:
-            turn.say(flow.cls.unhandled_reply)
-    elif isinstance(event, TimerFired):
-        log.info("timer %s fired in %s, state %r: no transition takes %r",
-                 event.sid, turn.key.id, turn.state, event.kind)  # fmt: skip
-
-
-def apology_actions(channel: Channel, apology: str) -> list[Action]:
-    """The apology as replies: a message, or said and then hung up on a call."""
-    if channel is Channel.VOICE:
-        return [Say(apology), Hangup()]
-    return [Message(apology)]
-
-
-def _read_once(contacts: Sequence[Contact]) -> list[Contact]:
-    """The contacts read from the store, each read result once (a person read twice with
-    different heads keeps both: the commit then conflicts, as it should)."""
-    found = {(c.scope, c.person, c.window, c.head): c for c in contacts if c.head}
-    return list(found.values())
-
-
-def _refused_entry(key: ConversationKey, refused: Admission, now: datetime) -> LogEntry:
-    out = refused.outgoing
-    return LogEntry(
-        conversation=key.id, direction=Direction.OUT, kind="refused", body=out.body, at=now,
-        channel=key.channel.value, media=out.media,
-        meta={"reason": refused.reason or "", "to": out.theirs, "purpose": out.purpose},
-    )  # fmt: skip

@@ -1,0 +1,85 @@
+"""Small pieces of a step's outcome, apart from the engine's control flow: whether data can be
+stored, what an apology is, how unhandled input and refused replies are recorded."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.compliance.gate import Admission
+from bot.events.internal import TimerFired
+from bot.events.keys import ConversationKey
+from bot.events.model import Channel
+from bot.flow.definition import CompiledFlow
+from bot.flow.turn import Turn
+from bot.twiml.messaging import Action, Message
+from bot.twiml.voice import Hangup, Say
+from storage.records import Contact, Direction, LogEntry
+
+__all__ = ["apology_actions", "log_unhandled", "read_once", "refused_entry", "storable"]
+
+log = logging.getLogger("switchboard.engine")
+
+
+def storable(data: object) -> None:
+    """Raise unless ``data`` is JSON every backend stores alike.
+
+    Not NaN or infinities (not JSON; PostgreSQL's jsonb refuses them) and no U+0000
+    (PostgreSQL refuses it in text and jsonb), so a flow that puts them in its data fails
+    its step on SQLite as on PostgreSQL, instead of the store failing with a 503.
+    """
+    json.dumps(data, allow_nan=False)
+    if _holds_nul(data):
+        raise ValueError("conversation data cannot hold the character U+0000")
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+def log_unhandled(flow: CompiledFlow, turn: Turn) -> None:
+    """Nothing took the event: say so in the log, and answer with the flow's
+    ``unhandled_reply`` when it is input the flow declares an answer for."""
+    event = turn.event
+    if event.is_input:
+        log.warning(
+            "unhandled %s in %s, flow %r state %r: %r matches no transition and the state has "
+            "no 'invalid' one%s", event.kind, turn.key.id, flow.name, turn.state, event.text,
+            "" if flow.cls.unhandled_reply else " (nothing answered: set unhandled_reply)",
+        )  # fmt: skip
+        if flow.cls.unhandled_reply:
+            turn.say(flow.cls.unhandled_reply)
+    elif isinstance(event, TimerFired):
+        log.info("timer %s fired in %s, state %r: no transition takes %r",
+                 event.sid, turn.key.id, turn.state, event.kind)  # fmt: skip
+
+
+def apology_actions(channel: Channel, apology: str) -> list[Action]:
+    """The apology as replies: a message, or said and then hung up on a call."""
+    if channel is Channel.VOICE:
+        return [Say(apology), Hangup()]
+    return [Message(apology)]
+
+
+def read_once(contacts: Sequence[Contact]) -> list[Contact]:
+    """The contacts read from the store, each read result once (a person read twice with
+    different heads keeps both: the commit then conflicts, as it should)."""
+    found = {(c.scope, c.person, c.window, c.head): c for c in contacts if c.head}
+    return list(found.values())
+
+
+def refused_entry(key: ConversationKey, refused: Admission, now: datetime) -> LogEntry:
+    out = refused.outgoing
+    return LogEntry(
+        conversation=key.id, direction=Direction.OUT, kind="refused", body=out.body, at=now,
+        channel=key.channel.value, media=out.media,
+        meta={"reason": refused.reason or "", "to": out.theirs, "purpose": out.purpose},
+    )  # fmt: skip
