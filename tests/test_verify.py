@@ -28,20 +28,6 @@ SERVICE = "VA" + "0" * 32
 ME = "+15550001111"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest) -> str:
-    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_schema_url"
-    return str(request.getfixturevalue(fixture))
-
-
-@pytest.fixture
-async def store(url: str) -> AsyncIterator[Store]:
-    s = open_store(url, auto_migrate=True)
-    await s.open()
-    yield s
-    await s.close()
-
-
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTwilio]:
     async with FakeTwilio(clock=FakeClock().now) as twilio:
