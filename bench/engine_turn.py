@@ -9,7 +9,11 @@ instrumentation costs a little; the plain pass is the figure to quote.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -144,7 +148,7 @@ async def _pass(
     finally:
         bot.engine.engine.render = render  # type: ignore[attr-defined]
         await store.close()
-    return elapsed / 1000 / (len(events) - WARMUP), timings
+    return elapsed / 1000 / max(len(events) - WARMUP, 1), timings
 
 
 async def engine_bench(work: Path, turns: int = 10_000, synchronous: str = "NORMAL") -> TurnCost:
@@ -156,3 +160,59 @@ async def engine_bench(work: Path, turns: int = 10_000, synchronous: str = "NORM
     split = {part: ns / 1000 / n for part, ns in timings.parts.items() if part != "cpu"}
     split["flow"] = split.pop("step", 0.0) - split.get("render", 0.0) - split.get("consent", 0.0)
     return TurnCost(n, per_turn, plain.parts["cpu"] / 1000 / n, split, synchronous)
+
+
+# -- instructions per turn: the noise-proof figure (callgrind) ------------------------------
+
+
+async def _one_pass(turns: int, drive: bool = True) -> float:
+    events = _events(turns + WARMUP, 1000)  # parsed alike whether driven or not
+    events = events if drive else events[:WARMUP]
+    with tempfile.TemporaryDirectory() as work:
+        _, timings = await _pass(Path(work) / "engine.db", events, "NORMAL", False)
+    return timings.parts["cpu"] / 1000 / max(turns, 1)
+
+
+def _callgrind(turns: int, out: Path, drive: bool) -> int:
+    """Instructions executed by a whole ``--pass`` run (every thread); without ``drive``, the
+    run parses the same events but drives only the warm-up."""
+    command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+               sys.executable, "-m", "bench.engine_turn", "--pass", str(turns),
+               *([] if drive else ["--warm-up-only"])]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True)
+    totals = [line for line in out.read_text().splitlines() if line.startswith("totals:")]
+    return int(totals[0].split()[1])
+
+
+def instructions_per_turn(turns: int) -> float:
+    """(instructions of ``turns`` + warm-up turns − instructions of the warm-up alone) / turns:
+    start-up, imports, parsing the events and the warm-up cancel out, and callgrind counts
+    every thread (not the kernel's work in system calls)."""
+    with tempfile.TemporaryDirectory() as work:
+        full = _callgrind(turns, Path(work) / "full.out", True)
+        base = _callgrind(turns, Path(work) / "base.out", False)
+    return (full - base) / turns
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--pass", dest="one", type=int, metavar="TURNS",
+        help="run one plain pass of TURNS turns and print CPU µs per turn",
+    )  # fmt: skip
+    parser.add_argument("--warm-up-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--instructions", type=int, metavar="TURNS",
+        help="instructions per turn under callgrind (two runs, minutes)",
+    )  # fmt: skip
+    args = parser.parse_args()
+    if args.instructions:
+        print(f"{instructions_per_turn(args.instructions):,.0f} instructions per turn")
+    elif args.one is not None:
+        print(f"{asyncio.run(_one_pass(args.one, not args.warm_up_only)):.1f} µs CPU per turn")
+    else:
+        parser.error("give --pass TURNS or --instructions TURNS")
+
+
+if __name__ == "__main__":
+    main()

@@ -9,12 +9,16 @@ awaiting request is cancelled, and the connection is never left inside a transac
 The two reads of every turn (``load`` and ``contact``) skip the hop: they run on the event
 loop's thread on a second, read-only connection (``_read``). A WAL reader never waits for a
 writer, a point lookup takes 10–30 µs, and the hop costs 30–50 µs of CPU and far more
-latency under load (issue 7, docs/benchmarks.md). Writes keep the hop: a commit may wait for
-another process's write lock or for fsync, which must not stall the loop.
+latency under load (issue 7, docs/benchmarks.md). A turn's commit skips it too when it can
+take the write lock at once and needs no fsync (``storage/sqlite/writer.py``, issue 18); one
+that would wait for another writer's lock, or for fsync (``synchronous=FULL``), keeps the hop
+and goes through group commit. Other writes keep the hop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import sqlite3
 import time
@@ -26,11 +30,6 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-try:
-    import fcntl
-except ImportError:  # Windows: commits fall back to SQLite's busy handler alone
-    fcntl = None  # type: ignore[assignment]
-
 from storage.backend import Backend
 from storage.dialect import SQLITE
 from storage.errors import ConflictError, StoreError
@@ -40,10 +39,12 @@ from storage.programs import Program
 from storage.records import Contact, Loaded, OutboundMessage, Timer, TurnWrite
 from storage.sqlite import outbox, turns
 from storage.sqlite.tx import drive, transaction
+from storage.sqlite.writer import CHECKPOINT_EVERY, MISSED, CommitLock, LoopWriter
 
 __all__ = ["SQLiteStore"]
 
 R = TypeVar("R")
+log = logging.getLogger("switchboard.storage")
 
 
 class SQLiteStore(Backend):
@@ -67,7 +68,10 @@ class SQLiteStore(Backend):
         self.busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
         self._reader: sqlite3.Connection | None = None
-        self._writer_lock: int | None = None  # fd of "<path>-lock"
+        self._commit_lock: CommitLock | None = None  # "<path>-lock", taken on the thread
+        self._here: LoopWriter | None = None  # commits on the loop's thread (writer.py)
+        self._commits = 0  # since the last checkpoint
+        self._checkpoint: asyncio.Task[None] | None = None
         self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file opened
         self._group: GroupCommit[TurnWrite, str | None] = GroupCommit(self._commit_many)
 
@@ -119,14 +123,24 @@ class SQLiteStore(Backend):
             reader.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             reader.execute("PRAGMA query_only = ON")
             self._reader = reader
-        if self._writer_lock is None and self.path != ":memory:" and fcntl is not None:
-            self._writer_lock = os.open(self.path + "-lock", os.O_RDWR | os.O_CREAT, 0o644)
+        if self._commit_lock is None:
+            self._commit_lock = CommitLock(self.path)
+        if self._here is None and self._commits_here:
+            self._here = LoopWriter(self.path, self.synchronous)
+
+    @property
+    def _commits_here(self) -> bool:
+        """Whether turns commit on the loop's thread: a file (":memory:" is per connection)
+        whose commits never fsync (NORMAL or OFF; FULL and EXTRA sync the WAL each time)."""
+        return self.path != ":memory:" and self.synchronous.upper() in ("NORMAL", "OFF")
 
     def _configure(self, conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
         self._wal(conn)
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         conn.execute("PRAGMA foreign_keys = ON")
+        if self._commits_here:  # checkpoints run apart, on this thread (_count_commits)
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
 
     def _wal(self, conn: sqlite3.Connection) -> None:
         # Switching to WAL takes an exclusive lock that the busy handler does not wait for:
@@ -178,9 +192,15 @@ class SQLiteStore(Backend):
                 f"less than {self.min_free_bytes // 1024} KiB"]  # fmt: skip
 
     async def disconnect(self) -> None:
-        if self._writer_lock is not None:
-            fd, self._writer_lock = self._writer_lock, None
-            os.close(fd)
+        if self._checkpoint is not None:
+            checkpoint, self._checkpoint = self._checkpoint, None
+            await asyncio.gather(checkpoint, return_exceptions=True)
+        if self._here is not None:
+            here, self._here = self._here, None
+            here.close()
+        if self._commit_lock is not None:
+            lock, self._commit_lock = self._commit_lock, None
+            lock.close()
         if self._reader is not None:
             reader, self._reader = self._reader, None
             reader.close()
@@ -222,12 +242,55 @@ class SQLiteStore(Backend):
         return await self._read(turns.read_contact, scope, person, window)
 
     async def commit(self, write: TurnWrite) -> str | None:
+        here = self._here
+        if here is not None:
+            problems = self.identity_problems()
+            if problems:  # never answer 200 for a turn written into an orphaned file
+                raise StoreError(problems[0])
+            try:
+                if here.commit(write, self._commit) is not MISSED:
+                    self._count_commits()
+                    return None
+            except turns.Duplicate as exc:
+                return exc.response
+            except sqlite3.Error as exc:
+                raise StoreError(f"SQLite error on {self.path}: {exc}") from exc
         return await self._group.submit(write)  # storage/group.py: one transaction per batch
 
     async def _commit_many(self, writes: list[TurnWrite]) -> list[str | BaseException | None]:
-        return await self._run(
-            transaction, partial(self._commit_each, writes=writes, path=self.path)
-        )
+        work = partial(self._commit_each, writes=writes, path=self.path)
+        outcomes: list[str | BaseException | None]
+        outcomes = await self._run(self._locked, partial(transaction, work=work))
+        self._count_commits()
+        return outcomes
+
+    def _locked(self, conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], R]) -> R:
+        """``work(conn)`` under the commit flock, waited for on the connection's thread."""
+        lock = self._commit_lock
+        if lock is None:
+            return work(conn)
+        lock.take()
+        try:
+            return work(conn)
+        finally:
+            lock.release()
+
+    def _count_commits(self) -> None:
+        """Every :data:`CHECKPOINT_EVERY` commits, a checkpoint on the connection's thread
+        (``wal_autocheckpoint`` is off where turns commit on the loop's thread)."""
+        self._commits += 1
+        if self._here is None or self._commits < CHECKPOINT_EVERY or self._checkpoint:
+            return
+        self._commits = 0
+        self._checkpoint = asyncio.ensure_future(self._run_checkpoint())
+
+    async def _run_checkpoint(self) -> None:
+        try:
+            await self._run(self._locked, _checkpoint)
+        except StoreError as exc:  # the next one tries again; the WAL only grows meanwhile
+            log.warning("WAL checkpoint failed: %s", exc)
+        finally:
+            self._checkpoint = None
 
     @classmethod
     def _commit_each(
@@ -267,6 +330,13 @@ class SQLiteStore(Backend):
     ) -> list[Timer]:
         claim = partial(outbox.claim_timers, owner=owner, now=now, lease_until=lease_until)
         return await self._run(transaction, partial(claim, limit=limit))
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    """Copy the WAL into the database and start it again from its beginning. Run under the
+    commit flock, so turn commits wait (on a thread) instead of appending meanwhile: a PASSIVE
+    checkpoint racing a stream of commits never finishes, and the WAL would only grow."""
+    conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
 
 
 def _outcome(exc: Exception, path: str) -> str | BaseException:
