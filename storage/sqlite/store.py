@@ -345,10 +345,13 @@ class SQLiteStore(Backend):
 
 
 def _checkpoint(conn: sqlite3.Connection) -> None:
-    """Copy the WAL into the database and start it again from its beginning. Run under the
-    commit flock, so turn commits wait (on a thread) instead of appending meanwhile: a PASSIVE
-    checkpoint racing a stream of commits never finishes, and the WAL would only grow."""
-    conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+    """Copy the WAL into the database, run under the commit flock: no turn commit appends
+    meanwhile (they wait on a thread), so the checkpoint catches up and the next commit starts
+    the WAL again from its beginning. PASSIVE racing a stream of commits never caught up (the
+    WAL only grew); RESTART would hold every writer while a long reader (`switchboard stats`
+    on a big file) finishes. PASSIVE never waits: a reader's old snapshot only delays the
+    restart to a later checkpoint, as with SQLite's own automatic checkpoints."""
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def _outcome(exc: Exception, path: str) -> str | BaseException:

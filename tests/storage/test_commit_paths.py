@@ -93,3 +93,19 @@ async def test_the_wal_is_checkpointed_apart_from_the_commits(
         await asyncio.sleep(0)  # let a checkpoint run on the connection's thread
     await asyncio.sleep(0.2)
     assert wal.stat().st_size < 2.5 * first  # without checkpoints: about 4 ×
+
+
+async def test_a_long_reader_does_not_hold_commits_up_at_a_checkpoint(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    await store.commit(write(conv("sms:+3:+first"), ("msg:first",)))  # frames in the WAL
+    reader = sqlite3.connect(tmp_path / "paths.db", isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM conversations").fetchone()  # holds that snapshot
+        for n in range(250):  # two checkpoints start on the way, while the reader holds on
+            await asyncio.wait_for(store.commit(write(conv(f"sms:+3:+{n}"), (f"msg:C{n}",))), 5)
+            await asyncio.sleep(0.001)
+    finally:
+        reader.close()
+    assert _stored(tmp_path / "paths.db", "sms:+3:+249")
