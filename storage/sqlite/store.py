@@ -23,6 +23,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -39,7 +40,14 @@ from storage.programs import Program
 from storage.records import Contact, Loaded, OutboundMessage, Timer, TurnWrite
 from storage.sqlite import outbox, turns
 from storage.sqlite.tx import drive, transaction
-from storage.sqlite.writer import CHECKPOINT_EVERY, MISSED, CommitLock, LoopWriter
+from storage.sqlite.writer import (
+    CHECKPOINT_EVERY,
+    MISSED,
+    CommitLock,
+    InFlight,
+    LoopWriter,
+    Missed,
+)
 
 __all__ = ["SQLiteStore"]
 
@@ -74,6 +82,8 @@ class SQLiteStore(Backend):
         self._checkpoint: asyncio.Task[None] | None = None
         self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file opened
         self._group: GroupCommit[TurnWrite, str | None] = GroupCommit(self._commit_many)
+        self._here_group: GroupCommit[TurnWrite, str | None] = GroupCommit(self._commit_here)
+        self._in_flight = InFlight()
 
     @property
     def where(self) -> str:
@@ -254,20 +264,45 @@ class SQLiteStore(Backend):
         return await self._read(turns.read_contact, scope, person, window)
 
     async def commit(self, write: TurnWrite) -> str | None:
+        if self._here is None:
+            return await self._group.submit(write)  # storage/group.py: one transaction per batch
+        problems = self.identity_problems()
+        if problems:  # never answer 200 for a turn written into an orphaned file
+            raise StoreError(problems[0])
+        if self._in_flight.count > 1 or self._here_group.busy:
+            # Other turns are under way: those that reach their commit in the same pass of
+            # the event loop share one transaction on the loop's thread (group commit).
+            return await self._here_group.submit(write)
+        (outcome,) = await self._commit_here([write])  # alone: at once, no pass of the loop
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def hold(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Nothing held beyond the engine's lock (see :meth:`Backend.hold`); counts the turns
+        under way, so that a lone turn's commit does not wait for company."""
+        return self._in_flight
+
+    async def _commit_here(self, writes: list[TurnWrite]) -> list[str | BaseException | None]:
+        """``writes`` on the loop's thread, or on the connection's when that would wait."""
         here = self._here
-        if here is not None:
-            problems = self.identity_problems()
-            if problems:  # never answer 200 for a turn written into an orphaned file
-                raise StoreError(problems[0])
-            try:
-                if here.commit(write, self._commit) is not MISSED:
-                    self._count_commits()
-                    return None
-            except turns.Duplicate as exc:
-                return exc.response
-            except sqlite3.Error as exc:
-                raise StoreError(f"SQLite error on {self.path}: {exc}") from exc
-        return await self._group.submit(write)  # storage/group.py: one transaction per batch
+        if here is None:
+            raise StoreError("the SQLite store is not open (call `await store.open()` first)")
+        try:
+            if len(writes) == 1:
+                outcome = here.run(partial(self._commit, write=writes[0]))
+                outcomes: list[str | BaseException | None] | None = (
+                    None if outcome is MISSED else [None]
+                )
+            else:
+                found = here.run(partial(self._commit_each, writes=writes, path=self.path))
+                outcomes = None if isinstance(found, Missed) else found
+        except (turns.Duplicate, ConflictError, sqlite3.Error) as exc:  # the whole batch
+            outcomes = [_outcome(exc, self.path)] * len(writes)
+        if outcomes is None:  # the write lock is held elsewhere: wait for it on the thread
+            return await asyncio.gather(*map(self._group.submit, writes), return_exceptions=True)
+        self._count_commits()
+        return outcomes
 
     async def _commit_many(self, writes: list[TurnWrite]) -> list[str | BaseException | None]:
         work = partial(self._commit_each, writes=writes, path=self.path)

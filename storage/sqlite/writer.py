@@ -27,25 +27,42 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable
-from typing import Final
+from typing import Final, TypeVar
 
 try:
     import fcntl
 except ImportError:  # Windows: no flock; SQLite's busy handler alone queues the writers
     fcntl = None  # type: ignore[assignment]
 
-from storage.records import TurnWrite
+__all__ = ["CHECKPOINT_EVERY", "MISSED", "CommitLock", "InFlight", "LoopWriter", "Missed"]
 
-__all__ = ["CHECKPOINT_EVERY", "MISSED", "CommitLock", "LoopWriter"]
+R = TypeVar("R")
 
 CHECKPOINT_EVERY: Final = 100  # commits between two checkpoints: ~1,000 WAL pages, as SQLite
 
 
-class _Missed:
+class Missed:
     """The write lock was taken: hand the commit to the connection's thread."""
 
 
-MISSED: Final = _Missed()
+MISSED: Final = Missed()
+
+
+class InFlight:
+    """How many turns are under way (``Store.hold``): a lone turn commits at once; with others
+    under way, the commit waits for the end of the loop's current pass, so the turns that
+    reach their commit together share one transaction. One object serves every turn."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def __aenter__(self) -> None:
+        self.count += 1
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.count -= 1
 
 
 class CommitLock:
@@ -94,11 +111,9 @@ class LoopWriter:
         self.conn = conn
         self.lock = CommitLock(path)
 
-    def commit(
-        self, write: TurnWrite, work: Callable[[sqlite3.Connection, TurnWrite], None]
-    ) -> _Missed | None:
-        """``work(conn, write)`` in BEGIN IMMEDIATE … COMMIT, or :data:`MISSED` when the lock
-        is held elsewhere (nothing was written). What ``work`` raises rolls it back."""
+    def run(self, work: Callable[[sqlite3.Connection], R]) -> R | Missed:
+        """``work(conn)`` in BEGIN IMMEDIATE … COMMIT, or :data:`MISSED` when the lock is
+        held elsewhere (nothing was written). What ``work`` raises rolls it back."""
         if not self.lock.try_take():
             return MISSED
         conn = self.conn
@@ -110,7 +125,7 @@ class LoopWriter:
                     return MISSED
                 raise
             try:
-                work(conn, write)
+                result = work(conn)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -118,7 +133,7 @@ class LoopWriter:
                 raise
         finally:
             self.lock.release()
-        return None
+        return result
 
     def close(self) -> None:
         self.lock.close()

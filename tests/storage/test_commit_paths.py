@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.errors import ConflictError
+from storage.records import TurnWrite
 from storage.sqlite import SQLiteStore
 from storage.sqlite.writer import CHECKPOINT_EVERY
 from tests.storage.test_contract import conv, write
@@ -109,3 +111,28 @@ async def test_a_long_reader_does_not_hold_commits_up_at_a_checkpoint(
     finally:
         reader.close()
     assert _stored(tmp_path / "paths.db", "sms:+3:+249")
+
+
+async def test_turns_under_way_together_share_one_transaction_on_the_loop(
+    store: SQLiteStore,
+) -> None:
+    await store.commit(write(conv("sms:+4:+a"), ("msg:A1",), response="<first/>"))
+    await store.commit(write(conv("sms:+4:+b"), ("msg:B1",)))
+    before = store._commits  # transactions since the last checkpoint
+
+    async def turn(w: TurnWrite) -> str | None:
+        async with store.hold(w.conversation.key):
+            await asyncio.sleep(0)  # every turn is under way before the first commits
+            return await store.commit(w)
+
+    outcomes = await asyncio.gather(
+        turn(write(conv("sms:+4:+a", version=2), ("msg:A1",))),  # a duplicate
+        turn(write(conv("sms:+4:+b", version=3), ("msg:B3",))),  # skipped version 2
+        turn(write(conv("sms:+4:+c"), ("msg:C1",), response="<c/>")),
+        return_exceptions=True,
+    )
+    assert outcomes[0] == "<first/>" and outcomes[2] is None
+    assert isinstance(outcomes[1], ConflictError)
+    assert store._commits == before + 1  # one transaction, a SAVEPOINT each
+    assert (await store.load("sms:+4:+b", ["msg:B3"])).response is None  # undone alone
+    assert (await store.load("sms:+4:+c", ["msg:C1"])).response == "<c/>"
