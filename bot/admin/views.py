@@ -3,7 +3,7 @@ them), and the list query read from request parameters.
 
 The timeline of a conversation merges, by time, its message log (messages in and out, call
 events, timers firing, with the states before and after), its outbox rows (with delivery
-status and errors), consent changes and operator actions.
+status and errors), consent changes, operator actions and its timers set, fired and cancelled.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from bot.admin.errors import Invalid
 from bot.events.model import Channel
 from bot.flow.definition import CompiledFlow
-from storage.admin_queries import AuditEntry, Cursor, Search, StateCount, Window
+from storage.admin_queries import AuditEntry, Cursor, Search, StateCount, TimerChange, Window
 from storage.records import ConsentChange, Conversation, LogEntry, OutboundMessage, Timer
 
 __all__ = [
@@ -49,6 +49,7 @@ class Detail:
     window: Window | None
     audit: Sequence[AuditEntry]
     flow: CompiledFlow | None
+    timer_history: Sequence[TimerChange] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,10 @@ def _timeline(d: Detail) -> list[dict[str, Any]]:
                                 "source": c.source, "detail": c.detail}))  # fmt: skip
     for a in d.audit:
         items.append((a.at, 3, a.id, {"type": "operator", **_audit(a)}))
+    for t in d.timer_history:
+        items.append((t.at, 4, t.id, {"type": "timer", "at": _time(t.at), "event": t.event,
+                                      "name": t.name, "trigger": t.trigger, "state": t.state,
+                                      "due_at": _time(t.due_at), "reason": t.reason}))  # fmt: skip
     items.sort(key=lambda item: item[:3])
     return [item[3] for item in items]
 

@@ -1,0 +1,66 @@
+"""Timers set, fired and cancelled are in a conversation's timeline, on both backends: each
+written by the commit of the turn or action that set or dropped it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from bot.outbound.start import start_conversation
+from bot.testing import Harness
+from tests.admin.conftest import Api, path
+
+PERSON = "+15550004444"
+
+
+async def _start(harness: Harness) -> str:
+    started = await start_conversation(
+        harness.engine, "appointments", PERSON, from_="+15550100000",
+        data={"name": "Ann", "when": "Friday"},
+    )  # fmt: skip
+    return started.key
+
+
+async def _timers(api: Api, key: str) -> list[tuple[Any, ...]]:
+    status, shown = await api.get(path(key))
+    assert status == 200
+    return [(t["event"], t["name"], t["reason"]) for t in shown["timeline"] if t["type"] == "timer"]
+
+
+async def test_set_fired_and_cancelled_when_closed(harness: Harness, api: Api) -> None:
+    key = await _start(harness)
+    assert await _timers(api, key) == [
+        ("set", "reminding.no_reply", None), ("set", "reminding.day_passed", None),
+    ]  # fmt: skip
+    harness.clock.advance(timedelta(hours=2, seconds=1))
+    assert await harness.runtime.timers.run_once() == 1  # no_reply fires: a reminder
+    await harness.phone(PERSON).send("c")  # confirmed: final, so the conversation closes
+    assert await _timers(api, key) == [
+        ("set", "reminding.no_reply", None), ("set", "reminding.day_passed", None),
+        ("fired", "reminding.no_reply", None), ("cancelled", "reminding.day_passed", "closed"),
+    ]  # fmt: skip
+    _, shown = await api.get(path(key))
+    fired = next(t for t in shown["timeline"] if t["type"] == "timer" and t["event"] == "fired")
+    assert (fired["trigger"], fired["state"]) == ("no_reply", "reminding")
+
+
+async def test_cancelled_on_leaving_their_state(harness: Harness, api: Api) -> None:
+    key = await _start(harness)
+    await harness.phone(PERSON).send("r")  # rescheduling: the reminding timers go
+    assert sorted(await _timers(api, key))[:2] == [
+        ("cancelled", "reminding.day_passed", "left state"),
+        ("cancelled", "reminding.no_reply", "left state"),
+    ]
+
+
+async def test_operator_cancel_and_fire(harness: Harness, api: Api) -> None:
+    key = await _start(harness)
+    await api.post(path(key) + "/timers/reminding.day_passed/cancel")
+    await api.post(path(key) + "/timers/reminding.no_reply/fire")
+    assert (await _timers(api, key))[2:] == [
+        ("cancelled", "reminding.day_passed", "operator alice"),
+        ("fired", "reminding.no_reply", None),
+    ]
+    # the runner cannot fire it a second time: its step's idempotency key is taken
+    harness.clock.advance(timedelta(hours=3))
+    assert await harness.runtime.timers.run_once() == 0
