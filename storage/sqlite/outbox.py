@@ -96,9 +96,10 @@ def write_timers_and_outbox(conn: sqlite3.Connection, write: TurnWrite) -> None:
     if write.conversation.closed:
         _drop(conn, write, TimerEvent.CANCELLED, "closed", "conversation = ?", (conversation,))
         return
-    if write.moved:  # leaving a state cancels the timers bound to it
-        bound = "conversation = ? AND state IS NOT NULL AND state <> ?"
-        _drop(conn, write, TimerEvent.CANCELLED, "left state", bound, (conversation, state))
+    if write.moved:  # leaving a state (of its flow: subflows) cancels the timers bound to it
+        bound = "conversation = ? AND state IS NOT NULL AND (state <> ? OR flow <> ?)"
+        flow = write.conversation.flow
+        _drop(conn, write, TimerEvent.CANCELLED, "left state", bound, (conversation, state, flow))
     at = utc_text(write.at)
     for t in write.timers:
         due = utc_text(t.due_at)

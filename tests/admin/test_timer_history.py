@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from bot import Router
 from bot.outbound.start import start_conversation
 from bot.testing import Harness
-from tests.admin.conftest import Api, path
+from tests.admin.conftest import TOKENS, Api, path
+from tests.test_subflows import Parent
 
 PERSON = "+15550004444"
 
@@ -64,3 +66,25 @@ async def test_operator_cancel_and_fire(harness: Harness, api: Api) -> None:
     # the runner cannot fire it a second time: its step's idempotency key is taken
     harness.clock.advance(timedelta(hours=3))
     assert await harness.runtime.timers.run_once() == 0
+
+
+async def test_a_subflow_state_of_the_same_name_does_not_keep_its_callers_timer(
+    database: str,
+) -> None:
+    """Regression: the child's timer bound to its state ``ask`` outlived the child leaving
+    ``ask`` for a grandchild whose state is also called ``ask`` (timers are bound to flow and
+    state; the cancel compared the state's name only)."""
+    async with Harness.of(
+        [Parent], Router(default="parent"), database_url=database,
+        settings={"console_tokens": TOKENS},
+    ) as harness:  # fmt: skip
+        phone = harness.phone("+15550001111")
+        for words in ("hi", "go", "more"):  # parent → child (ask, a timer) → grandchild (ask)
+            await phone.send(words)
+        api = Api(harness)
+        _, shown = await api.get(path("sms:+15550100000:+15550001111"))
+        assert shown["timers"] == []
+        assert [(t["event"], t["name"], t["reason"]) for t in shown["timeline"]
+                if t["type"] == "timer"] == [
+            ("set", "ask.silence", None), ("cancelled", "ask.silence", "left state"),
+        ]  # fmt: skip
