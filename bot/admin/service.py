@@ -98,6 +98,7 @@ class Operations:
             audit=await run(Q.audit(d, key), atomic=False),
             flow=self.engine.flows.get(c.flow),
             timer_history=await run(Q.timer_history(d, key), atomic=False),
+            flows=self.engine.flows,
         )
 
     async def flows(self, stuck: timedelta = DEFAULT_STUCK) -> list[FlowView]:
