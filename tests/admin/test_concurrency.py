@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -32,8 +33,10 @@ async def _race(traffic: Harness, operator: Api) -> None:
     async def move(n: int) -> None:  # moves, data edits and resets, each its own step
         await asyncio.sleep(rng.random() / 200)
         state = ("question", "menu", "order_lookup")[n % 3]
-        action, body = [("move", {"state": state}), ("data", {"data": {"n": n}}),
-                        ("reset", {})][n % 3]  # fmt: skip
+        actions: list[tuple[str, dict[str, Any]]] = [
+            ("move", {"state": state}), ("data", {"data": {"n": n}}), ("reset", {}),
+        ]  # fmt: skip
+        action, body = actions[n % 3]
         status, answer = await operator.post(path(KEY) + "/" + action, body)
         assert status == 200, answer
 

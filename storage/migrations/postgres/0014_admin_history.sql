@@ -1,4 +1,4 @@
--- Operating conversations (issue 12). Mirrors sqlite/0014_timer_history.sql.
+-- Operating conversations (issue 12). Mirrors sqlite/0014_admin_history.sql.
 CREATE TABLE timer_history (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     conversation  text NOT NULL,
@@ -11,3 +11,7 @@ CREATE TABLE timer_history (
     reason        text
 );
 CREATE INDEX timer_history_conversation ON timer_history (conversation, id);
+
+-- The admin list filtered by channel, newest first: without it a channel few conversations
+-- use scanned the whole list (bench/admin_search.py: 172 ms on PostgreSQL at a million).
+CREATE INDEX conversations_channel ON conversations (channel, updated_at, key);

@@ -12,3 +12,7 @@ CREATE TABLE timer_history (
     reason        TEXT             -- cancelled: left the state, closed, or "operator <name>"
 );
 CREATE INDEX timer_history_conversation ON timer_history (conversation, id);
+
+-- The admin list filtered by channel, newest first: without it a channel few conversations
+-- use scanned the whole list (bench/admin_search.py: 172 ms on PostgreSQL at a million).
+CREATE INDEX conversations_channel ON conversations (channel, updated_at, key);
