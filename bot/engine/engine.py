@@ -18,6 +18,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 
 from bot.clock import Clock, SystemClock
 from bot.compliance.consent import Inbound, before_flow
@@ -200,7 +201,8 @@ class Engine:
                 turn.say(flow.cls.lost_message)
             new_state = await self._run(flow, turn, fresh, placed, hold) if run else state
             if run:  # call a subflow the step entered, or return a finished one
-                settled = await settle(self.flows, flow, turn, new_state, stack)
+                timers = partial(self.store.timers, key.id)  # read only if a child is called
+                settled = await settle(self.flows, flow, turn, new_state, stack, timers)
             storable(turn.data)  # refuse data that cannot be stored, as a flow error
             if not internal:  # verbs the channel's answer cannot carry fail the step here
                 check_answer((a.node() for a in turn.actions), voice=key.channel is Channel.VOICE)
@@ -258,7 +260,7 @@ class Engine:
             outbox=out.outbox if out else (), timers=out.timers if out else (),
             fired=event.timer if isinstance(event, TimerFired) else None,
             moved=switched or new_state != origin,
-            contacts=read_once(read),
+            contacts=read_once(read), clear_timers=settled.switched,
         )  # fmt: skip
 
     async def _before_flow(
