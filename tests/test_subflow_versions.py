@@ -8,87 +8,21 @@ wrote it, and a caller whose flow is gone ends the conversation with the child; 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import pytest
 
-from bot import Flow, Router, T, Turn, text_is
-from bot.flow.versions import Lost, Migration
+from bot import Flow, Router
+from bot.cli import main
+from bot.flow.versions import Lost
 from bot.testing import Harness
 from storage.records import Conversation
+from tests.versions.caller import CallerV1, CallerV2, Careless, Code
 
 KEY = "sms:+15550100000:+15550001111"
 ME = "+15550001111"
-
-
-class Code(Flow):
-    name = "code"
-    states = ["ask", "ok", "wrong"]
-    initial = "ask"
-    final_states = ["ok", "wrong"]
-    outcomes = {"wrong": "failed"}
-    transitions = [
-        T("message", "ask", "ok", conditions=text_is("1234")),
-        T("message", "ask", "wrong"),
-    ]
-
-    def on_enter_ask(self, turn: Turn) -> None:
-        turn.say("The code?")
-
-
-class CallerV1(Flow):
-    name = "caller"
-    states = ["start", "calling", "done", "sad"]
-    initial = "start"
-    final_states = ["done", "sad"]
-    subflows = {"calling": Code}
-    transitions = [
-        T("message", "start", "calling", before="keep"),
-        T("completed", "calling", "done"),
-        T("failed", "calling", "sad"),
-    ]
-
-    def on_enter_start(self, turn: Turn) -> None:
-        turn.say("Your name?")
-
-    def keep(self, turn: Turn) -> None:
-        turn.data["name"] = turn.text
-
-    def on_enter_done(self, turn: Turn) -> None:
-        turn.say(f"Done, {turn.data.get('name') or turn.data.get('first')}.")
-
-    def on_enter_sad(self, turn: Turn) -> None:
-        turn.say("Not verified.")
-
-
-class CallerV2(CallerV1):
-    """``calling`` renamed ``checking``, ``name`` renamed ``first``, with a migration."""
-
-    version = 2
-    states = ["start", "checking", "done", "sad"]
-    subflows = {"checking": Code}
-    migrations = [Migration(to=2, renamed={"calling": "checking"}, data="upgrade")]
-    transitions = [
-        T("message", "start", "checking", before="keep"),
-        T("completed", "checking", "done"),
-        T("failed", "checking", "sad"),
-    ]
-
-    def upgrade(self, data: dict[str, Any]) -> dict[str, Any]:
-        return {"first": data.pop("name", "?"), **data}
-
-
-class Careless(CallerV2):
-    """v2 without its migration: a caller waiting in ``calling`` is lost."""
-
-    migrations = []
-    lost_message = "We changed things; sorry."
-
-    def place_lost(self, turn: Turn, old_state: str) -> str:
-        outcome = turn.result.outcome.value if turn.result else None
-        turn.say(f"You were in {old_state}; the code was {outcome}.")
-        return "done"
 
 
 def harness(url: str, *flows: type[Flow]) -> Harness:
@@ -199,3 +133,19 @@ async def test_a_caller_whose_flow_is_gone_ends_the_conversation_with_the_child(
         assert any("does not run" in r.getMessage() for r in caplog.records)
         lost = [e for e in await h.store.log(KEY) if e.kind == "lost"]
         assert [e.meta["policy"] for e in lost] == ["flow_gone"]
+
+
+async def test_flows_check_reports_a_caller_its_redeploy_would_lose(
+    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with harness(url) as h:
+        await _calling(h)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "secret-token")
+    app = "tests.versions.app_caller_careless:app"
+    argv = ["flows", "check", "--app", app, "--database", url]
+    assert await asyncio.to_thread(main, argv) == 1
+    out = capsys.readouterr().out
+    caller = next(line for line in out.splitlines() if "(caller)" in line)
+    assert "calling (caller)" in caller and "waiting for a subflow" in caller
+    assert "LOST" in caller and "restarted" in caller
+    assert any(line.strip().startswith("ask ") and "continues" in line for line in out.splitlines())
