@@ -172,3 +172,24 @@ def test_a_calling_state_cannot_declare_timeouts() -> None:
 
     with pytest.raises(FlowDefinitionError, match=r"'impatient' calls 'asker'.*timeouts"):
         compile_flow(Impatient)
+
+
+async def test_a_restart_mid_subflow_drops_the_childs_timers_with_the_stack(url: str) -> None:
+    class Restarting(Waiter):
+        name = "restarting"
+        on_opt_in = "restart"
+
+    async with Harness.of([Restarting], Router(default="restarting"), database_url=url) as h:
+        phone = h.phone(ME)
+        await phone.send("hi")
+        await phone.send("go")
+        assert set(await _timers(h)) == {"ask.silence", "ping"}
+        await phone.send("STOP")
+        assert set(await _timers(h)) == {"ask.silence", "ping"}  # STOP keeps the place
+        await phone.send("START")
+        stored = await h.store.conversation(KEY)
+        assert stored is not None and (stored.flow, stored.state, stored.stack) == (
+            "restarting", "start", ()
+        )  # fmt: skip
+        timers = await _timers(h)
+        assert set(timers) == {"nudge"} and timers["nudge"].flow == "restarting"

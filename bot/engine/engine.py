@@ -173,7 +173,8 @@ class Engine:
         internal = isinstance(event, InternalEvent)
         placed = place_for_step(flow, key, stored, event, now, self.flows)  # migrated
         stored, lost = placed.stored if placed else stored, placed.lost if placed else None
-        inbound = await self._before_flow(flow, key, event, now)
+        owner = restart_flow(self.flows, flow, stored)  # in a subflow: the outermost's on_opt_in
+        inbound = await self._before_flow(owner, key, event, now)
         hold, was = hold_for(stored, event), held_by(stored)  # in hand-off: the flow does not run
         reopen = stored is not None and stored.closed and event.can_start
         fresh = inbound.restart or stored is None or reopen or stored.flow != flow.name
@@ -260,7 +261,9 @@ class Engine:
             outbox=out.outbox if out else (), timers=out.timers if out else (),
             fired=event.timer if isinstance(event, TimerFired) else None,
             moved=switched or new_state != origin,
-            contacts=read_once(read), clear_timers=settled.switched,
+            contacts=read_once(read),
+            # a call or a return; or a restart dropping a call stack (the child's timers go)
+            clear_timers=settled.switched or (fresh and stored is not None and bool(stored.stack)),
         )  # fmt: skip
 
     async def _before_flow(
