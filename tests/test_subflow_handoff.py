@@ -98,7 +98,8 @@ async def test_taken_over_in_the_child_given_back_the_child_continues_and_return
         alice = await _taken_over(h)
         held = await _stored(h)
         assert (held.flow, held.state, [f["flow"] for f in held.stack]) == ("pin", "ask", ["desk"])
-        assert current(held.data) is not None and current(held.data).resume == "ask"  # type: ignore[union-attr]
+        record = current(held.data)
+        assert record is not None and record.resume == "ask"  # a state of the child
         assert (await h.phone(ME).send("1234")).messages == []  # held: the child does not run
         assert (await _stored(h)).state == "ask"
         await alice.act(KEY, "say", "Hello, I'm Alice")
