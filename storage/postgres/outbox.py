@@ -82,6 +82,17 @@ SELECT conversation, $12, 'set', name, trigger_name, state, due_at FROM armed
 """
 
 
+# Every timer of a conversation (a subflow called or returned), each with its history entry.
+_CLEAR_TIMERS = """
+WITH gone AS (
+    DELETE FROM timers WHERE conversation = $1 RETURNING name, trigger_name, state, due_at
+)
+INSERT INTO timer_history (conversation, at, event, name, trigger_name, state, due_at, reason)
+SELECT $1, $2, 'cancelled', name, trigger_name, state, due_at, 'subflow called or returned'
+FROM gone
+"""
+
+
 def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
@@ -129,6 +140,8 @@ async def write_outbound(conn: asyncpg.Connection, write: TurnWrite) -> None:
     if not write.save_state:
         return
     await enqueue(conn, write.outbox)
+    if write.clear_timers and not write.conversation.closed:  # a subflow called or returned
+        await conn.execute(_CLEAR_TIMERS, write.conversation.key, write.at)
     if write.timers and not write.conversation.closed:
         await conn.execute(_SET_TIMERS, *_timer_columns(write.timers), write.at)
 

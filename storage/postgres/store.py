@@ -294,7 +294,8 @@ class PostgresStore(Backend):
                         c.version, c.closed, write.save_state, c.channel, c.ours, c.theirs,
                         *_log_columns(write.log), *_consent_columns(write.consent),
                         write.touch_window, *_contact_columns(write.contacts),
-                        *outbox.fired_timer(write), write.moved, c.flow_version, c.flow_shape,
+                        *outbox.fired_timer(write), write.moved and not write.clear_timers,
+                        c.flow_version, c.flow_shape,
                         list(c.stack), write.dropped_by,
                     )  # fmt: skip
                     if recorded != len(keys):

@@ -96,7 +96,10 @@ def write_timers_and_outbox(conn: sqlite3.Connection, write: TurnWrite) -> None:
     if write.conversation.closed:
         _drop(conn, write, TimerEvent.CANCELLED, "closed", "conversation = ?", (conversation,))
         return
-    if write.moved:  # leaving a state (of its flow: subflows) cancels the timers bound to it
+    if write.clear_timers:  # a subflow called or returned (storage.records.TurnWrite)
+        reason = "subflow called or returned"
+        _drop(conn, write, TimerEvent.CANCELLED, reason, "conversation = ?", (conversation,))
+    elif write.moved:  # leaving a state (of its flow: subflows) cancels the timers bound to it
         bound = "conversation = ? AND state IS NOT NULL AND (state <> ? OR flow <> ?)"
         flow = write.conversation.flow
         _drop(conn, write, TimerEvent.CANCELLED, "left state", bound, (conversation, state, flow))

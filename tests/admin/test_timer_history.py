@@ -68,12 +68,10 @@ async def test_operator_cancel_and_fire(harness: Harness, api: Api) -> None:
     assert await harness.runtime.timers.run_once() == 0
 
 
-async def test_a_subflow_state_of_the_same_name_does_not_keep_its_callers_timer(
-    database: str,
-) -> None:
-    """Regression: the child's timer bound to its state ``ask`` outlived the child leaving
-    ``ask`` for a grandchild whose state is also called ``ask`` (timers are bound to flow and
-    state; the cancel compared the state's name only)."""
+async def test_a_subflow_call_takes_its_callers_timers_with_history(database: str) -> None:
+    """The child's timer of its state ``ask`` goes when the child calls a grandchild (whose
+    state is also ``ask``: a regression, the cancel once compared the state's name only),
+    and the timeline says why."""
     async with Harness.of(
         [Parent], Router(default="parent"), database_url=database,
         settings={"console_tokens": TOKENS},
@@ -86,5 +84,6 @@ async def test_a_subflow_state_of_the_same_name_does_not_keep_its_callers_timer(
         assert shown["timers"] == []
         assert [(t["event"], t["name"], t["reason"]) for t in shown["timeline"]
                 if t["type"] == "timer"] == [
-            ("set", "ask.silence", None), ("cancelled", "ask.silence", "left state"),
+            ("set", "ask.silence", None),
+            ("cancelled", "ask.silence", "subflow called or returned"),
         ]  # fmt: skip

@@ -92,6 +92,17 @@ class Server:
             return await response.text()
 
 
+async def admin_post(server: Server, path: str, body: dict[str, Any]) -> Any:
+    """An admin API action on ``server`` as the dev operator (dev mode: loopback, no token)."""
+    headers = {"Content-Type": "application/json", "X-Switchboard-Console": "1"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(server.base + "/admin/api" + path, json=body, headers=headers) as response,
+    ):
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
 async def _serve(
     settings: Settings, port: int, factory: Callable[..., Quart] = build
 ) -> AsyncIterator[Server]:

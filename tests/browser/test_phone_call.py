@@ -6,11 +6,12 @@ shows its call stack and its timers' history. Screenshots as in test_console.py.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from flows.ivr import MENU
-from tests.browser.conftest import Server, shot
+from tests.browser.conftest import Server, admin_post, shot
 from tests.browser.test_console import TOKEN
 
 pytestmark = pytest.mark.browser
@@ -30,6 +31,9 @@ async def test_the_simulated_phone_completes_the_ivr_by_keypad(
     await expect(heard.filter(has_text=MENU)).to_have_count(1)
     await expect(state).to_have_text("menu")
     await expect(page.get_by_test_id("call-status")).to_have_text("waiting at <Gather>")
+    key = "voice:" + await page.evaluate("phone.call.sid")
+    await admin_post(dev_server, f"/conversations/{quote(key)}/data", {"data": {"vip": True}})
+    await expect(page.get_by_test_id("phone-version")).to_have_text("v2")  # shown live
 
     await page.get_by_test_id("key-9").click()  # not an option: the menu again
     await expect(heard.filter(has_text="Sorry, that's not one of the options.")).to_have_count(1)
@@ -82,9 +86,8 @@ async def test_a_conversation_in_subflows_shows_its_call_stack_and_timers(
         "child · deeper ⇒ runs grandchild · waits for completed"
     )
     await expect(frames.nth(2)).to_have_text("grandchild · ask (running) · waits for message")
-    await expect(timers.filter(has_text="timer ask.silence cancelled (left state)")).to_have_count(
-        1
-    )
+    paused = "timer ask.silence cancelled (subflow called or returned)"
+    await expect(timers.filter(has_text=paused)).to_have_count(1)
     await expect(page.get_by_test_id("state")).to_have_text("ask")
     await shot(page, "call-stack")
 

@@ -345,7 +345,11 @@ async function route() {
       watchQuery = "?stats=1";
       again = () => {};
     }
-    else if (path === "/phone") { content = await phonePage(); document.body.dataset.page = "phone"; }
+    else if (path === "/phone") {
+      content = await phonePage();
+      document.body.dataset.page = "phone";
+      again = phoneLive; // live changes update the state only: the page is being typed on
+    }
     else { content = await listPage(params); document.body.dataset.page = "list"; }
   } catch (err) {
     if (err.message !== "unauthorized") toast(err.message, true);

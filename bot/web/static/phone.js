@@ -130,6 +130,27 @@ async function sendText(from, to, channel) {
   $("main").querySelector("[data-testid=phone-text]")?.focus();
 }
 
+function phoneKey() { return phone.mode === "call" ? phone.call?.key : phone.textKey; }
+
+async function conversationState(key) {
+  const none = { state: "", closed: false, version: 0 };
+  if (!key) return none;
+  try { return (await api("/conversations/" + encodeURIComponent(key))).conversation; } catch (err) { return none; }
+}
+
+// A live change (this conversation or any other) updates the state shown, not the page: a
+// re-render would replace the input and the buttons under the person's fingers.
+async function phoneLive() {
+  const { state, closed, version } = await conversationState(phoneKey());
+  const shown = $("main").querySelector("[data-testid=phone-state]");
+  if (!shown) return;
+  shown.textContent = state || "—";
+  const versionShown = $("main").querySelector("[data-testid=phone-version]");
+  versionShown.textContent = version ? "v" + version : "";
+  const ended = $("main").querySelector("[data-testid=phone-closed]");
+  if (closed && !ended) versionShown.after(h("span", { "data-testid": "phone-closed" }, " (ended)"));
+}
+
 async function phonePage() {
   // The draft outlives a live re-render of this page (the thread updates while one types).
   const calling = phone.mode === "call";
@@ -138,11 +159,8 @@ async function phonePage() {
   const from = h("input", { value: phone.from, "data-testid": "phone-from" });
   const to = h("input", { value: phone.to, "data-testid": "phone-to" });
   const channel = h("select", {}, ["sms", "whatsapp"].map((c) => h("option", { value: c, selected: c === phone.channel }, c)));
-  const key = calling ? phone.call?.key : phone.textKey;
-  let state = "", closed = false;
-  if (key) {
-    try { ({ state, closed } = (await api("/conversations/" + encodeURIComponent(key))).conversation); } catch (err) { state = ""; }
-  }
+  const key = phoneKey();
+  const { state, closed, version } = await conversationState(key);
   const thread = calling
     ? h("ol", { class: "thread call", "data-testid": "call-thread" }, (phone.call?.log || []).map((m) =>
       h("li", { class: m.kind === "pressed" ? "out" : m.kind === "info" ? "note" : "in", "data-testid": m.kind === "info" ? "call-note" : m.kind === "pressed" ? "call-pressed" : "call-heard" }, m.kind === "info" ? m.text : h("p", {}, m.text))))
@@ -161,7 +179,8 @@ async function phonePage() {
     h("p", {}, "Dev mode: text or call any routed number as anyone. Answers come from the real engine; the conversation is stored like any other."),
     tabs, h("div", { class: "row" }, "From ", from, " to ", to, calling ? null : [" on ", channel]),
     h("div", { class: "split" }, h("section", { class: "phone-frame" }, thread, calling ? callControls() : form, keypad),
-      h("section", { class: "side card" }, h("p", {}, "State: ", h("span", { class: "state", "data-testid": "phone-state" }, state || "—"),
+      h("section", { class: "side card" }, h("p", {}, "State: ", h("span", { class: "state", "data-testid": "phone-state" }, state || "—"), " ",
+        h("span", { "data-testid": "phone-version" }, version ? "v" + version : ""),
         closed ? h("span", { "data-testid": "phone-closed" }, " (ended)") : null),
         key ? h("a", { href: "#/c/" + encodeURIComponent(key), "data-testid": "phone-open" }, "Open this conversation") : null))];
 }
