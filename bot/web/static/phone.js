@@ -74,7 +74,7 @@ function pressKey(k) {
     if ((w.attrs.finishOnKey || "1234567890*#").includes(k)) callStep(() => answerAt(w.attrs.action, { recording: 5, digits: k }));
     return;
   }
-  if (w.verb !== "Gather") return;
+  if (w.verb !== "Gather" || !(w.attrs.input || "dtmf").includes("dtmf")) return; // speech only: keys are ignored
   const finish = w.attrs.finishOnKey ?? "#";
   if (finish && k === finish) { sendKeys(); return; }
   c.keys += k;
