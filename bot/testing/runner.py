@@ -10,12 +10,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot.dev.clock import DEFAULT_START, FakeClock
+from bot.dev.harness import AppFactory, Harness, Phone
+from bot.dev.reply import Reply
 from bot.events.keys import ConversationKey
 from bot.events.model import Channel
 from bot.flow.handoff import current
-from bot.testing.clock import DEFAULT_START, FakeClock
-from bot.testing.harness import AppFactory, Harness, Phone
-from bot.testing.reply import Reply
 from bot.testing.transcript import (
     Advance,
     Check,

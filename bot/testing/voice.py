@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from bot.dev.call import Call, CallError
+from bot.dev.reply import Reply
 from bot.events.model import Channel
-from bot.testing.call import Call, CallError
-from bot.testing.reply import Reply
 from bot.testing.runner import CALLER_ACTIONS, REPLY_LINES, Runner
 from bot.testing.transcript import Send
 

@@ -18,10 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.testing.reply import Reply, new_sid
+from bot.dev.reply import Reply, new_sid
 
 if TYPE_CHECKING:
-    from bot.testing.harness import Harness
+    from bot.dev.harness import Harness
 
 __all__ = ["Call", "CallError"]
 
