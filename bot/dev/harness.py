@@ -24,7 +24,7 @@ from bot.dev.call import Call
 from bot.dev.clock import FakeClock
 from bot.dev.fake_twilio import FakeTwilio
 from bot.dev.fake_verify import TEST_VERIFY_SERVICE_SID
-from bot.dev.reply import Reply, new_sid
+from bot.dev.reply import Reply, Webhook, new_sid
 from bot.dev.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, sign
 from bot.engine.engine import Engine
 from bot.events.model import Channel
@@ -57,7 +57,7 @@ class AppFactory(Protocol):
 class Phone:
     """A person texting our number; every request is signed like Twilio's."""
 
-    harness: Harness
+    harness: Webhook  # the app in process (a Harness) or a running server
     number: str
     to: str
     channel: Channel = Channel.SMS
