@@ -244,9 +244,13 @@ def _fails(*args: str, cwd: Path) -> str:
         (["--app", "flows:build", "--to", "12345"], "E.164"),
         (["--url", "http://127.0.0.1:9", "--database", "sqlite:///x.db"], "drop --database"),
         (["--url", "http://127.0.0.1:9"], "no server at http://127.0.0.1:9"),
+        (["--app", "flows:build", "--database", "postgresql://bob:secret@127.0.0.1:9/x"],
+         "cannot connect to PostgreSQL 127.0.0.1:9/x"),
     ],
-    ids=["bad-app", "no-attr", "unknown-flow", "bad-from", "short-code-to", "url-db", "no-server"],
-)
+    ids=["bad-app", "no-attr", "unknown-flow", "bad-from", "short-code-to", "url-db", "no-server",
+         "no-database"],
+)  # fmt: skip
 def test_errors_are_one_line_and_exit_2(args: list[str], says: str, tmp_path: Path) -> None:
-    assert says in _fails(*args, cwd=tmp_path)
+    line = _fails(*args, cwd=tmp_path)
+    assert says in line and "secret" not in line
     assert list(tmp_path.iterdir()) == []  # no database left behind

@@ -27,6 +27,7 @@ from bot.events.model import Channel
 from bot.flow.intents import parse_delay
 from bot.outbound.segments import count_segments
 from bot.outbound.start import start_conversation
+from storage.url import open_store
 
 __all__ = ["HELP", "ChatError", "ChatSession", "Target"]
 
@@ -144,6 +145,10 @@ class ChatSession:
 
     async def _start_app(self) -> None:
         assert self.factory is not None
+        if self.database_url:  # reachable and migrated, said in one line, before the app starts
+            store = open_store(self.database_url, auto_migrate=True)
+            await store.open()
+            await store.close()
         harness = Harness(self.factory, database_url=self.database_url)
         await harness.__aenter__()
         self.harness = harness
