@@ -171,8 +171,9 @@ async def _stored(url: str, key: str) -> Conversation | None:
         await store.close()
 
 
-def test_reset_starts_over(tmp_path: Path) -> None:
-    child = chat("--app", "flows:build", "--flow", "support", cwd=tmp_path)
+def test_reset_starts_over_on_the_default_app_without_dev_warnings() -> None:
+    child = chat("--flow", "support", cwd=ROOT)  # app:app, found as `serve --app` finds it
+    assert "WARNING" not in (child.before or "")  # the imported app.py is read, not served
     say(child, "2", "< Hi! Reply 1")  # a new conversation: the menu first
     say(child, "2", "< What's your order number?")
     say(child, "/reset", "the conversation starts over")

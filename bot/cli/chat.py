@@ -28,7 +28,7 @@ from bot.dev.remote import RemoteApp, RemoteError
 from bot.errors import SwitchboardError
 from bot.events.addresses import address
 from bot.events.model import Channel
-from bot.settings import Settings
+from bot.settings import BANNER_SHOWN, Settings
 from bot.web.app import create_app, runtime_of
 from storage.base import Store
 
@@ -65,7 +65,9 @@ def load_factory(spec: str) -> AppFactory:
         raise ValueError(f"--app {spec!r}: use module:attribute (e.g. app:app)")
     if "" not in sys.path:
         sys.path.insert(0, "")  # the app module is found from the current directory, as serve's
-    os.environ.setdefault("SWITCHBOARD_DEV", "1")  # importing app:app needs no auth token
+    if "SWITCHBOARD_DEV" not in os.environ:  # importing app:app then needs no auth token;
+        os.environ["SWITCHBOARD_DEV"] = "1"  # that app is only read, never served, so its
+        os.environ[BANNER_SHOWN] = "1"  # dev-mode warnings (console open, ...) do not apply
     try:
         target = getattr(importlib.import_module(module), attr)
     except SwitchboardError:
