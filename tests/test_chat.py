@@ -255,3 +255,22 @@ def test_errors_are_one_line_and_exit_2(args: list[str], says: str, tmp_path: Pa
     line = _fails(*args, cwd=tmp_path)
     assert says in line and "secret" not in line
     assert list(tmp_path.iterdir()) == []  # no database left behind
+
+
+BROKEN = """
+from bot import Flow, Router, Settings, T, create_app
+
+class Bad(Flow):
+    name = "bad"
+    states = ["a", "b"]
+    initial = "a"
+    transitions = [T("mesage", "a", "b")]
+
+app = create_app([Bad], Router(default="bad"), Settings.from_env())
+"""
+
+
+def test_a_misspelt_trigger_in_the_app_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text(BROKEN, encoding="utf-8")
+    line = _fails("--app", "broken:app", cwd=tmp_path)
+    assert "flow 'bad'" in line and "did you mean 'message'?" in line
