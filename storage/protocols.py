@@ -77,6 +77,11 @@ class TurnStore(Protocol):
         ``exclude``: a new call starts knowing what earlier ones stored."""
         ...
 
+    async def timers(self, key: str) -> list[Timer]:
+        """Conversation ``key``'s pending timers, soonest first (read when a subflow is
+        called: its caller's are paused with it)."""
+        ...
+
 
 class ConsentStore(Protocol):
     """What compliance needs: the consent ledger and the WhatsApp window."""
