@@ -1,6 +1,6 @@
 """The ``switchboard`` command: one module per command, each with ``add_parser`` and ``run``.
 
-switchboard new | serve | diagram | export | consent | db | send | outbox | flows |
+switchboard new | serve | chat | diagram | export | consent | db | send | outbox | flows |
 conversations | stats
 """
 
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from bot.cli import (
+    chat,
     consent,
     conversations,
     db,
@@ -35,6 +36,7 @@ __all__ = ["build_parser", "main"]
 COMMANDS = {
     "new": new,
     "serve": serve,
+    "chat": chat,
     "diagram": diagram,
     "export": export,
     "consent": consent,
