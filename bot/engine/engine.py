@@ -33,6 +33,7 @@ from bot.engine.outcomes import (
     storable,
 )
 from bot.engine.placement import Placed, place_for_step
+from bot.engine.replays import check_replay
 from bot.engine.subflows import Settled, finish_log, restart_flow, settle
 from bot.errors import ConflictError, StoreError
 from bot.events.internal import TimerFired
@@ -130,6 +131,7 @@ class Engine:
                         loaded = await self.store.load(key.id, idem)
                     if loaded.response is not None:
                         probe.finish(Outcome.DUPLICATE)
+                        await check_replay(self.store, key, event)  # only for duplicates
                         return loaded.response
                     stored = loaded.conversation
                     flow = self._flow_of(event, stored)
