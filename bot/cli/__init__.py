@@ -1,6 +1,6 @@
 """The ``switchboard`` command: one module per command, each with ``add_parser`` and ``run``.
 
-switchboard new | serve | diagram | export | consent | db | send | outbox | flows |
+switchboard new | serve | dev | diagram | export | consent | db | send | outbox | flows |
 conversations | stats
 """
 
@@ -16,6 +16,7 @@ from bot.cli import (
     consent,
     conversations,
     db,
+    dev,
     diagram,
     export,
     flows,
@@ -35,6 +36,7 @@ __all__ = ["build_parser", "main"]
 COMMANDS = {
     "new": new,
     "serve": serve,
+    "dev": dev,
     "diagram": diagram,
     "export": export,
     "consent": consent,

@@ -1,0 +1,94 @@
+"""``switchboard serve --dev``, run for real: one readable line per step on the console, a
+clock that `switchboard dev clock` moves (due timers fire at once), and none of it in
+production (issue 11)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.devserver.server import PROJECT, ROOT, Server, environment, serving
+
+ANNA, BORIS = "+15550001111", "+15550002222"
+
+
+def _sid(n: int) -> str:
+    return f"SM{n:032x}"
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    project = tmp_path_factory.mktemp("project")
+    (project / "nudgebot.py").write_text(PROJECT)
+    database = f"sqlite:///{project / 'dev.db'}"
+    with serving(project, "--dev", "--app", "nudgebot:app", "--database", database) as server:
+        yield server
+
+
+def _dev_clock(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "dev", "clock", *args], cwd=ROOT, env=environment(),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_each_step_is_one_readable_line_on_the_console(dev: Server) -> None:
+    assert dev.text(ANNA, "hi", _sid(1))[0] == 200
+    assert dev.text(ANNA, "later", _sid(2))[0] == 200
+    log = dev.wait_for("'later'")
+    [first] = [x for x in log.splitlines() if "'hi'" in x]
+    [second] = [x for x in log.splitlines() if "'later'" in x]
+    assert " INFO switchboard.turns turn sms:+*********00:+*********11 nudge " in first
+    assert "→ asking (ok)" in first and first.endswith("| 'hi' → 'REPLY_V1'")
+    assert "asking → waiting (ok)" in second and second.endswith("→ 'I will wait an hour.'")
+    assert not first.lstrip().startswith("{") and ANNA not in log  # text, numbers masked
+
+
+def test_the_dev_clock_fires_due_timers_at_once(dev: Server) -> None:
+    dev.text(BORIS, "hi", _sid(3))
+    dev.text(BORIS, "later", _sid(4))  # waiting: a timer in one hour
+    status, early = dev.advance("30m")
+    assert status == 200 and early["fired"] == 0 and early["offset_seconds"] >= 1800
+    status, due = dev.advance("31m")
+    assert status == 200 and due["fired"] >= 1  # Boris's, and any other test's waiting
+    log = dev.wait_for("+*********22 nudge waiting → nudged")
+    [line] = [x for x in log.splitlines() if "+*********22 nudge waiting → nudged" in x]
+    assert line.endswith("| [timer no_reply] → nothing; sends 'Still there?' to +*********22")
+
+
+def test_switchboard_dev_clock_moves_it_and_says_so(dev: Server) -> None:
+    before = _dev_clock("--url", dev.url)
+    assert before.returncode == 0, before.stderr
+    assert before.stdout.startswith("dev clock: ") and "ahead of the wall clock" in before.stdout
+    moved = _dev_clock("--advance", "2h", "--url", dev.url)
+    assert moved.returncode == 0, moved.stderr
+    assert "timers fired" in moved.stdout or "timer fired" in moved.stdout
+    bad = _dev_clock("--advance", "soon", "--url", dev.url)
+    assert bad.returncode == 2 and "not a duration" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_dev_clock_without_a_server_is_one_line_and_non_zero() -> None:
+    done = _dev_clock("--advance", "1h", "--url", "http://127.0.0.1:9")
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("switchboard: no dev server answers at http://127.0.0.1:9")
+    assert "switchboard serve --dev" in line
+
+
+def test_production_has_no_dev_clock(tmp_path: Path) -> None:
+    (tmp_path / "nudgebot.py").write_text(PROJECT)
+    env = environment(TWILIO_AUTH_TOKEN="0123456789abcdef0123456789abcdef")
+    database = f"sqlite:///{tmp_path / 'prod.db'}"
+    args = ("--host", "127.0.0.1", "--app", "nudgebot:app", "--database", database)
+    with serving(tmp_path, *args, env=env) as server:
+        status, _ = server.request("/dev/clock", b'{"advance": "2h"}')
+        assert status == 404
+        assert server.request("/dev/clock")[0] == 404
+        done = _dev_clock("--advance", "2h", "--url", server.url)
+    assert done.returncode == 2 and "has no dev clock" in done.stderr
+    assert "dev clock" not in server.log()
