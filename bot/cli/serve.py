@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         with ExitStack() as extras:
             if settings.dev:
                 url = f"http://{'[::1]' if host == '::1' else host}:{args.port}"
-                for line in extras.enter_context(dev_environment(os.environ, url)):
+                for line in extras.enter_context(dev_environment(os.environ, url, settings)):
                     print(f"switchboard: {line}", file=sys.stderr)
             return _serve(args, config, extras)
     finally:

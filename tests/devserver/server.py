@@ -56,6 +56,7 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    database: str = ""
 
     @property
     def url(self) -> str:

@@ -26,6 +26,7 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     (project / "nudgebot.py").write_text(PROJECT)
     database = f"sqlite:///{project / 'dev.db'}"
     with serving(project, "--dev", "--app", "nudgebot:app", "--database", database) as server:
+        server.database = database
         yield server
 
 
@@ -58,6 +59,28 @@ def test_the_dev_clock_fires_due_timers_at_once(dev: Server) -> None:
     log = dev.wait_for("+*********22 nudge waiting → nudged")
     [line] = [x for x in log.splitlines() if "+*********22 nudge waiting → nudged" in x]
     assert line.endswith("| [timer no_reply] → nothing; sends 'Still there?' to +*********22")
+
+
+def test_outbound_goes_to_the_fake_twilio_and_delivery_statuses_come_back(dev: Server) -> None:
+    dev.text("+15550003333", "hi", _sid(5))
+    dev.text("+15550003333", "later", _sid(6))
+    assert dev.advance("2h")[1]["fired"] >= 1
+    log = dev.wait_for("to +*********33: delivered")
+    accepted = [x for x in log.splitlines() if "fake Twilio accepted" in x and "*33," in x]
+    assert len(accepted) == 1
+    assert accepted[0].endswith(
+        "SMS +*********00 → +*********33, 1 segment (GSM-7): 'Still there?'"
+    )
+    sid = accepted[0].split("fake Twilio accepted ")[1].split()[0]
+    assert f"fake Twilio {sid} to +*********33: sent (the app answered 204)" in log
+    assert f"fake Twilio {sid} to +*********33: delivered (the app answered 204)" in log
+    assert "no Twilio credentials, so the built-in fake Twilio at http://127.0.0.1:" in log
+    report = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "outbox", "--by", "number", "--database",
+         dev.database], cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    [row] = [x for x in report.stdout.splitlines() if x.startswith("+15550003333")]
+    assert row.split()[1:4] == ["1", "1", "100.0%"], report.stdout  # stored as delivered
 
 
 def test_switchboard_dev_clock_moves_it_and_says_so(dev: Server) -> None:
