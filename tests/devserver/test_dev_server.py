@@ -4,6 +4,7 @@ production (issue 11)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,11 +14,11 @@ import pytest
 
 from tests.devserver.server import PROJECT, ROOT, Server, environment, serving
 
-ANNA, BORIS = "+15550001111", "+15550002222"
+ANNA, BORIS = "+15550005555", "+15550002222"  # the recipe texts from +15550001111
 
 
 def _sid(n: int) -> str:
-    return f"SM{n:032x}"
+    return f"SM{n + 100:032x}"  # clear of the recipe's SM…0001
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +38,23 @@ def _dev_clock(*args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+def test_the_developer_loops_curl_recipe_works_as_written(dev: Server) -> None:
+    page = (ROOT / "docs" / "developer-loop.md").read_text("utf-8")
+    [recipe] = re.findall(r"```sh\n\s*(curl -s http://127.0.0.1:8000/twilio .*?)```", page, re.S)
+    command = recipe.replace("127.0.0.1:8000", f"127.0.0.1:{dev.port}")  # only the port
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith("<Response><Message>REPLY_V1</Message></Response>")
+
+
 def test_each_step_is_one_readable_line_on_the_console(dev: Server) -> None:
     assert dev.text(ANNA, "hi", _sid(1))[0] == 200
     assert dev.text(ANNA, "later", _sid(2))[0] == 200
     log = dev.wait_for("'later'")
-    [first] = [x for x in log.splitlines() if "'hi'" in x]
-    [second] = [x for x in log.splitlines() if "'later'" in x]
-    assert " INFO switchboard.turns turn sms:+*********00:+*********11 nudge " in first
+    anna = [x for x in log.splitlines() if "+*********55 nudge" in x]
+    [first] = [x for x in anna if "'hi'" in x]
+    [second] = [x for x in anna if "'later'" in x]
+    assert " INFO switchboard.turns turn sms:+*********00:+*********55 nudge " in first
     assert "→ asking (ok)" in first and first.endswith("| 'hi' → 'REPLY_V1'")
     assert "asking → waiting (ok)" in second and second.endswith("→ 'I will wait an hour.'")
     assert not first.lstrip().startswith("{") and ANNA not in log  # text, numbers masked
