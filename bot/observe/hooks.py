@@ -111,12 +111,16 @@ def _quoted(text: str, limit: int = 60) -> str:
 
 
 def _content(event: Event, write: TurnWrite | None) -> str:
-    """`` | 'hi' → 'Hello!'``: what the turn was given and what it answered and queued."""
-    said = _quoted(event.text) if event.text else f"[{event.kind}]"
+    """`` | 'hi' → 'Hello!'``: what the turn was given and what it answered and queued.
+
+    What was said is the logged text, masked where the flow said it is a secret (a
+    verification code); a duplicate or an ignored event shows nothing of it."""
+    if write is None:
+        return ""
+    text = next((e.body for e in write.log if e.direction == "in"), "")
+    said = _quoted(text) if text else f"[{event.kind}]"
     if isinstance(event, TimerFired):
         said = f"[timer {event.kind}]"
-    if write is None:  # a duplicate or an ignored event: nothing was stepped
-        return f" | {said}"
     replies = [_quoted(e.body) for e in write.log if e.direction == "out" and e.kind != "refused"]
     answered = " ".join(replies) or "nothing"
     sends = "".join(f"; sends {_quoted(m.body)} to {m.theirs}" for m in write.outbox)
