@@ -93,3 +93,23 @@ async def test_the_first_delivery_is_read_only_for_duplicates(
         await h.phone(ANNA).send("hello", sid=SID)
         await h.phone(ANNA).send("hello", sid=SID)
         assert looked == [f"msg:{SID}"]
+
+
+async def test_a_reuse_found_only_at_commit_is_logged_too(
+    url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process recorded the sid between this one's load and its commit."""
+    caplog.set_level(logging.WARNING, logger="switchboard.engine")
+    async with Harness.of([Echo], Router(default="echo"), database_url=url) as h:
+        await h.phone(ANNA).send("hello there", sid=SID)
+        store: Store = h.store
+        real = store.load
+
+        async def loaded_before_the_other_commit(key: str, idem: object) -> object:
+            return await real(key, ())  # the idempotency record not there yet
+
+        monkeypatch.setattr(store, "load", loaded_before_the_other_commit)
+        reused = await h.phone(ANNA).send("something else", sid=SID)
+    assert reused.messages == ["you said hello there"]  # the first answer, from the commit
+    [line] = _suspicious(caplog)
+    assert SID in line and "body differs" in line and "something" not in line

@@ -158,7 +158,10 @@ class Engine:
                     if write.outbox:
                         self.on_enqueued()
                     await probe.committed(stored, write)
-                    return write.response if earlier is None else earlier
+                    if earlier is not None:  # another process recorded this delivery first
+                        await check_replay(self.store, key, event)
+                        return earlier
+                    return write.response
             raise StoreError(f"conversation {key.id!r} kept changing under us; giving up")
 
     async def step(
