@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar, TypeVar
 
 import storage.programs as programs
+from storage.admin_queries import conversation_timers
 from storage.dialect import Dialect
 from storage.errors import SchemaError, StoreError
 from storage.migrations import Migration, migrations, schema_problem
@@ -195,6 +196,10 @@ class Backend(Store, ABC):
     ) -> list[Conversation]:
         """The latest conversations with ``theirs`` (newest first), except ``exclude``."""
         return await self.run(programs.history(self.dialect, theirs, exclude, limit), atomic=False)
+
+    async def timers(self, key: str) -> list[Timer]:
+        """See :meth:`storage.protocols.TurnStore.timers`."""
+        return await self.run(conversation_timers(self.dialect, key), atomic=False)
 
     async def log(self, key: str) -> list[LogEntry]:
         """The conversation's message log, oldest first."""

@@ -83,6 +83,11 @@ class TurnStore(Protocol):
         conversation, the inbound text logged with ``sid``); read for duplicates only."""
         ...
 
+    async def timers(self, key: str) -> list[Timer]:
+        """Conversation ``key``'s pending timers, soonest first (read when a subflow is
+        called: its caller's are paused with it)."""
+        ...
+
 
 class ConsentStore(Protocol):
     """What compliance needs: the consent ledger and the WhatsApp window."""

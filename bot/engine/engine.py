@@ -18,6 +18,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 
 from bot.clock import Clock, SystemClock
 from bot.compliance.consent import Inbound, before_flow
@@ -177,7 +178,8 @@ class Engine:
         internal = isinstance(event, InternalEvent)
         placed = place_for_step(flow, key, stored, event, now, self.flows)  # migrated
         stored, lost = placed.stored if placed else stored, placed.lost if placed else None
-        inbound = await self._before_flow(flow, key, event, now)
+        owner = restart_flow(self.flows, flow, stored)  # in a subflow: the outermost's on_opt_in
+        inbound = await self._before_flow(owner, key, event, now)
         hold, was = hold_for(stored, event), held_by(stored)  # in hand-off: the flow does not run
         reopen = stored is not None and stored.closed and event.can_start
         fresh = inbound.restart or stored is None or reopen or stored.flow != flow.name
@@ -205,7 +207,8 @@ class Engine:
                 turn.say(flow.cls.lost_message)
             new_state = await self._run(flow, turn, fresh, placed, hold) if run else state
             if run:  # call a subflow the step entered, or return a finished one
-                settled = await settle(self.flows, flow, turn, new_state, stack)
+                timers = partial(self.store.timers, key.id)  # read only if a child is called
+                settled = await settle(self.flows, flow, turn, new_state, stack, timers)
             storable(turn.data)  # refuse data that cannot be stored, as a flow error
             if not internal:  # verbs the channel's answer cannot carry fail the step here
                 check_answer((a.node() for a in turn.actions), voice=key.channel is Channel.VOICE)
@@ -264,6 +267,8 @@ class Engine:
             fired=event.timer if isinstance(event, TimerFired) else None,
             moved=switched or new_state != origin,
             contacts=read_once(read),
+            # a call or a return; or a restart dropping a call stack (the child's timers go)
+            clear_timers=settled.switched or (fresh and stored is not None and bool(stored.stack)),
         )  # fmt: skip
 
     async def _before_flow(
