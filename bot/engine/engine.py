@@ -161,8 +161,7 @@ class Engine:
                     await probe.committed(stored, write)
                     if earlier is not None:  # another process recorded this delivery first
                         await check_replay(self.store, key, event)
-                        return earlier
-                    return write.response
+                    return write.response if earlier is None else earlier
             raise StoreError(f"conversation {key.id!r} kept changing under us; giving up")
 
     async def step(
