@@ -41,7 +41,11 @@ def dev_environment(
         twilio = DevTwilio(url, auth_token=settings.auth_token, public_url=settings.public_url)
         twilio.start()
         made |= twilio.environment()
-    made = {k: v for k, v in made.items() if k not in env}
+    # The fake's account, key and URL go together (a lone TWILIO_ACCOUNT_SID without a token
+    # is replaced); a status callback URL or clock file given by the developer is kept.
+    kept = ("SWITCHBOARD_STATUS_CALLBACK_URL", "SWITCHBOARD_DEV_CLOCK_FILE")
+    made = {k: v for k, v in made.items() if k not in kept or k not in env}
+    before = {name: env.get(name) for name in made}
     env.update(made)
     lines = [
         _real_twilio(credentials) if credentials else _fake_twilio(twilio),
@@ -53,9 +57,11 @@ def dev_environment(
     try:
         yield lines
     finally:
-        for name, value in made.items():
-            if env.get(name) == value:
-                del env[name]
+        for name, value in before.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
         if twilio is not None:
             twilio.close()
         shutil.rmtree(folder, ignore_errors=True)

@@ -64,3 +64,24 @@ async def test_a_production_app_has_no_dev_routes() -> None:
         for method in ("GET", "POST"):
             answer = await client.open("/dev/clock", method=method, json={"advance": "2h"})
             assert answer.status_code == 404
+
+
+def test_the_dev_environment_points_workers_at_the_fake_and_is_undone() -> None:
+    from bot.cli.devserve import dev_environment
+    from bot.dev.dev_twilio import DEV_ACCOUNT_SID
+
+    lone = "AC" + "5" * 32  # an account without a token or key: no credentials
+    env = {"TWILIO_ACCOUNT_SID": lone, "SWITCHBOARD_STATUS_CALLBACK_URL": "http://mine/status"}
+    with dev_environment(env, "http://127.0.0.1:8000", Settings(dev=True)) as lines:
+        inside = dict(env)
+    assert inside["TWILIO_ACCOUNT_SID"] == DEV_ACCOUNT_SID and "TWILIO_AUTH_TOKEN" not in inside
+    assert inside["TWILIO_API_KEY_SID"].startswith("SK") and inside["TWILIO_API_KEY_SECRET"]
+    assert inside["SWITCHBOARD_TWILIO_API_URL"].startswith("http://127.0.0.1:")
+    assert inside["SWITCHBOARD_STATUS_CALLBACK_URL"] == "http://mine/status"  # theirs, kept
+    assert Path(inside["SWITCHBOARD_DEV_CLOCK_FILE"]).parent.is_dir() is False  # removed after
+    assert env == {
+        "TWILIO_ACCOUNT_SID": lone,
+        "SWITCHBOARD_STATUS_CALLBACK_URL": "http://mine/status",
+    }
+    assert lines[0].startswith("outbound: no Twilio credentials, so the built-in fake Twilio")
+    assert inside["TWILIO_API_KEY_SECRET"] not in "\n".join(lines)
