@@ -1,7 +1,7 @@
 """The ``switchboard`` command: one module per command, each with ``add_parser`` and ``run``.
 
-switchboard new | serve | chat | diagram | export | consent | db | send | outbox | flows |
-conversations | stats
+switchboard new | serve | dev | chat | diagram | export | consent | db | send | outbox |
+flows | conversations | stats
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from bot.cli import (
     consent,
     conversations,
     db,
+    dev,
     diagram,
     export,
     flows,
@@ -36,6 +37,7 @@ __all__ = ["build_parser", "main"]
 COMMANDS = {
     "new": new,
     "serve": serve,
+    "dev": dev,
     "chat": chat,
     "diagram": diagram,
     "export": export,
