@@ -8,6 +8,7 @@ must pass. Errors before the prompt are one line and exit 2 (run without a termi
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -214,11 +215,15 @@ def test_url_talks_to_a_running_dev_server(dev_server: str, tmp_path: Path) -> N
     child = chat("--url", dev_server, cwd=tmp_path)
     say(child, "hi", "< Hi! Reply 1 to ask a question")
     say(child, "/state", "state: menu")
-    say(child, "/wait 2h", "! /wait needs the dev server's clock endpoint (POST /dev/clock)")
+    # the server's clock moves (POST /dev/clock); what its timers queued would show here
+    say(child, "/wait 2h", "(the server's clock is now ", "(nothing was sent)")
     saved = tmp_path / "remote.transcript"
     say(child, f"/save {saved}", "saved ")
     assert leave(child) == 0
-    assert replay(saved) == 1
+    assert "> [wait 2h]\n" in saved.read_text(encoding="utf-8")
+    assert replay(saved) == 2
+    with urllib.request.urlopen(dev_server + "/dev/clock", timeout=5) as answer:
+        assert json.load(answer)["offset_seconds"] >= 7200
 
 
 def _fails(*args: str, cwd: Path) -> str:

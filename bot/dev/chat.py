@@ -10,6 +10,7 @@ writes a transcript that replays green. Commands: :data:`HELP`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -17,6 +18,7 @@ from typing import Any
 
 from bot.dev.call import CallError
 from bot.dev.chat_voice import VoiceLine
+from bot.dev.clock_client import DevClockError, dev_clock
 from bot.dev.harness import AppFactory, Harness, Phone
 from bot.dev.recording import Recording, sent_line
 from bot.dev.remote import RemoteApp, RemoteError
@@ -271,10 +273,7 @@ class ChatSession:
 
     async def _wait(self, rest: str) -> list[str]:
         if self.remote is not None:
-            raise ChatError(
-                "/wait needs the dev server's clock endpoint (POST /dev/clock), which this "
-                "version does not have: chat in process (without --url) to move the clock"
-            )
+            return await self._wait_remote(rest)
         harness = self._in_process("/wait")
         try:
             harness.clock.advance(parse_delay(rest))
@@ -284,6 +283,31 @@ class ChatSession:
         self.recording.turn(f"> [wait {rest.replace(' ', '')}]", self._to_caller_since())
         now = harness.clock.now().strftime("%a %Y-%m-%d %H:%M UTC")
         return [f"  (the clock is now {now})", *(shown or ["  (nothing was sent)"])]
+
+    async def _wait_remote(self, rest: str) -> list[str]:
+        """Move the dev server's clock (``POST /dev/clock``); show what its timers queued."""
+        assert self.remote is not None
+        try:
+            parse_delay(rest)
+        except ValueError as exc:
+            raise ChatError(f"{exc}: /wait 2h, /wait 1d30m, /wait 90s") from None
+        before = await self._remote_outbox()
+        try:
+            moved = await asyncio.to_thread(dev_clock, self.remote.url, rest.replace(" ", ""))
+        except DevClockError as exc:
+            raise ChatError(str(exc)) from None
+        fresh = [m for m in await self._remote_outbox() if m["id"] not in before]
+        self.recording.turn(f"> [wait {rest.replace(' ', '')}]", [(m["body"], []) for m in fresh])
+        fired = moved.get("fired", 0)
+        lines = [f"  (the server's clock is now {moved['now']}; timers fired: {fired})"]
+        lines += [f"  -> {self.target.caller} ({m['status']}): {m['body']}" for m in fresh]
+        return lines if fresh else [*lines, "  (nothing was sent)"]
+
+    async def _remote_outbox(self) -> dict[Any, dict[str, Any]]:
+        """The server's outbox rows of this conversation, by id (none before the first turn)."""
+        assert self.remote is not None
+        found = await self.remote.detail(self.key())
+        return {m["id"]: m for m in (found or {}).get("outbox", [])}
 
     async def _start_flow(self, rest: str) -> list[str]:
         harness = self._in_process("/start")

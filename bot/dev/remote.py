@@ -77,6 +77,11 @@ class RemoteApp:
 
     async def conversation(self, key: str) -> dict[str, Any] | None:
         """The conversation ``key`` as the admin API shows it; ``None`` if there is none."""
+        found = await self.detail(key)
+        return None if found is None else dict(found["conversation"])
+
+    async def detail(self, key: str) -> dict[str, Any] | None:
+        """The admin API's page of conversation ``key`` (conversation, outbox, timeline...)."""
         path = f"/admin/api/conversations/{quote(key, safe='')}"
         try:
             async with self._client().get(self.url + path) as response:
@@ -89,7 +94,7 @@ class RemoteApp:
                     )
                 if response.status != 200:
                     raise RemoteError(f"the admin API answered HTTP {response.status}")
-                found: dict[str, Any] = (await response.json())["conversation"]
+                found: dict[str, Any] = await response.json()
                 return found
         except (ClientError, TimeoutError, OSError, KeyError, ValueError) as exc:
             raise RemoteError(f"cannot read {key} from {self.url}: {exc}") from None
