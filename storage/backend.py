@@ -39,6 +39,7 @@ from storage.records import (
     Timer,
     TurnWrite,
 )
+from storage.replays import FirstDelivery, first_delivery
 from storage.rules import REPORT_GROUPS
 from storage.verify_limits import take_verify_send
 
@@ -203,6 +204,10 @@ class Backend(Store, ABC):
     async def log(self, key: str) -> list[LogEntry]:
         """The conversation's message log, oldest first."""
         return await self.run(programs.log(self.dialect, key), atomic=False)
+
+    async def first_delivery(self, idempotency_key: str, sid: str) -> FirstDelivery | None:
+        """See :meth:`storage.protocols.TurnStore.first_delivery`."""
+        return await self.run(first_delivery(idempotency_key, sid), atomic=False)
 
     # -- consent and the window ---------------------------------------------------------
 

@@ -12,9 +12,9 @@ from datetime import timedelta
 
 import pytest
 
+from bot.dev.fake_verify import FakeVerify
 from bot.engine.subflows import MASK
 from bot.testing import Harness
-from bot.testing.fake_verify import FakeVerify
 from flows import SIGNUP_NUMBER, build
 
 ME = "+15550001111"

@@ -14,13 +14,13 @@ import pytest
 
 from bot.compliance.config import Compliance
 from bot.compliance.gate import Gate
+from bot.dev.clock import FakeClock
+from bot.dev.fake_twilio import FakeTwilio
 from bot.flow.verification import VerifyChannel, VerifyOutcome
 from bot.outbound.config import Credentials
 from bot.outbound.rest import TwilioRest
 from bot.outbound.verify import TwilioVerify
 from bot.outbound.verify_config import VerifyConfig
-from bot.testing.clock import FakeClock
-from bot.testing.fake_twilio import FakeTwilio
 from storage import Store, open_store
 from storage.records import ConsentChange, ConsentSource, ConsentStatus
 

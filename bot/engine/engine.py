@@ -34,6 +34,7 @@ from bot.engine.outcomes import (
     storable,
 )
 from bot.engine.placement import Placed, place_for_step
+from bot.engine.replays import check_replay
 from bot.engine.subflows import Settled, finish_log, restart_flow, settle
 from bot.errors import ConflictError, StoreError
 from bot.events.internal import TimerFired
@@ -131,6 +132,7 @@ class Engine:
                         loaded = await self.store.load(key.id, idem)
                     if loaded.response is not None:
                         probe.finish(Outcome.DUPLICATE)
+                        await check_replay(self.store, key, event)  # only for duplicates
                         return loaded.response
                     stored = loaded.conversation
                     flow = self._flow_of(event, stored)
@@ -157,6 +159,8 @@ class Engine:
                     if write.outbox:
                         self.on_enqueued()
                     await probe.committed(stored, write)
+                    if earlier is not None:  # another process recorded this delivery first
+                        await check_replay(self.store, key, event)
                     return write.response if earlier is None else earlier
             raise StoreError(f"conversation {key.id!r} kept changing under us; giving up")
 

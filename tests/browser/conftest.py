@@ -24,9 +24,9 @@ import pytest
 from quart import Quart
 
 from bot import Router, Settings
+from bot.dev.reply import new_sid
+from bot.dev.signing import TEST_AUTH_TOKEN, sign
 from bot.outbound.config import OutboundSettings
-from bot.testing.reply import new_sid
-from bot.testing.signing import TEST_AUTH_TOKEN, sign
 from bot.web import create_app
 from flows import build
 from storage.base import Store
