@@ -12,7 +12,7 @@ from quart import Quart
 
 from bot import Clock, Settings
 from bot.testing import Harness
-from flows import build
+from flows import SPEECH_MENU_NUMBER, build
 from flows.ivr import MENU
 from storage.base import Store
 from tests.admin.conftest import JSON
@@ -110,3 +110,15 @@ async def test_the_simulated_call_is_dev_only(harness: Harness) -> None:
         headers={**JSON, "Authorization": "Bearer alice-token-0123456789abcdef"},
     )  # fmt: skip
     assert response.status_code == 404
+
+
+async def test_speech_at_a_speech_gather(dev: Harness) -> None:
+    _, rung = await _call(dev, {"to": SPEECH_MENU_NUMBER})
+    gather = next(v for v in rung["verbs"] if v["verb"] == "Gather")
+    assert "speech" in gather["attrs"]["input"]
+    body = {"to": SPEECH_MENU_NUMBER, "call": rung["call"], "action": gather["attrs"]["action"],
+            "speech": "billing please"}  # fmt: skip
+    _, billed = await _call(dev, body)
+    assert _said(billed)[0].startswith("Your balance is")
+    stored = await dev.store.conversation(rung["key"])
+    assert stored is not None and stored.state == "billing"
