@@ -281,7 +281,7 @@ class Backend(Store, ABC):
 
     async def finish_timer(self, timer: Timer) -> None:
         """Delete a timer that will not fire (unless it was rescheduled meanwhile)."""
-        await self.run(programs.finish_timer(self.dialect, timer), atomic=False)
+        await self.run(programs.finish_timer(self.dialect, timer), atomic=True)
 
 
 def _probe() -> Program[bool]:

@@ -155,8 +155,20 @@ def mark_undeliverable(d: Dialect, address: str, code: int, at: datetime) -> Pro
 
 
 def finish_timer(d: Dialect, timer: Timer) -> Program[None]:
-    """Delete a timer unless it was rescheduled meanwhile."""
-    yield "DELETE FROM timers WHERE id = ? AND due_at = ?", (timer.id, d.utc(timer.due_at))
+    """Delete a timer unless it was rescheduled meanwhile. One still here was not fired (its
+    conversation moved on, or its step failed): its history says it was dropped, at the time
+    it was due (it is claimed once due)."""
+    gone = yield (
+        "DELETE FROM timers WHERE id = ? AND due_at = ? RETURNING name",
+        (timer.id, d.utc(timer.due_at)),
+    )
+    if gone:
+        yield (
+            "INSERT INTO timer_history (conversation, at, event, name, trigger_name, state, "
+            "due_at, reason) VALUES (?,?,?,?,?,?,?,?)",
+            (timer.conversation, d.utc(timer.due_at), "cancelled", timer.name, timer.trigger,
+             timer.state, d.utc(timer.due_at), "not fired: its conversation had moved on"),
+        )  # fmt: skip
 
 
 def _history(

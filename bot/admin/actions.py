@@ -8,8 +8,9 @@ finds the version moved (another process stepped it) is redone on the fresh stat
 webhook for the same conversation waits for the lock, so nothing is lost or stepped twice.
 ``expected`` (the version the operator saw) turns "it changed since you looked" into
 :class:`~bot.admin.errors.Stale` instead of applying the action to a state nobody saw.
-The audit entry (operator, time, action, before, after) is written once the commit is done,
-still under the lock.
+The audit entry (operator, time, action, before, after) is part of the write
+(``TurnWrite.audit``): the action and its entry commit in one transaction or not at all, so
+a crash leaves no unaudited change, and a redone or refused commit leaves no entry.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ class Actions:
     changed: Callable[[], None] = lambda: None  # after every action (drops cached counts)
 
     async def audit(self, entry: AuditEntry) -> None:
-        """Append an entry to the audit log (every action ends with one)."""
+        """Append an entry to the audit log on its own: for what changed nothing (a refused
+        reply). An action that changes something writes its entry with its change."""
         self.changed()
         await self.runner.run(record_audit(self.runner.dialect, entry), atomic=False)
 
@@ -80,18 +82,20 @@ class Actions:
                         "it changed since you looked; reload and try again"
                     )
                 write = await change(stored)
-                try:
-                    await self.store.commit(write)
-                except ConflictError:
-                    log.info("version conflict on %s during %s; redoing it", key, action)
-                    continue
-                if write.outbox:
-                    engine.on_enqueued()
-                after = write.conversation
+                after = write.conversation if write.save_state else stored
                 entry = AuditEntry(
                     write.at, operator, action, key, target, snapshot(stored), snapshot(after)
                 )
-                await self.audit(entry)
+                try:
+                    earlier = await self.store.commit(replace(write, audit=entry))
+                except ConflictError:
+                    log.info("version conflict on %s during %s; redoing it", key, action)
+                    continue
+                if earlier is not None:  # its idempotency key was taken: nothing was written
+                    raise Stale(f"{action} on {key!r} had already happened; nothing was changed")
+                self.changed()
+                if write.outbox:
+                    engine.on_enqueued()
                 log.info("operator %s: %s on %s (version %d)", operator, action, key, after.version)
                 return after
         raise StoreError(f"conversation {key!r} kept changing under us; try again")
