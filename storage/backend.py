@@ -279,9 +279,9 @@ class Backend(Store, ABC):
         """Record that ``address`` cannot receive messages."""
         await self.run(programs.mark_undeliverable(self.dialect, address, code, at), atomic=False)
 
-    async def finish_timer(self, timer: Timer) -> None:
+    async def finish_timer(self, timer: Timer, reason: str = programs.MOVED_ON) -> None:
         """Delete a timer that will not fire (unless it was rescheduled meanwhile)."""
-        await self.run(programs.finish_timer(self.dialect, timer), atomic=True)
+        await self.run(programs.finish_timer(self.dialect, timer, reason), atomic=True)
 
 
 def _probe() -> Program[bool]:
