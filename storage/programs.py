@@ -158,10 +158,11 @@ def mark_undeliverable(d: Dialect, address: str, code: int, at: datetime) -> Pro
 MOVED_ON = "not fired: its conversation had moved on"
 
 
-def finish_timer(d: Dialect, timer: Timer, reason: str = MOVED_ON) -> Program[None]:
+def finish_timer(d: Dialect, timer: Timer, reason: str = MOVED_ON) -> Program[bool]:
     """Delete a timer unless it was rescheduled meanwhile. One still here was not fired (its
     conversation moved on, its step failed, its flow is not deployed): its history says it
-    was dropped and why (``reason``), at the time it was due (it is claimed once due)."""
+    was dropped and why (``reason``), at the time it was due (it is claimed once due).
+    True when it was still there (dropped here), False when its step deleted it (fired)."""
     gone = yield (
         "DELETE FROM timers WHERE id = ? AND due_at = ? RETURNING name",
         (timer.id, d.utc(timer.due_at)),
@@ -173,6 +174,7 @@ def finish_timer(d: Dialect, timer: Timer, reason: str = MOVED_ON) -> Program[No
             (timer.conversation, d.utc(timer.due_at), "cancelled", timer.name, timer.trigger,
              timer.state, d.utc(timer.due_at), reason),
         )  # fmt: skip
+    return bool(gone)
 
 
 def _history(

@@ -115,8 +115,10 @@ class Actions:
         timer of the conversation is cancelled (``TurnWrite.clear_timers``: the child's
         too), as the engine's restart does; a child never restarts alone, without the
         arguments it was called with, under a caller still waiting."""
-        running = self.flow_of(stored)
-        outer = self.engine.flows.get(str(stored.stack[0].get("flow"))) if stored.stack else running
+        if not stored.stack:
+            outer: CompiledFlow | None = self.flow_of(stored)
+        else:  # the running child need not be deployed: the outermost flow is what restarts
+            outer = self.engine.flows.get(str(stored.stack[0].get("flow")))
         if outer is None:
             raise Invalid(
                 f"the outermost flow {stored.stack[0].get('flow')!r} of {stored.key!r} is not "

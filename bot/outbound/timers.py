@@ -105,7 +105,14 @@ class TimerRunner:
             await self.engine.handle(event)
         except Exception:
             log.exception("timer %s (trigger %r) failed; dropped", timer.id, timer.trigger)
-        await self.store.finish_timer(timer)
+            await self.store.finish_timer(timer, "not fired: its step failed")
+            return
+        if await self.store.finish_timer(timer):  # its step did not take it: not fired
+            log.info(
+                "conversation %s: timer %s (trigger %r) not fired: the conversation moved on "
+                "(another state or flow, or closed); dropped",
+                timer.conversation, timer.name, timer.trigger,
+            )  # fmt: skip
 
     async def drain(self, rounds: int = 100) -> int:
         """Fire due timers until none are left (tests); returns how many fired."""

@@ -4,6 +4,7 @@ written by the commit of the turn or action that set or dropped it."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from bot import Router
 from bot.outbound.start import start_conversation
 from bot.testing import Harness
+from storage.records import TurnWrite
 from tests.admin.conftest import TOKENS, Api, path
 from tests.test_subflows import Grandchild, Parent
 
@@ -120,3 +122,33 @@ async def test_a_timer_whose_flow_is_not_deployed_is_dropped_with_a_warning(
         )  # fmt: skip
         assert await harness.store.conversation(key) == before  # nothing ran
         assert await harness.runtime.timers.run_once() == 0  # it is gone, not retried
+
+
+async def test_a_timer_whose_conversation_moved_on_is_dropped_with_a_log_line(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A timer still stored when its conversation is elsewhere (written by a process that
+    left it behind) is not fired: an INFO line and its history say so."""
+    key = "sms:+15550100000:+15550001111"
+    async with Harness.of(
+        [Parent], Router(default="parent"), database_url=database,
+        settings={"console_tokens": TOKENS},
+    ) as harness:  # fmt: skip
+        for words in ("hi", "go"):  # the child runs; its ask.silence timer is set
+            await harness.phone("+15550001111").send(words)
+        stored = await harness.store.conversation(key)
+        assert stored is not None
+        elsewhere = replace(stored, flow="parent", state="start", stack=(),
+                            version=stored.version + 1)  # fmt: skip
+        now = harness.clock.now()
+        await harness.store.commit(TurnWrite(elsewhere, [], [], "", now, moved=False))
+        harness.clock.advance(timedelta(hours=2))
+        with caplog.at_level(logging.INFO, "switchboard.timers"):
+            assert await harness.runtime.timers.run_once() == 1
+        said = [r.getMessage() for r in caplog.records if r.name == "switchboard.timers"]
+        assert len(said) == 1 and key in said[0] and "ask.silence" in said[0]
+        assert "moved on" in said[0]
+        assert (await _timers(Api(harness), key))[-1] == (
+            "cancelled", "ask.silence", "not fired: its conversation had moved on",
+        )  # fmt: skip
+        assert await harness.store.conversation(key) == elsewhere  # nothing ran
