@@ -131,6 +131,22 @@ async def test_a_migrated_caller_that_takes_no_such_outcome_refuses_the_return(
         assert (await h.phone(ME).send("Bea")).messages == ["The code?"]
 
 
+@pytest.mark.parametrize("policy", [Lost.CLOSE, Lost.HANDLER])
+async def test_a_refused_return_follows_the_callers_other_policies(url: str, policy: Lost) -> None:
+    async with harness(url) as h:
+        await _calling(h)
+        await h.deploy(_factory(url, misplaced("asking", policy)))
+        reply = await h.phone(ME).send("0000")
+        after = await _stored(h)
+        assert after.stack == ()
+        if policy is Lost.CLOSE:  # the conversation ends where the child ended
+            assert reply.messages == ["We changed things; sorry."]
+            assert (after.flow, after.state, after.closed) == ("code", "wrong", True)
+        else:  # place_lost is told the state the caller was migrated to
+            assert reply.messages == ["You were in asking; the code was failed."]
+            assert (after.flow, after.state, after.closed) == ("caller", "done", True)
+
+
 async def test_a_caller_written_by_newer_code_is_refused_until_that_code_answers(url: str) -> None:
     async with harness(url, CallerV2) as h:
         await _calling(h)  # the frame is written at version 2

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import Flow, T, Turn, text_is
-from bot.flow.versions import Migration
+from bot.flow.versions import Lost, Migration
 
 __all__ = ["CallerV1", "CallerV2", "Careless", "Code", "Pin", "misplaced"]
 
@@ -97,14 +97,15 @@ class Pin(Flow):
         turn.say("The PIN?")
 
 
-def misplaced(target: str) -> type[Flow]:
-    """v2 whose migration moves a caller waiting in ``calling`` to ``target``."""
+def misplaced(target: str, policy: Lost = Lost.RESTART) -> type[Flow]:
+    """v2 whose migration moves a caller waiting in ``calling`` to ``target``; ``on_lost``
+    is ``policy`` (``place_lost`` is ``Careless``'s)."""
 
-    class Misplaced(CallerV2):
+    class Misplaced(Careless):
+        on_lost = policy
         states = ["start", "checking", "asking", "done", "sad"]
         subflows = {"checking": Code, "asking": Pin}
         migrations = [Migration(to=2, renamed={"calling": target})]
-        lost_message = "We changed things; sorry."
         transitions = [
             T("message", "start", "asking", conditions=text_is("pin")),
             *CallerV2.transitions,
