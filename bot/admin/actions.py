@@ -46,8 +46,11 @@ Change = Callable[[Conversation], Awaitable[TurnWrite]]
 
 
 def snapshot(c: Conversation) -> dict[str, Any]:
-    """What the audit log keeps of a conversation before and after an action."""
-    return {"state": c.state, "data": c.data, "version": c.version, "closed": c.closed}
+    """What the audit log keeps of a conversation before and after an action: the running
+    flow's state and data, and its waiting callers (``calls``, outermost first)."""
+    calls = [{"flow": f.get("flow"), "state": f.get("state")} for f in c.stack]
+    return {"flow": c.flow, "state": c.state, "data": c.data, "version": c.version,
+            "closed": c.closed, "calls": calls}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,28 @@ class Actions:
         if flow is None:
             raise Invalid(f"flow {stored.flow!r} is not registered in this app")
         return flow
+
+    async def restart(self, stored: Conversation, operator: str, *, enter: bool) -> TurnWrite:
+        """The write of a reset: the *outermost* flow's initial state with empty data. Inside
+        a subflow the call stack is dropped (the callers' paused timers with it) and every
+        timer of the conversation is cancelled (``TurnWrite.clear_timers``: the child's
+        too), as the engine's restart does; a child never restarts alone, without the
+        arguments it was called with, under a caller still waiting."""
+        if not stored.stack:
+            outer: CompiledFlow | None = self.flow_of(stored)
+        else:  # the running child need not be deployed: the outermost flow is what restarts
+            outer = self.engine.flows.get(str(stored.stack[0].get("flow")))
+        if outer is None:
+            raise Invalid(
+                f"the outermost flow {stored.stack[0].get('flow')!r} of {stored.key!r} is not "
+                "registered in this app; end the conversation instead"
+            )
+        base = replace(
+            stored, flow=outer.name, stack=(), flow_version=outer.version, flow_shape=outer.shape
+        )
+        write = await self.write(base, operator, state=outer.initial, data={}, enter=enter,
+                                 fresh=True)  # fmt: skip
+        return replace(write, clear_timers=write.clear_timers or bool(stored.stack))
 
     async def write(
         self, stored: Conversation, operator: str, *, state: str, data: dict[str, Any],

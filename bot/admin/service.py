@@ -154,13 +154,12 @@ class Operations:
     async def reset(
         self, key: str, operator: str, *, run_callbacks: bool = False, expected: int | None = None
     ) -> Conversation:
-        """Back to the flow's initial state with empty data; its timers are cancelled."""
+        """Back to the initial state with empty data; its timers are cancelled. Inside a
+        subflow, the whole conversation goes back: the outermost flow's initial state, the
+        call stack dropped (:meth:`Actions.restart`)."""
 
         async def change(c: Conversation) -> Any:
-            initial = self.actions.flow_of(c).initial
-            return await self.actions.write(
-                c, operator, state=initial, data={}, enter=run_callbacks, fresh=True
-            )
+            return await self.actions.restart(c, operator, enter=run_callbacks)
 
         return await self.actions.apply(key, operator, "reset", change, expected)
 

@@ -52,7 +52,9 @@ def add_parser(commands: Commands) -> None:
     move.add_argument("key")
     move.add_argument("state")
     move.add_argument("--run-callbacks", action="store_true", help="run on_enter_<state>")
-    reset = sub.add_parser("reset", help="back to the initial state, data emptied")
+    reset = sub.add_parser(
+        "reset", help="back to the (outermost flow's) initial state, data emptied, stack dropped"
+    )
     reset.add_argument("key")
     reset.add_argument("--run-callbacks", action="store_true")
     sub.add_parser("end", help="close a conversation where it is").add_argument("key")

@@ -82,13 +82,14 @@ SELECT conversation, $12, 'set', name, trigger_name, state, due_at FROM armed
 """
 
 
-# Every timer of a conversation (a subflow called or returned), each with its history entry.
+# Every timer of a conversation (the call stack changed: a subflow called or returned, or
+# a restart or an operator's reset dropped it), each with its history entry.
 _CLEAR_TIMERS = """
 WITH gone AS (
     DELETE FROM timers WHERE conversation = $1 RETURNING name, trigger_name, state, due_at
 )
 INSERT INTO timer_history (conversation, at, event, name, trigger_name, state, due_at, reason)
-SELECT $1, $2, 'cancelled', name, trigger_name, state, due_at, 'subflow called or returned'
+SELECT $1, $2, 'cancelled', name, trigger_name, state, due_at, 'call stack changed'
 FROM gone
 """
 

@@ -96,8 +96,8 @@ def write_timers_and_outbox(conn: sqlite3.Connection, write: TurnWrite) -> None:
     if write.conversation.closed:
         _drop(conn, write, TimerEvent.CANCELLED, "closed", "conversation = ?", (conversation,))
         return
-    if write.clear_timers:  # a subflow called or returned (storage.records.TurnWrite)
-        reason = "subflow called or returned"
+    if write.clear_timers:  # a call, a return, a dropped stack (TurnWrite)
+        reason = "call stack changed"
         _drop(conn, write, TimerEvent.CANCELLED, reason, "conversation = ?", (conversation,))
     elif write.moved:  # leaving a state (of its flow: subflows) cancels the timers bound to it
         bound = "conversation = ? AND state IS NOT NULL AND (state <> ? OR flow <> ?)"

@@ -3,14 +3,19 @@ written by the commit of the turn or action that set or dropped it."""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
+
+import pytest
 
 from bot import Router
 from bot.outbound.start import start_conversation
 from bot.testing import Harness
+from storage.records import TurnWrite
 from tests.admin.conftest import TOKENS, Api, path
-from tests.test_subflows import Parent
+from tests.test_subflows import Grandchild, Parent
 
 PERSON = "+15550004444"
 
@@ -85,5 +90,65 @@ async def test_a_subflow_call_takes_its_callers_timers_with_history(database: st
         assert [(t["event"], t["name"], t["reason"]) for t in shown["timeline"]
                 if t["type"] == "timer"] == [
             ("set", "ask.silence", None),
-            ("cancelled", "ask.silence", "subflow called or returned"),
+            ("cancelled", "ask.silence", "call stack changed"),
         ]  # fmt: skip
+
+
+async def test_a_timer_whose_flow_is_not_deployed_is_dropped_with_a_warning(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Regression: a timer of a flow removed from the app was dropped with no log line, its
+    history saying the conversation had moved on. Now one WARNING names the conversation,
+    the timer and why, and the history says the same."""
+    key = "sms:+15550100000:+15550001111"
+    settings = {"console_tokens": TOKENS}
+    async with Harness.of(
+        [Parent], Router(default="parent"), database_url=database, settings=settings
+    ) as harness:
+        for words in ("hi", "go"):  # the child runs; its ask.silence timer is set
+            await harness.phone("+15550001111").send(words)
+        other = Harness.of([Grandchild], Router(default="grandchild"), settings=settings)
+        await harness.deploy(other.factory)  # neither parent nor child is deployed now
+        before = await harness.store.conversation(key)
+        harness.clock.advance(timedelta(hours=2))
+        with caplog.at_level(logging.WARNING, "switchboard.timers"):
+            assert await harness.runtime.timers.run_once() == 1
+        warned = [r.getMessage() for r in caplog.records if r.name == "switchboard.timers"]
+        assert len(warned) == 1
+        assert key in warned[0] and "ask.silence" in warned[0] and "'child'" in warned[0]
+        assert "not deployed" in warned[0]
+        assert (await _timers(Api(harness), key))[-1] == (
+            "cancelled", "ask.silence", "not fired: flow child is not deployed",
+        )  # fmt: skip
+        assert await harness.store.conversation(key) == before  # nothing ran
+        assert await harness.runtime.timers.run_once() == 0  # it is gone, not retried
+
+
+async def test_a_timer_whose_conversation_moved_on_is_dropped_with_a_log_line(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A timer still stored when its conversation is elsewhere (written by a process that
+    left it behind) is not fired: an INFO line and its history say so."""
+    key = "sms:+15550100000:+15550001111"
+    async with Harness.of(
+        [Parent], Router(default="parent"), database_url=database,
+        settings={"console_tokens": TOKENS},
+    ) as harness:  # fmt: skip
+        for words in ("hi", "go"):  # the child runs; its ask.silence timer is set
+            await harness.phone("+15550001111").send(words)
+        stored = await harness.store.conversation(key)
+        assert stored is not None
+        elsewhere = replace(stored, flow="parent", state="start", stack=(),
+                            version=stored.version + 1)  # fmt: skip
+        now = harness.clock.now()
+        await harness.store.commit(TurnWrite(elsewhere, [], [], "", now, moved=False))
+        harness.clock.advance(timedelta(hours=2))
+        with caplog.at_level(logging.INFO, "switchboard.timers"):
+            assert await harness.runtime.timers.run_once() == 1
+        said = [r.getMessage() for r in caplog.records if r.name == "switchboard.timers"]
+        assert len(said) == 1 and key in said[0] and "ask.silence" in said[0]
+        assert "moved on" in said[0]
+        assert (await _timers(Api(harness), key))[-1] == (
+            "cancelled", "ask.silence", "not fired: its conversation had moved on",
+        )  # fmt: skip
+        assert await harness.store.conversation(key) == elsewhere  # nothing ran

@@ -86,7 +86,7 @@ async def test_a_conversation_in_subflows_shows_its_call_stack_and_timers(
         "child · deeper ⇒ runs grandchild · waits for completed"
     )
     await expect(frames.nth(2)).to_have_text("grandchild · ask (running) · waits for message")
-    paused = "timer ask.silence cancelled (subflow called or returned)"
+    paused = "timer ask.silence cancelled (call stack changed)"
     await expect(timers.filter(has_text=paused)).to_have_count(1)
     await expect(page.get_by_test_id("state")).to_have_text("ask")
     await shot(page, "call-stack")

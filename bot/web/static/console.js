@@ -95,44 +95,7 @@ function watch(query, onChange) {
 }
 
 // -- pages -------------------------------------------------------------------------------
-const FILTERS = ["number", "flow", "state", "channel", "status"];
-
-async function listPage(params) {
-  const query = new URLSearchParams();
-  for (const name of FILTERS) if (params.get(name)) query.set(name, params.get(name));
-  if (params.get("cursor")) query.set("cursor", params.get("cursor"));
-  const page = await api("/conversations?" + query);
-  const form = h("form", { class: "filters", "data-testid": "filters", onsubmit: (e) => {
-    e.preventDefault();
-    const q = new URLSearchParams();
-    for (const name of FILTERS) { const v = form.elements[name].value.trim(); if (v) q.set(name, v); }
-    location.hash = "#/?" + q;
-  } },
-    h("input", { name: "number", placeholder: "number", value: params.get("number") || "", "data-testid": "filter-number" }),
-    h("input", { name: "flow", placeholder: "flow", value: params.get("flow") || "" }),
-    h("input", { name: "state", placeholder: "state", value: params.get("state") || "" }),
-    h("select", { name: "channel" }, ["", "sms", "whatsapp", "voice"].map((c) =>
-      h("option", { value: c, selected: params.get("channel") === c }, c || "any channel"))),
-    h("select", { name: "status", "data-testid": "filter-status" }, ["all", "open", "stuck", "closed"].map((c) =>
-      h("option", { value: c, selected: (params.get("status") || "all") === c }, c))),
-    h("button", { type: "submit", "data-testid": "search" }, "Search"));
-  const rows = page.conversations.map((c) => h("tr", { "data-key": c.key },
-    h("td", {}, h("a", { href: "#/c/" + encodeURIComponent(c.key), "data-testid": "conversation-link" }, c.theirs)),
-    h("td", {}, c.channel), h("td", {}, c.flow), h("td", {}, h("span", { class: "state" }, c.state)),
-    h("td", {}, c.closed ? "closed" : "open"), h("td", {}, "v" + c.version), h("td", { class: "when" }, when(c.updated_at))));
-  const next = page.next ? h("a", { href: "#/?" + withParam(params, "cursor", page.next), class: "more" }, "Older →") : null;
-  return [h("h1", {}, "Conversations"), form,
-    h("table", { class: "list", "data-testid": "conversations" },
-      h("thead", {}, h("tr", {}, ["Person", "Channel", "Flow", "State", "", "Version", "Updated"].map((t) => h("th", {}, t)))),
-      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 7, class: "empty" }, "No conversations match.")))),
-    next];
-}
-
-function withParam(params, name, value) {
-  const q = new URLSearchParams(params);
-  q.set(name, value);
-  return q.toString();
-}
+// the list of conversations (#/) is in list.js
 
 function when(iso) { return iso ? iso.replace("T", " ").slice(0, 19) : ""; }
 
