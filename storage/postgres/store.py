@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 import storage.schema as S
+from storage.admin_queries import record_audit
 from storage.backend import Backend
 from storage.dialect import POSTGRES, dumps, numbered
 from storage.errors import ConfigError, ConflictError, SchemaError, StoreError
@@ -293,8 +294,9 @@ class PostgresStore(Backend):
                         c.version, c.closed, write.save_state, c.channel, c.ours, c.theirs,
                         *_log_columns(write.log), *_consent_columns(write.consent),
                         write.touch_window, *_contact_columns(write.contacts),
-                        *outbox.fired_timer(write), write.moved, c.flow_version, c.flow_shape,
-                        list(c.stack),
+                        *outbox.fired_timer(write), write.moved and not write.clear_timers,
+                        c.flow_version, c.flow_shape,
+                        list(c.stack), write.dropped_by,
                     )  # fmt: skip
                     if recorded != len(keys):
                         raise _Duplicate
@@ -304,6 +306,8 @@ class PostgresStore(Backend):
                         )
                     _check_heads(write.contacts, ids, seen)
                     await outbox.write_outbound(conn, write)  # same transaction
+                    if write.audit is not None:  # an operator's action: audited with it
+                        await _drive(conn, record_audit(POSTGRES, write.audit), None)
             except _Duplicate:
                 earlier: str | None = await self._query(conn.fetchval(
                     "SELECT response FROM idempotency WHERE key = ANY($1::text[]) LIMIT 1", keys
