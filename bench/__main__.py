@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import say
-from bench.engine_turn import engine_bench
+from bench.engine_turn import engine_bench, store_alone
 from bench.memory import memory_bench
 from bench.metrics_cost import metrics_cost_bench
 from bench.micro import micro_bench
@@ -84,7 +84,14 @@ def run_engine(report: Report, work: Path, args: argparse.Namespace) -> None:
             "us_per_turn": cost.us_per_turn, "cpu_us_per_turn": cost.cpu_us_per_turn,
             "split_us": cost.split_us,
         }  # fmt: skip
-    report.figures["engine"] = results
+    alone = asyncio.run(store_alone(args.turns))
+    say(f"  the same turns' store calls alone (load, contact, commit): CPU {alone:4.0f} µs/turn")
+    report.figures["engine"] = {**results, "store_alone_cpu_us_per_turn": alone}
+    normal = float(results["NORMAL"]["cpu_us_per_turn"])  # type: ignore[arg-type]
+    report.target(
+        "engine turn ≤ 150 µs CPU (synchronous=NORMAL)", normal <= 150,
+        f"{normal:.0f} µs CPU per turn, of which the store calls alone {alone:.0f}",
+    )  # fmt: skip
 
 
 def run_metrics(report: Report, work: Path, args: argparse.Namespace) -> None:

@@ -9,7 +9,11 @@ instrumentation costs a little; the plain pass is the figure to quote.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -115,8 +119,26 @@ def _timed_render(timings: Timings) -> Any:
     return timed
 
 
+def _record(store: SQLiteStore, calls: list[tuple[str, tuple[Any, ...]]]) -> None:
+    """Note every per-turn store call with its arguments, to be replayed alone."""
+    for method in TIMED_CALLS:
+        setattr(store, method, _recorded(getattr(store, method), method, calls))
+
+
+def _recorded(call: Callable[..., Awaitable[Any]], name: str, calls: list[Any]) -> Any:
+    async def recorded(*args: Any) -> Any:
+        calls.append((name, args))
+        return await call(*args)
+
+    return recorded
+
+
 async def _pass(
-    db: Path, events: list[Event], synchronous: str, timed: bool
+    db: Path,
+    events: list[Event],
+    synchronous: str,
+    timed: bool,
+    calls: list[tuple[str, tuple[Any, ...]]] | None = None,
 ) -> tuple[float, Timings]:
     timings = Timings()
     for old in db.parent.glob(db.name + "*"):
@@ -124,6 +146,8 @@ async def _pass(
     store = SQLiteStore(db, synchronous=synchronous)
     if timed:
         instrument(store, timings)
+    if calls is not None:
+        _record(store, calls)
     compiled = {flow.name: compile_flow(flow) for flow in EXAMPLE_FLOWS}
     router, gate = example_router(), Gate(store)
     engine = (
@@ -136,6 +160,8 @@ async def _pass(
     await store.open()
     try:
         await _drive(engine, events[:WARMUP], 1)
+        if calls is not None:
+            calls.append(("", ()))  # the warm-up ends here
         timings.parts.clear()
         start, cpu = time.perf_counter_ns(), time.process_time_ns()
         await _drive(engine, events[WARMUP:], 1)
@@ -144,7 +170,7 @@ async def _pass(
     finally:
         bot.engine.engine.render = render  # type: ignore[attr-defined]
         await store.close()
-    return elapsed / 1000 / (len(events) - WARMUP), timings
+    return elapsed / 1000 / max(len(events) - WARMUP, 1), timings
 
 
 async def engine_bench(work: Path, turns: int = 10_000, synchronous: str = "NORMAL") -> TurnCost:
@@ -156,3 +182,92 @@ async def engine_bench(work: Path, turns: int = 10_000, synchronous: str = "NORM
     split = {part: ns / 1000 / n for part, ns in timings.parts.items() if part != "cpu"}
     split["flow"] = split.pop("step", 0.0) - split.get("render", 0.0) - split.get("consent", 0.0)
     return TurnCost(n, per_turn, plain.parts["cpu"] / 1000 / n, split, synchronous)
+
+
+# -- instructions per turn: the noise-proof figure (callgrind) ------------------------------
+
+
+async def _one_pass(turns: int, drive: bool = True) -> float:
+    events = _events(turns + WARMUP, 1000)  # parsed alike whether driven or not
+    events = events if drive else events[:WARMUP]
+    with tempfile.TemporaryDirectory() as work:
+        _, timings = await _pass(Path(work) / "engine.db", events, "NORMAL", False)
+    return timings.parts["cpu"] / 1000 / max(turns, 1)
+
+
+async def store_alone(turns: int, drive: bool = True) -> float:
+    """CPU µs per turn of the store calls alone (load, contact, commit): the calls a pass
+    made, with their arguments, replayed in order on a fresh database, the warm-up's first."""
+    calls: list[tuple[str, tuple[Any, ...]]] = []
+    with tempfile.TemporaryDirectory() as work:
+        await _pass(Path(work) / "record.db", _events(turns + WARMUP, 1000), "NORMAL", False, calls)
+        mark = calls.index(("", ()))
+        calls = calls if drive else calls[: mark + 1]
+        store = SQLiteStore(Path(work) / "replay.db")
+        await store.open()
+        try:
+            for name, args in calls[:mark]:
+                await getattr(store, name)(*args)
+            cpu = time.process_time_ns()
+            for name, args in calls[mark + 1 :]:
+                await getattr(store, name)(*args)
+            spent = time.process_time_ns() - cpu
+        finally:
+            await store.close()
+    return spent / 1000 / max(turns, 1)
+
+
+def _callgrind(turns: int, out: Path, drive: bool, mode: str) -> int:
+    """Instructions executed by a whole ``--pass`` (or ``--store-pass``) run, every thread;
+    without ``drive``, the run prepares the same turns but runs only the warm-up."""
+    command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+               sys.executable, "-m", "bench.engine_turn", mode, str(turns),
+               *([] if drive else ["--warm-up-only"])]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True)
+    totals = [line for line in out.read_text().splitlines() if line.startswith("totals:")]
+    return int(totals[0].split()[1])
+
+
+def instructions_per_turn(turns: int, mode: str = "--pass") -> float:
+    """(instructions of ``turns`` + warm-up turns − instructions of the warm-up alone) / turns:
+    start-up, imports, parsing the events and the warm-up cancel out, and callgrind counts
+    every thread (not the kernel's work in system calls)."""
+    with tempfile.TemporaryDirectory() as work:
+        full = _callgrind(turns, Path(work) / "full.out", True, mode)
+        base = _callgrind(turns, Path(work) / "base.out", False, mode)
+    return (full - base) / turns
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--pass", dest="one", type=int, metavar="TURNS",
+        help="run one plain pass of TURNS turns and print CPU µs per turn",
+    )  # fmt: skip
+    parser.add_argument(
+        "--store-pass", type=int, metavar="TURNS",
+        help="replay the store calls of TURNS turns alone and print CPU µs per turn",
+    )  # fmt: skip
+    parser.add_argument(
+        "--store", action="store_true", help="with --instructions: count the store calls alone"
+    )
+    parser.add_argument("--warm-up-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--instructions", type=int, metavar="TURNS",
+        help="instructions per turn under callgrind (two runs, minutes)",
+    )  # fmt: skip
+    args = parser.parse_args()
+    drive = not args.warm_up_only
+    if args.instructions:
+        mode = "--store-pass" if args.store else "--pass"
+        print(f"{instructions_per_turn(args.instructions, mode):,.0f} instructions per turn")
+    elif args.one is not None:
+        print(f"{asyncio.run(_one_pass(args.one, drive)):.1f} µs CPU per turn")
+    elif args.store_pass is not None:
+        print(f"{asyncio.run(store_alone(args.store_pass, drive)):.1f} µs CPU per turn (store)")
+    else:
+        parser.error("give --pass, --store-pass or --instructions")
+
+
+if __name__ == "__main__":
+    main()

@@ -34,6 +34,11 @@ class GroupCommit(Generic[W, R]):
         self._flushing = False
         self._flusher: asyncio.Task[None] | None = None
 
+    @property
+    def busy(self) -> bool:
+        """Whether a batch is being written or waits to be."""
+        return self._flushing
+
     async def submit(self, item: W) -> R:
         """Write ``item`` in the next batch; its outcome once that batch is committed."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()

@@ -53,6 +53,8 @@ async def test_a_replaced_sqlite_file_is_detected_by_inode(harness: Harness) -> 
 async def test_a_read_only_database_is_not_ready(harness: Harness) -> None:
     store: Any = harness.store
     await store._run(lambda conn: conn.execute("PRAGMA query_only = ON"))
+    if store._here is not None:  # turns commit on the loop's own connection (issue 18)
+        store._here.conn.execute("PRAGMA query_only = ON")
     status, body = await _get(harness, "/healthz")
     assert status == 503 and "readonly" in " ".join(body["problems"])
     assert (await harness.phone("+15550001111").send("hi")).status == 503

@@ -60,6 +60,8 @@ def _ignorable(char: str) -> bool:
 def _visible(text: str) -> str:
     # Format characters (zero-width space, BOM, direction marks, soft hyphen) are invisible:
     # "STOP" with one of them inside or around it is still STOP to the person who sent it.
+    if text.isascii():  # no format character is ASCII (the first is U+00AD)
+        return text
     return "".join(c for c in text if unicodedata.category(c) != "Cf")
 
 

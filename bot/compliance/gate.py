@@ -211,7 +211,7 @@ class Gate:
             if read is not None:
                 read.append(contact)
         verdict = self.decide(outgoing, contact, now)
-        if verdict.allowed and verdict.outgoing == outgoing:
+        if verdict.allowed and (verdict.outgoing is outgoing or verdict.outgoing == outgoing):
             return None
         # refused, or allowed only as a template, which TwiML cannot send
         closed = Reason.WINDOW_CLOSED

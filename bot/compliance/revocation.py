@@ -71,8 +71,16 @@ _PHRASE = re.compile(
 )
 
 
+_ASCII_WORDS = str.maketrans(
+    {chr(c): (None if chr(c) == "'" else chr(c).lower() if chr(c).isalnum() else " ")
+     for c in range(128)}
+)  # fmt: skip
+
+
 def _words(text: str) -> str:
     """Lower-case words separated by single spaces: apostrophes dropped, other marks spaces."""
+    if text.isascii():  # NFKC and casefold are lower(), no format characters: one pass
+        return " ".join(text.translate(_ASCII_WORDS).split())
     folded = unicodedata.normalize("NFKC", text).casefold()
     visible = "".join(c for c in folded if unicodedata.category(c) != "Cf")
     bare = visible.replace("'", "").replace("\u2019", "")

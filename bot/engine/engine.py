@@ -11,11 +11,10 @@ render TwiML.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -25,7 +24,7 @@ from bot.compliance.consent import Inbound, before_flow
 from bot.compliance.gate import Admission, Gate, Reason
 from bot.engine.compose import compose, detach_replies
 from bot.engine.handoff import Hold, held_by, hold_for, markers, resume_on_timeout
-from bot.engine.locks import KeyedLocks
+from bot.engine.locks import Both, KeyedLocks
 from bot.engine.outcomes import (
     apology_actions,
     log_unhandled,
@@ -48,7 +47,7 @@ from bot.flow.verification import Verifier
 from bot.flow.versions import Lost
 from bot.observe.hooks import Observer, Outcome
 from bot.twiml.messaging import Action, Message
-from bot.twiml.render import EMPTY, render
+from bot.twiml.render import EMPTY, Node, render
 from bot.twiml.rules import check_answer
 from storage.protocols import TurnStore
 from storage.records import Contact, Conversation, Direction, LogEntry, Purpose, TurnWrite
@@ -123,10 +122,8 @@ class Engine:
         bound = token and f"token:{key.id}:{event.sid}:{token}"
         idem = [k for k in (event.dedupe_key, bound) if k]
         with self.observer.turn(key.id, event) as probe:
-            async with contextlib.AsyncExitStack() as held:
-                with probe.phase("lock"):
-                    await held.enter_async_context(self.locks.hold(key.id))
-                    await held.enter_async_context(self.store.hold(key.id))
+            held = (self.locks.hold(key.id), self.store.hold(key.id), probe.phase("lock"))
+            async with Both(*held):
                 for attempt in range(_MAX_CONFLICTS):
                     with probe.phase("load"):
                         loaded = await self.store.load(key.id, idem)
@@ -249,11 +246,13 @@ class Engine:
             channel=key.channel.value, ours=key.ours, theirs=key.their, closed=closed,
             flow_version=flow.version, flow_shape=flow.shape, stack=settled.stack,
         )  # fmt: skip
-        response = render(action.node() for action in actions)
-        entries = self._log(key, event, actions, state, new_state, now)
-        entries[0] = replace(entries[0], meta={**event.log_meta, **inbound.meta})
+        nodes = [action.node() for action in actions]  # built once: the answer and the log
+        response = render(nodes)
+        meta = {**event.log_meta, **inbound.meta}
         if hold is not None:
-            entries[0] = replace(entries[0], meta={**entries[0].meta, "handoff": hold.value})
+            meta["handoff"] = hold.value
+        replies = zip(actions, nodes, strict=True)
+        entries = self._log(key, event, meta, replies, state, new_state, now)
         entries += [refused_entry(key, r, now) for r in refused]
         entries += markers(was, turn.data if saved else None, key, new_state, now)
         entries[:0] = placed.entries if placed else ()
@@ -364,7 +363,8 @@ class Engine:
     def _log(
         key: ConversationKey,
         event: Event,
-        actions: Sequence[Action],
+        meta: dict[str, str],
+        replies: Iterable[tuple[Action, Node]],
         before: str,
         after: str,
         now: datetime,
@@ -382,10 +382,10 @@ class Engine:
                 media=media,
                 state_before=before,
                 state_after=after,
+                meta=meta,
             )
         ]
-        for action in actions:
-            node = action.node()
+        for action, node in replies:
             entries.append(
                 LogEntry(
                     conversation=key.id,

@@ -21,6 +21,7 @@ from storage.records import Contact, Direction, LogEntry
 __all__ = ["apology_actions", "log_unhandled", "read_once", "refused_entry", "storable"]
 
 log = logging.getLogger("switchboard.engine")
+_STRICT = json.JSONEncoder(allow_nan=False)  # built once, not by every json.dumps call
 
 
 def storable(data: object) -> None:
@@ -30,8 +31,8 @@ def storable(data: object) -> None:
     (PostgreSQL refuses it in text and jsonb), so a flow that puts them in its data fails
     its step on SQLite as on PostgreSQL, instead of the store failing with a 503.
     """
-    json.dumps(data, allow_nan=False)
-    if _holds_nul(data):
+    text = _STRICT.encode(data)
+    if "\\u0000" in text and _holds_nul(data):  # JSON always escapes U+0000 so; else no walk
         raise ValueError("conversation data cannot hold the character U+0000")
 
 

@@ -157,7 +157,7 @@ class CompiledFlow:
             return False, state
         model = self.cls(state)
         done = self.machine.events[trigger].trigger(model, turn)
-        if inspect.isawaitable(done):
+        if type(done) is not bool and inspect.isawaitable(done):  # an AsyncMachine's
             done = await done
         return bool(done), model.state
 

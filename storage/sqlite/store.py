@@ -9,27 +9,27 @@ awaiting request is cancelled, and the connection is never left inside a transac
 The two reads of every turn (``load`` and ``contact``) skip the hop: they run on the event
 loop's thread on a second, read-only connection (``_read``). A WAL reader never waits for a
 writer, a point lookup takes 10–30 µs, and the hop costs 30–50 µs of CPU and far more
-latency under load (issue 7, docs/benchmarks.md). Writes keep the hop: a commit may wait for
-another process's write lock or for fsync, which must not stall the loop.
+latency under load (issue 7, docs/benchmarks.md). A turn's commit skips it too when it can
+take the write lock at once and needs no fsync (``storage/sqlite/writer.py``, issue 18); one
+that would wait for another writer's lock, or for fsync (``synchronous=FULL``), keeps the hop
+and goes through group commit. Other writes keep the hop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
-
-try:
-    import fcntl
-except ImportError:  # Windows: commits fall back to SQLite's busy handler alone
-    fcntl = None  # type: ignore[assignment]
 
 from storage.admin_queries import record_audit
 from storage.backend import Backend
@@ -41,10 +41,19 @@ from storage.programs import Program
 from storage.records import Contact, Loaded, OutboundMessage, Timer, TurnWrite
 from storage.sqlite import outbox, turns
 from storage.sqlite.tx import drive, transaction
+from storage.sqlite.writer import (
+    CHECKPOINT_EVERY,
+    MISSED,
+    CommitLock,
+    InFlight,
+    LoopWriter,
+    Missed,
+)
 
 __all__ = ["SQLiteStore"]
 
 R = TypeVar("R")
+log = logging.getLogger("switchboard.storage")
 
 
 class SQLiteStore(Backend):
@@ -68,9 +77,14 @@ class SQLiteStore(Backend):
         self.busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
         self._reader: sqlite3.Connection | None = None
-        self._writer_lock: int | None = None  # fd of "<path>-lock"
+        self._commit_lock: CommitLock | None = None  # "<path>-lock", taken on the thread
+        self._here: LoopWriter | None = None  # commits on the loop's thread (writer.py)
+        self._commits = 0  # since the last checkpoint
+        self._checkpoint: asyncio.Task[None] | None = None
         self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file opened
         self._group: GroupCommit[TurnWrite, str | None] = GroupCommit(self._commit_many)
+        self._here_group: GroupCommit[TurnWrite, str | None] = GroupCommit(self._commit_here)
+        self._in_flight = InFlight()
 
     @property
     def where(self) -> str:
@@ -91,13 +105,21 @@ class SQLiteStore(Backend):
         return result
 
     async def _read(self, fn: Callable[..., R], *args: Any) -> R:
-        """Run the read-only ``fn(conn, *args)`` here, on the reader (``_run`` without one)."""
-        if self._reader is None:
+        """Run the read-only ``fn(conn, *args)`` here, on the loop's connection (the one turns
+        commit on, else a read-only one), or with ``_run`` without one. The loop's write
+        connection never waits (``busy_timeout`` 0): a read it cannot start at once (WAL
+        recovery, a reset of the WAL under way) is handed to the connection's thread."""
+        reader = self._reader
+        if reader is None:
             return await self._run(fn, *args)
         try:
-            return fn(self._reader, *args)
+            return fn(reader, *args)
+        except sqlite3.OperationalError as exc:
+            if self._here is None or exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise StoreError(f"SQLite error on {self.path}: {exc}") from exc
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite error on {self.path}: {exc}") from exc
+        return await self._run(fn, *args)
 
     async def run(
         self, program: Program[R], *, atomic: bool = True, statement_timeout_s: float | None = None
@@ -115,19 +137,33 @@ class SQLiteStore(Backend):
             if self.path != ":memory:":
                 stat = os.stat(self.path)
                 self._identity = (stat.st_dev, stat.st_ino)
+        if self._commit_lock is None:
+            self._commit_lock = CommitLock(self.path)
+        if self._here is None and self._commits_here:
+            self._here = LoopWriter(self.path, self.synchronous)
+            # The turn's reads go to the same connection: its page cache stays valid across
+            # its own commits, where a second connection's is dropped after every commit it
+            # did not make (a point lookup: 20-26 µs there, a few here).
+            self._reader = self._here.conn
         if self._reader is None and self.path != ":memory:":  # ":memory:" is per connection
             reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             reader.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             reader.execute("PRAGMA query_only = ON")
             self._reader = reader
-        if self._writer_lock is None and self.path != ":memory:" and fcntl is not None:
-            self._writer_lock = os.open(self.path + "-lock", os.O_RDWR | os.O_CREAT, 0o644)
+
+    @property
+    def _commits_here(self) -> bool:
+        """Whether turns commit on the loop's thread: a file (":memory:" is per connection)
+        whose commits never fsync (NORMAL or OFF; FULL and EXTRA sync the WAL each time)."""
+        return self.path != ":memory:" and self.synchronous.upper() in ("NORMAL", "OFF")
 
     def _configure(self, conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
         self._wal(conn)
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         conn.execute("PRAGMA foreign_keys = ON")
+        if self._commits_here:  # checkpoints run apart, on this thread (_count_commits)
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
 
     def _wal(self, conn: sqlite3.Connection) -> None:
         # Switching to WAL takes an exclusive lock that the busy handler does not wait for:
@@ -179,12 +215,18 @@ class SQLiteStore(Backend):
                 f"less than {self.min_free_bytes // 1024} KiB"]  # fmt: skip
 
     async def disconnect(self) -> None:
-        if self._writer_lock is not None:
-            fd, self._writer_lock = self._writer_lock, None
-            os.close(fd)
-        if self._reader is not None:
-            reader, self._reader = self._reader, None
+        if self._checkpoint is not None:
+            checkpoint, self._checkpoint = self._checkpoint, None
+            await asyncio.gather(checkpoint, return_exceptions=True)
+        reader, self._reader = self._reader, None
+        if self._here is not None:
+            here, self._here = self._here, None
+            here.close()
+        elif reader is not None:
             reader.close()
+        if self._commit_lock is not None:
+            lock, self._commit_lock = self._commit_lock, None
+            lock.close()
         if self._db is not None:
             db, self._db = self._db, None
             await db.close()
@@ -223,12 +265,80 @@ class SQLiteStore(Backend):
         return await self._read(turns.read_contact, scope, person, window)
 
     async def commit(self, write: TurnWrite) -> str | None:
-        return await self._group.submit(write)  # storage/group.py: one transaction per batch
+        if self._here is None:
+            return await self._group.submit(write)  # storage/group.py: one transaction per batch
+        problems = self.identity_problems()
+        if problems:  # never answer 200 for a turn written into an orphaned file
+            raise StoreError(problems[0])
+        if self._in_flight.count > 1 or self._here_group.busy:
+            # Other turns are under way: those that reach their commit in the same pass of
+            # the event loop share one transaction on the loop's thread (group commit).
+            return await self._here_group.submit(write)
+        (outcome,) = await self._commit_here([write])  # alone: at once, no pass of the loop
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def hold(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Nothing held beyond the engine's lock (see :meth:`Backend.hold`); counts the turns
+        under way, so that a lone turn's commit does not wait for company."""
+        return self._in_flight
+
+    async def _commit_here(self, writes: list[TurnWrite]) -> list[str | BaseException | None]:
+        """``writes`` on the loop's thread, or on the connection's when that would wait."""
+        here = self._here
+        if here is None:
+            raise StoreError("the SQLite store is not open (call `await store.open()` first)")
+        try:
+            if len(writes) == 1:
+                outcome = here.run(partial(self._commit, write=writes[0]))
+                outcomes: list[str | BaseException | None] | None = (
+                    None if outcome is MISSED else [None]
+                )
+            else:
+                found = here.run(partial(self._commit_each, writes=writes, path=self.path))
+                outcomes = None if isinstance(found, Missed) else found
+        except (turns.Duplicate, ConflictError, sqlite3.Error) as exc:  # the whole batch
+            outcomes = [_outcome(exc, self.path)] * len(writes)
+        if outcomes is None:  # the write lock is held elsewhere: wait for it on the thread
+            return await asyncio.gather(*map(self._group.submit, writes), return_exceptions=True)
+        self._count_commits()
+        return outcomes
 
     async def _commit_many(self, writes: list[TurnWrite]) -> list[str | BaseException | None]:
-        return await self._run(
-            transaction, partial(self._commit_each, writes=writes, path=self.path)
-        )
+        work = partial(self._commit_each, writes=writes, path=self.path)
+        outcomes: list[str | BaseException | None]
+        outcomes = await self._run(self._locked, partial(transaction, work=work))
+        self._count_commits()
+        return outcomes
+
+    def _locked(self, conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], R]) -> R:
+        """``work(conn)`` under the commit flock, waited for on the connection's thread."""
+        lock = self._commit_lock
+        if lock is None:
+            return work(conn)
+        lock.take()
+        try:
+            return work(conn)
+        finally:
+            lock.release()
+
+    def _count_commits(self) -> None:
+        """Every :data:`CHECKPOINT_EVERY` commits, a checkpoint on the connection's thread
+        (``wal_autocheckpoint`` is off where turns commit on the loop's thread)."""
+        self._commits += 1
+        if self._here is None or self._commits < CHECKPOINT_EVERY or self._checkpoint:
+            return
+        self._commits = 0
+        self._checkpoint = asyncio.ensure_future(self._run_checkpoint())
+
+    async def _run_checkpoint(self) -> None:
+        try:
+            await self._run(self._locked, _checkpoint)
+        except StoreError as exc:  # the next one tries again; the WAL only grows meanwhile
+            log.warning("WAL checkpoint failed: %s", exc)
+        finally:
+            self._checkpoint = None
 
     @classmethod
     def _commit_each(
@@ -270,6 +380,16 @@ class SQLiteStore(Backend):
     ) -> list[Timer]:
         claim = partial(outbox.claim_timers, owner=owner, now=now, lease_until=lease_until)
         return await self._run(transaction, partial(claim, limit=limit))
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    """Copy the WAL into the database, run under the commit flock: no turn commit appends
+    meanwhile (they wait on a thread), so the checkpoint catches up and the next commit starts
+    the WAL again from its beginning. PASSIVE racing a stream of commits never caught up (the
+    WAL only grew); RESTART would hold every writer while a long reader (`switchboard stats`
+    on a big file) finishes. PASSIVE never waits: a reader's old snapshot only delays the
+    restart to a later checkpoint, as with SQLite's own automatic checkpoints."""
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def _outcome(exc: Exception, path: str) -> str | BaseException:

@@ -36,17 +36,21 @@ class Duplicate(Exception):
         self.response = response
 
 
+_LOAD = (  # one statement, one row: the stored response (or NULL), the conversation (or NULLs)
+    "SELECT (SELECT response FROM idempotency WHERE key IN ({marks}) LIMIT 1), "
+    f"{S.columns(S.CONVERSATION, 'c')} FROM (SELECT 1) LEFT JOIN conversations c ON c.key = ?"
+)
+
+
 def load(conn: sqlite3.Connection, key: str, idem: tuple[str, ...]) -> Loaded:
     """The stored response for any of ``idem``, else the conversation ``key``."""
-    if idem:
-        marks = ",".join("?" * len(idem))
-        row = conn.execute(
-            f"SELECT response FROM idempotency WHERE key IN ({marks}) LIMIT 1", idem
-        ).fetchone()
-        if row is not None:
-            return Loaded(row[0], None)
-    found = conn.execute(_CONVERSATION, (key,)).fetchone()
-    return Loaded(None, S.conversation(found, SQLITE) if found else None)
+    if not idem:
+        found = conn.execute(_CONVERSATION, (key,)).fetchone()
+        return Loaded(None, S.conversation(found, SQLITE) if found else None)
+    row = conn.execute(_LOAD.format(marks=",".join("?" * len(idem))), (*idem, key)).fetchone()
+    if row[0] is not None:
+        return Loaded(row[0], None)
+    return Loaded(None, S.conversation(row[1:], SQLITE) if row[1] is not None else None)
 
 
 def read_contact(conn: sqlite3.Connection, scope: str, person: str, window: str | None) -> Contact:

@@ -14,9 +14,9 @@ from storage.sqlite import SQLiteStore
 from tests.storage.test_contract import conv, write
 
 
-@pytest.fixture
-async def sqlite(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    store = SQLiteStore(tmp_path / "group.db")
+@pytest.fixture(params=["NORMAL", "FULL"])  # commits on the loop's thread; on the connection's
+async def sqlite(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[SQLiteStore]:
+    store = SQLiteStore(tmp_path / "group.db", synchronous=request.param)
     await store.open()
     yield store
     await store.close()
@@ -60,12 +60,22 @@ async def test_a_failing_batch_fails_each_of_its_writes_and_the_next_batch_still
     assert await group.submit("c") == "c"
 
 
-async def test_a_cancelled_request_still_has_its_turn_written(sqlite: SQLiteStore) -> None:
-    task = asyncio.ensure_future(sqlite.commit(write(conv("sms:+1:+2"), ("msg:SM1",))))
-    await asyncio.sleep(0)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+async def test_a_cancelled_request_still_has_its_turn_written(tmp_path: Path) -> None:
+    # FULL: the commit goes to the connection's thread (it syncs), where a cancel can land
+    sqlite = SQLiteStore(tmp_path / "full.db", synchronous="FULL")
+    await sqlite.open()
+    try:
+        task = asyncio.ensure_future(sqlite.commit(write(conv("sms:+1:+2"), ("msg:SM1",))))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await _until_written(sqlite)
+    finally:
+        await sqlite.close()
+
+
+async def _until_written(sqlite: SQLiteStore) -> None:
     for _ in range(100):
         if await sqlite.conversation("sms:+1:+2") is not None:
             break
