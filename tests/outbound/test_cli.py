@@ -77,6 +77,9 @@ def test_send_to_numbers_without_waiting_queues_them(
         purposes = {row[0] for row in db.execute("SELECT purpose FROM outbox")}
     assert purposes == {"campaign"}  # held outside the recipient's quiet hours
     assert twilio.sent() == []
+    assert main(["outbox"]) == 0  # not sent yet: counted, and no rate without an outcome
+    [row] = capsys.readouterr().out.splitlines()[1:]
+    assert row.split() == ["appointments", "1", "0", "-", "pending", "1"]
 
 
 def test_unknown_flow_is_a_clear_error(
