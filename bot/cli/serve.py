@@ -146,7 +146,10 @@ def _serve(args: argparse.Namespace, config: Any, extras: ExitStack) -> int:
     """Check the app builds, then serve it: in this process, or supervised workers."""
     from hypercorn.run import run
 
-    if not _app_builds(args.app):  # once, here, rather than a restart loop of workers
+    shadow = _shadowing(args.app)
+    if shadow is not None or not _app_builds(args.app):  # once, not a loop of dying workers
+        if shadow is not None:
+            print(f"switchboard: cannot build the app {args.app}: {shadow}", file=sys.stderr)
         return 2
     if args.workers == 0:  # served in this process: nothing to supervise
         return run(config)
@@ -181,6 +184,32 @@ def _app_builds(path: str) -> bool:
               f"{str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)  # fmt: skip
         return False
     return True
+
+
+def _shadowing(path: str) -> str | None:
+    """Why the workers would import a project's own ``bot`` or ``storage`` instead of
+    Switchboard's, else ``None``.
+
+    Hypercorn puts the app module's directory first on ``sys.path``; this process imported
+    Switchboard before that, so only a worker (a fresh process) meets the shadow, and dies.
+    """
+    from importlib.machinery import PathFinder
+    from pathlib import Path
+
+    parts = path.split(":")
+    module = parts[1] if len(parts) == 3 else parts[0]  # [asgi:]module[:app]
+    where = str(Path(module).resolve().parent)
+    for name in ("bot", "storage"):
+        spec = PathFinder.find_spec(name, [where])
+        ours = getattr(sys.modules.get(name), "__file__", None)
+        if spec is None or spec.origin is None or ours is None:  # namespace dirs never shadow
+            continue
+        if Path(spec.origin).resolve() != Path(ours).resolve():
+            return (
+                f"{spec.origin} is a package named {name!r}, which shadows Switchboard's own; "
+                "rename yours (switchboard new never uses bot, storage or flows)"
+            )
+    return None
 
 
 def _worker_function(worker_class: str) -> Callable[..., None]:
