@@ -180,8 +180,11 @@ def _app_builds(path: str) -> bool:
     try:
         load_application(path, 16 * 1024 * 1024)
     except Exception as exc:
+        hint = ""
+        if type(exc).__name__ == "NoAppError":  # hypercorn's: no such module, or attribute
+            hint = " Run this from your project's directory, or pass --app package.module:app"
         print(f"switchboard: cannot build the app {path}: {type(exc).__name__}: "
-              f"{str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)  # fmt: skip
+              f"{str(exc).splitlines()[0] if str(exc) else ''}{hint}", file=sys.stderr)  # fmt: skip
         return False
     return True
 

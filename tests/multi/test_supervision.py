@@ -115,6 +115,13 @@ def test_an_app_that_cannot_be_built_is_one_line_and_non_zero(tmp_path: Path) ->
     assert "Traceback" not in done.stderr
 
 
+def test_an_app_module_not_found_says_where_to_run(tmp_path: Path) -> None:
+    done = _serve(tmp_path, "nosuch:app")
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert "module not found" in last and "from your project's directory, or pass --app" in last
+
+
 def test_workers_that_keep_dying_at_start_end_the_server_non_zero(tmp_path: Path) -> None:
     (tmp_path / "dies.py").write_text(
         "import os\n\n\n"
