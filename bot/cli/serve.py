@@ -19,7 +19,7 @@ from typing import Any
 from bot.cli.common import Commands
 from bot.cli.db import check_schema
 from bot.cli.devserve import dev_environment
-from bot.cli.supervise import Supervisor
+from bot.cli.supervise import BUILD_FAILED, Supervisor
 from bot.settings import BANNER_SHOWN
 
 __all__ = ["add_parser", "run"]
@@ -167,9 +167,10 @@ def _serve(args: argparse.Namespace, config: Any, extras: ExitStack) -> int:
 
 
 def _built_worker(worker: Callable[..., None], **kwargs: Any) -> None:
-    """``worker``, once the app builds; else exit 1 after one line (``--reload``)."""
+    """``worker``, once the app builds; else exit :data:`BUILD_FAILED` after one line
+    (``--reload``)."""
     if not _app_builds(kwargs["config"].application_path):
-        sys.exit(1)
+        sys.exit(BUILD_FAILED)  # the supervisor waits for the next change, not retries
     worker(**kwargs)
 
 
