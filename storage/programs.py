@@ -132,15 +132,14 @@ def outbox_history(d: Dialect, message_id: str) -> Program[list[HistoryEntry]]:
 
 
 def delivery_report(by: str) -> Program[list[DeliveryCount]]:
-    """Messages Twilio accepted (or that failed, were blocked or are waiting for Twilio to
-    come back: pending with an ``error`` starting :data:`~storage.rules.WAITING`), per ``flow``
-    or ``theirs``
-    (a column name: the caller checks it is one of :data:`~storage.rules.REPORT_GROUPS`)."""
+    """Every outbox message by its latest status, per ``flow`` or ``theirs`` (a column name:
+    the caller checks it is one of :data:`~storage.rules.REPORT_GROUPS`): Twilio's delivery
+    status once it has one, else the outbox's (``pending``: not sent yet, held for quiet
+    hours included; :data:`~storage.rules.WAITING`: pending while Twilio is away)."""
     rows = yield (
         f"SELECT COALESCE({by}, ''), COALESCE(delivery, CASE WHEN status = 'pending' "
-        f"THEN '{WAITING}' ELSE status END), COUNT(*) FROM outbox "
-        "WHERE sid IS NOT NULL OR status IN ('failed', 'blocked') "
-        f"OR (status = 'pending' AND error LIKE '{WAITING}%') GROUP BY 1, 2 ORDER BY 1, 2",
+        f"AND error LIKE '{WAITING}%' THEN '{WAITING}' ELSE status END), COUNT(*) FROM outbox "
+        "GROUP BY 1, 2 ORDER BY 1, 2",
         (),
     )
     return group_report((group, status, count) for group, status, count in rows)

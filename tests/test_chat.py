@@ -244,6 +244,7 @@ def _fails(*args: str, cwd: Path) -> str:
     ("args", "says"),
     [
         (["--app", "no_such_module:app"], "cannot load the app 'no_such_module:app'"),
+        ([], "cannot load the app 'app:app': no module 'app' in "),  # the default, elsewhere
         (["--app", "flows"], "use module:attribute"),
         (["--app", "flows:build", "--flow", "nosuch"], "unknown flow 'nosuch': this app has "),
         (["--app", "flows:build", "--from", "hello"], "--from 'hello' is not an address"),
@@ -253,8 +254,8 @@ def _fails(*args: str, cwd: Path) -> str:
         (["--app", "flows:build", "--database", "postgresql://bob:secret@127.0.0.1:9/x"],
          "cannot connect to PostgreSQL 127.0.0.1:9/x"),
     ],
-    ids=["bad-app", "no-attr", "unknown-flow", "bad-from", "short-code-to", "url-db", "no-server",
-         "no-database"],
+    ids=["bad-app", "default-app-elsewhere", "no-attr", "unknown-flow", "bad-from",
+         "short-code-to", "url-db", "no-server", "no-database"],
 )  # fmt: skip
 def test_errors_are_one_line_and_exit_2(args: list[str], says: str, tmp_path: Path) -> None:
     line = _fails(*args, cwd=tmp_path)

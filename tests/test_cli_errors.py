@@ -19,6 +19,7 @@ READERS = [
     ["consent", "history", "+15550001111"],
     ["consent", "opt-out", "+15550100000", "+15550001111"],
     ["db", "status"],
+    ["stats", "support"],
 ]
 
 
@@ -54,8 +55,8 @@ def test_a_command_on_a_missing_database_says_so_in_one_line_and_creates_nothing
 
 def test_the_database_option_goes_before_or_after_the_consent_verb(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'missing.db'}"
-    for args in (["consent", "--database", url, "history", "+1555"],
-                 ["consent", "history", "+1555", "--database", url]):  # fmt: skip
+    for args in (["consent", "--database", url, "history", "+15550001111"],
+                 ["consent", "history", "+15550001111", "--database", url]):  # fmt: skip
         code, _, err = switchboard(*args, cwd=tmp_path)
         assert code == 2 and "missing.db (--database" in err
 

@@ -132,8 +132,9 @@ def test_a_missing_sqlite_file_is_an_error_and_is_not_created(
 @pytest.mark.parametrize(
     ("app", "says"),
     [
-        ("no_such_module:app", "cannot load the app 'no_such_module:app': ModuleNotFoundError"),
-        ("tests.versions.signup:nothing", "cannot load the app"),
+        ("no_such_module:app", "cannot load the app 'no_such_module:app': no module "),
+        ("no_such_module:app", "run this from your project's directory, or pass --app"),
+        ("tests.versions.signup:nothing", "tests.versions.signup has no 'nothing'"),
         ("tests.versions.signup:SignupV1", "is not a Switchboard app"),
         ("app", "use module:attribute"),
     ],

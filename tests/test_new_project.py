@@ -105,3 +105,21 @@ def test_a_project_package_shadowing_ours_gets_a_clear_error(
     )  # fmt: skip
     assert done.returncode != 0
     assert "shadows Switchboard's own" in done.stderr and str(tmp_path / "storage") in done.stderr
+
+
+def test_mypy_checks_a_users_code_against_the_installed_packages(
+    installed: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "mine.py").write_text(
+        "from bot.testing import Harness\nfrom flows import build\n"
+        "from storage import open_store\n\n"
+        "reveal_type(Harness)\nreveal_type(build)\nreveal_type(open_store)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental",
+         "--python-executable", str(installed / "python"), "mine.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    out = done.stdout
+    assert "import-untyped" not in out and "import-not-found" not in out, out
+    assert out.count('Revealed type is "Any"') == 0 and out.count("Revealed type") == 3, out

@@ -105,3 +105,29 @@ def test_a_broken_flow_fails_each_transcript_in_a_few_lines(pytester: pytest.Pyt
     out = result.stdout.str()
     result.stdout.fnmatch_lines(["*could not be built*no_such_method*not a method of the flow*"])
     assert "Traceback" not in out and len(out.splitlines()) < 40
+
+
+HARNESS_TEST = """\
+from bot.testing import Harness
+from brokenapp import build
+
+
+async def test_it() -> None:
+    async with Harness(build) as h:
+        await h.phone("+15550001111").send("hi")
+"""
+
+
+def test_a_broken_flow_fails_a_harness_test_in_one_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(brokenapp=BROKEN_APP, test_harness=HARNESS_TEST)
+    pytester.makeini(INI + "asyncio_mode = auto\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines(
+        ["test_harness.py::test_it: the app could not be built: flow 'broken'*no_such_method*"]
+    )
+    assert "bot/dev/harness.py" not in out and len(out.splitlines()) < 20, out
+    # another traceback style keeps the frames, for whoever wants them
+    long = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--tb=long")
+    assert "bot/flow/definition.py" in long.stdout.str()

@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import logging
 import os
 import sys
 
 from quart import Quart
 
-from bot.cli.common import Commands, fail
+from bot.cli.common import Commands, fail, import_target
 from bot.clock import Clock
 from bot.dev.call import CallError
 from bot.dev.chat import ChatError, ChatSession, Target
@@ -60,20 +59,10 @@ def add_parser(commands: Commands) -> None:
 def load_factory(spec: str) -> AppFactory:
     """The app factory for ``--app``: a factory itself (``flows:build``), or built again from
     an app's flows, routing and compliance (``app:app``) with chat's store, clock and Twilio."""
-    module, _, attr = spec.partition(":")
-    if not module or not attr:
-        raise ValueError(f"--app {spec!r}: use module:attribute (e.g. app:app)")
-    if "" not in sys.path:
-        sys.path.insert(0, "")  # the app module is found from the current directory, as serve's
     if "SWITCHBOARD_DEV" not in os.environ:  # importing app:app then needs no auth token;
         os.environ["SWITCHBOARD_DEV"] = "1"  # that app is only read, never served, so its
         os.environ[BANNER_SHOWN] = "1"  # dev-mode warnings (console open, ...) do not apply
-    try:
-        target = getattr(importlib.import_module(module), attr)
-    except SwitchboardError:
-        raise  # a flow that does not compile: already one clear line
-    except Exception as exc:  # whatever importing the app raised: one line, no traceback
-        raise ValueError(f"cannot load the app {spec!r}: {type(exc).__name__}: {exc}") from exc
+    target = import_target(spec)
     if not isinstance(target, Quart):
         if callable(target):
             factory: AppFactory = target

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -26,6 +27,7 @@ __all__ = [
     "add_database",
     "database_url",
     "fail",
+    "import_target",
     "opened_store",
     "require_database",
     "run_async",
@@ -43,6 +45,31 @@ def fail(message: str) -> int:
     """Print ``switchboard: message`` on stderr; the exit status of a command that failed."""
     print(f"switchboard: {message}", file=sys.stderr)
     return 2
+
+
+def import_target(spec: str) -> Any:
+    """The object ``--app module:attribute`` names, the module found from the current
+    directory as ``serve --app`` finds it; :class:`ValueError` in one line saying what to do."""
+    module, _, attr = spec.partition(":")
+    if not module or not attr:
+        raise ValueError(f"--app {spec!r}: use module:attribute (e.g. app:app)")
+    if "" not in sys.path:
+        sys.path.insert(0, "")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except SwitchboardError:
+        raise  # a flow that does not compile, settings missing: already one clear line
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not module.startswith(exc.name):
+            raise ValueError(f"cannot load the app {spec!r}: {type(exc).__name__}: {exc}") from exc
+        raise ValueError(
+            f"cannot load the app {spec!r}: no module {exc.name!r} in {Path.cwd()} or installed: "
+            "run this from your project's directory, or pass --app package.module:app"
+        ) from exc
+    except AttributeError:
+        raise ValueError(f"cannot load the app {spec!r}: {module} has no {attr!r}") from None
+    except Exception as exc:  # whatever importing the app raised: one line, no traceback
+        raise ValueError(f"cannot load the app {spec!r}: {type(exc).__name__}: {exc}") from exc
 
 
 def add_database(parser: argparse.ArgumentParser) -> None:

@@ -8,7 +8,9 @@
 Changes are recorded with source ``operator`` (``import`` for files); the scope comes from
 ``--compliance FILE.json`` (a number's Messaging Service), else the number itself. An import
 file is CSV with a header row ``ours,person,status[,detail]`` (status ``opted_out`` or
-``opted_in``); it is checked completely before anything is written.
+``opted_in``); it is checked completely before anything is written. Numbers are checked as
+the webhook checks ``From`` and ``To`` (E.164 normalised, ``whatsapp:``, short codes): a
+change filed under ``hello`` or ``15550001111`` is one no conversation would ever find.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from pathlib import Path
 from bot.cli.common import Commands, add_database, opened_store, run_async
 from bot.compliance.config import Compliance
 from bot.compliance.consent import set_consent
+from bot.errors import BadRequest
+from bot.events.addresses import address
+from bot.events.model import strip_channel
 from storage.records import OPTED_IN, OPTED_OUT
 
 __all__ = ["add_parser", "run"]
@@ -48,6 +53,14 @@ def add_parser(commands: Commands) -> None:
     add_database(imported)
 
 
+def _number(raw: str, what: str) -> str:
+    """``raw`` normalised as the webhook keys it; :class:`ValueError` saying what is wrong."""
+    try:
+        return address(raw.strip(), what)
+    except BadRequest as exc:
+        raise ValueError(str(exc)) from None
+
+
 def read_rows(path: Path) -> list[Row]:
     """The import file's rows; :class:`ValueError` naming the first bad line."""
     with path.open(newline="", encoding="utf-8") as handle:
@@ -60,6 +73,10 @@ def read_rows(path: Path) -> list[Row]:
             ours, person = (record.get("ours") or "").strip(), (record.get("person") or "").strip()
             if status not in (OPTED_OUT, OPTED_IN) or not ours or not person:
                 raise ValueError(f"{path}:{line}: need ours, person and status opted_out/opted_in")
+            try:
+                ours, person = _number(ours, "ours"), _number(person, "person")
+            except ValueError as exc:
+                raise ValueError(f"{path}:{line}: {exc}") from None
             rows.append((ours, person, status == OPTED_IN, (record.get("detail") or "").strip()))
     return rows
 
@@ -67,14 +84,16 @@ def read_rows(path: Path) -> list[Row]:
 async def _run(args: argparse.Namespace) -> int:
     compliance = Compliance.from_file(args.compliance) if args.compliance else Compliance()
     rows = read_rows(Path(args.file)) if args.verb == "import" else []
+    person = _number(args.person, "person") if args.verb != "import" else ""
+    ours = _number(args.ours, "ours") if args.verb in ("opt-out", "opt-in") else ""
     async with opened_store(args) as store:
         now = datetime.now(UTC)
         if args.verb == "history":
-            changes = await store.consent_history(args.person)
+            changes = await store.consent_history(strip_channel(person))
             for c in changes:
                 print(f"{c.at.isoformat()} {c.scope} {c.status} {c.source} {c.detail}".rstrip())
             if not changes:
-                print(f"no consent changes recorded for {args.person}")
+                print(f"no consent changes recorded for {strip_channel(person)}")
         elif args.verb == "import":
             for ours, person, opted_in, detail in rows:
                 await set_consent(
@@ -84,7 +103,7 @@ async def _run(args: argparse.Namespace) -> int:
         else:
             opted_in = args.verb == "opt-in"
             change = await set_consent(
-                store, compliance, args.ours, args.person, opted_in, now, detail=args.detail
+                store, compliance, ours, person, opted_in, now, detail=args.detail
             )
             print(f"recorded: {change.person} {change.status} in {change.scope} ({change.source})")
         return 0

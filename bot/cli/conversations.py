@@ -104,10 +104,9 @@ def _print_detail(detail: dict[str, Any]) -> None:
             print(f"{at}  * {item['operator']} {item['action']} -> {after.get('state', after)}")
         elif item["type"] == "outbox":
             shown = item["delivery"] or item["status"]
-            print(
-                f"{at}  < [{shown}] {item['body']}"
-                + (f" ({item['error']})" if item["error"] else "")
-            )
+            error = f" ({item['error']})" if item["error"] else ""
+            # the id `switchboard outbox --message ID` takes: nothing else prints it
+            print(f"{at}  < [{shown}] {item['body']}{error}  {item['id']}")
         elif item["type"] == "consent":
             print(f"{at}  ! consent {item['status']} ({item['source']}: {item['detail']})")
         elif item["type"] == "timer":

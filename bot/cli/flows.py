@@ -14,13 +14,10 @@ traceback).
 from __future__ import annotations
 
 import argparse
-import importlib
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.cli.common import Commands, database_url, fail, run_async
-from bot.errors import SwitchboardError
+from bot.cli.common import Commands, database_url, fail, import_target, run_async
 from bot.flow.checks import static_checks
 from bot.flow.definition import CompiledFlow
 from bot.flow.placement import Outcome, place
@@ -70,17 +67,7 @@ def judge(flows: Mapping[str, CompiledFlow], live: LiveState) -> Verdict:
 def _load_flows(spec: str) -> dict[str, CompiledFlow]:
     from bot.web.app import runtime_of
 
-    module, _, attr = spec.partition(":")
-    if not module or not attr:
-        raise ValueError(f"--app {spec!r}: use module:attribute (e.g. app:app)")
-    if "" not in sys.path:
-        sys.path.insert(0, "")  # the app module is found from the current directory, as serve's
-    try:
-        app = getattr(importlib.import_module(module), attr)
-    except SwitchboardError:
-        raise  # a flow that does not compile, settings missing: already one clear line
-    except Exception as exc:  # whatever importing the app raised: one line, no traceback
-        raise ValueError(f"cannot load the app {spec!r}: {type(exc).__name__}: {exc}") from exc
+    app = import_target(spec)
     try:
         return dict(runtime_of(app).engine.flows)
     except (AttributeError, KeyError, TypeError) as exc:

@@ -13,6 +13,7 @@ import argparse
 import csv
 import hashlib
 import importlib
+import os
 import re
 import sys
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.cli.common import Commands, add_database, database_url, run_async
+from bot.errors import ConfigError
 from bot.outbound.start import start_conversation
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -130,7 +132,16 @@ def _campaign(args: argparse.Namespace, content: str) -> str:
 def _runtime(args: argparse.Namespace) -> Runtime:
     """The runtime ``--runtime`` builds, on ``--database`` when given (no web app; the
     process's environment is left as it was)."""
-    settings = replace(Settings.from_env(), database_url=database_url(args))
+    env = dict(os.environ)
+    if not env.get("TWILIO_AUTH_TOKEN"):
+        if args.wait:
+            raise ConfigError(
+                "--wait sends through Twilio from here: set TWILIO_ACCOUNT_SID and "
+                "TWILIO_AUTH_TOKEN, or drop --wait and let a running `switchboard serve` "
+                "(--dev: its fake Twilio) send what is queued"
+            )
+        env["SWITCHBOARD_DEV"] = "1"  # queueing serves no webhook: no signature to check
+    settings = replace(Settings.from_env(env), database_url=database_url(args))
     module, sep, name = args.runtime.partition(":")
     if not sep:
         raise ValueError(f"--runtime {args.runtime!r}: use module:function, e.g. flows:runtime")

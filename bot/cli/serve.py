@@ -19,7 +19,7 @@ from typing import Any
 from bot.cli.common import Commands
 from bot.cli.db import check_schema
 from bot.cli.devserve import dev_environment
-from bot.cli.supervise import Supervisor
+from bot.cli.supervise import BUILD_FAILED, Supervisor
 from bot.settings import BANNER_SHOWN
 
 __all__ = ["add_parser", "run"]
@@ -146,7 +146,10 @@ def _serve(args: argparse.Namespace, config: Any, extras: ExitStack) -> int:
     """Check the app builds, then serve it: in this process, or supervised workers."""
     from hypercorn.run import run
 
-    if not _app_builds(args.app):  # once, here, rather than a restart loop of workers
+    shadow = _shadowing(args.app)
+    if shadow is not None or not _app_builds(args.app):  # once, not a loop of dying workers
+        if shadow is not None:
+            print(f"switchboard: cannot build the app {args.app}: {shadow}", file=sys.stderr)
         return 2
     if args.workers == 0:  # served in this process: nothing to supervise
         return run(config)
@@ -164,9 +167,10 @@ def _serve(args: argparse.Namespace, config: Any, extras: ExitStack) -> int:
 
 
 def _built_worker(worker: Callable[..., None], **kwargs: Any) -> None:
-    """``worker``, once the app builds; else exit 1 after one line (``--reload``)."""
+    """``worker``, once the app builds; else exit :data:`BUILD_FAILED` after one line
+    (``--reload``)."""
     if not _app_builds(kwargs["config"].application_path):
-        sys.exit(1)
+        sys.exit(BUILD_FAILED)  # the supervisor waits for the next change, not retries
     worker(**kwargs)
 
 
@@ -177,10 +181,39 @@ def _app_builds(path: str) -> bool:
     try:
         load_application(path, 16 * 1024 * 1024)
     except Exception as exc:
+        hint = ""
+        if type(exc).__name__ == "NoAppError":  # hypercorn's: no such module, or attribute
+            hint = " Run this from your project's directory, or pass --app package.module:app"
         print(f"switchboard: cannot build the app {path}: {type(exc).__name__}: "
-              f"{str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)  # fmt: skip
+              f"{str(exc).splitlines()[0] if str(exc) else ''}{hint}", file=sys.stderr)  # fmt: skip
         return False
     return True
+
+
+def _shadowing(path: str) -> str | None:
+    """Why the workers would import a project's own ``bot`` or ``storage`` instead of
+    Switchboard's, else ``None``.
+
+    Hypercorn puts the app module's directory first on ``sys.path``; this process imported
+    Switchboard before that, so only a worker (a fresh process) meets the shadow, and dies.
+    """
+    from importlib.machinery import PathFinder
+    from pathlib import Path
+
+    parts = path.split(":")
+    module = parts[1] if len(parts) == 3 else parts[0]  # [asgi:]module[:app]
+    where = str(Path(module).resolve().parent)
+    for name in ("bot", "storage"):
+        spec = PathFinder.find_spec(name, [where])
+        ours = getattr(sys.modules.get(name), "__file__", None)
+        if spec is None or spec.origin is None or ours is None:  # namespace dirs never shadow
+            continue
+        if Path(spec.origin).resolve() != Path(ours).resolve():
+            return (
+                f"{spec.origin} is a package named {name!r}, which shadows Switchboard's own; "
+                "rename yours (switchboard new never uses bot, storage or flows)"
+            )
+    return None
 
 
 def _worker_function(worker_class: str) -> Callable[..., None]:

@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.cli.common import Commands, database_url, fail, run_async
+from bot.cli.common import Commands, database_url, fail, require_database, run_async
 from bot.errors import ConfigError
 from bot.observe.config import parse_duration
 from storage.backend import Backend
@@ -119,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return fail(str(exc))
     if isinstance(store, SQLiteStore) and not Path(store.path).exists():
-        where = redact(database_url(args))
-        return fail(f"no database at {where} (stats only reads an existing one)")
+        try:
+            require_database(args)  # says which file, from where, and what to do
+        except ConfigError as exc:
+            return fail(str(exc))
     return run_async(_stats)(args)

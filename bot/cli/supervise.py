@@ -27,7 +27,11 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any, Protocol
 
-__all__ = ["Changes", "Supervisor", "describe_exit"]
+__all__ = ["BUILD_FAILED", "Changes", "Supervisor", "describe_exit"]
+
+# The exit status of a ``--reload`` worker whose app does not build (EX_CONFIG): it printed
+# why; the supervisor waits for the next change instead of starting the same code again.
+BUILD_FAILED = 78
 
 
 class Changes(Protocol):
@@ -119,6 +123,10 @@ class Supervisor:
         uptime = time.monotonic() - self._started.pop(process)
         process.join()
         if self.stopping:
+            return True
+        if self.changes is not None and process.exitcode == BUILD_FAILED:
+            # the worker said why in one line; the same code would fail the same way again
+            self.say("waiting for a change to reload")
             return True
         self._fast = self._fast + 1 if uptime < self.min_uptime else 0
         died = f"worker {process.pid} died ({describe_exit(process.exitcode)}) after {uptime:.1f}s"

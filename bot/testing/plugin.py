@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,29 @@ _DEPENDENCY_WARNINGS = (
 def pytest_configure(config: pytest.Config) -> None:
     for line in _DEPENDENCY_WARNINGS:
         config.addinivalue_line("filterwarnings", line)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A Python test whose app cannot be built (a misspelt callback) fails in one line.
+
+    The error names the flow and the item; the frames of the framework that found it say
+    nothing more. ``--tb=long`` (or any style but the default) keeps the traceback.
+    """
+    report = yield
+    from bot.errors import FlowDefinitionError
+
+    error = call.excinfo.value if call.excinfo is not None else None
+    if (
+        report.failed
+        and isinstance(error, FlowDefinitionError)
+        and not isinstance(item, TranscriptItem)  # has its own repr_failure
+        and item.config.getoption("tbstyle", "auto") == "auto"
+    ):
+        report.longrepr = f"{item.nodeid}: the app could not be built: {error}"
+    return report
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -88,3 +88,24 @@ def test_a_missing_database_is_not_created(
     assert main(["conversations", "--database", f"sqlite:///{missing}", "list"]) == 2
     assert "no database at" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_show_prints_the_outbox_id_outbox_message_takes(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def seed() -> str:
+        async with Harness(build, database_url=database) as h:
+            started = await start_conversation(
+                h.engine, "appointments", "+15550004444", from_="+15550100000",
+                data={"name": "Ann", "when": "Friday"},
+            )  # fmt: skip
+            return started.key
+
+    key = asyncio.run(seed())
+    code, out = _run(capsys, "conversations", "--database", database, "show", key)
+    [line] = [line for line in out.splitlines() if "  < [" in line]
+    assert "Hi Ann" in line
+    outbox_id = line.split()[-1]
+    assert outbox_id.startswith("OB")
+    code, out = _run(capsys, "outbox", "--database", database, "--message", outbox_id)
+    assert code == 0 and "queued" in out

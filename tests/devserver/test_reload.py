@@ -42,6 +42,8 @@ def test_an_edited_flow_is_served_without_a_restart(tmp_path: Path) -> None:
         assert server.process.poll() is None  # a broken edit does not end the dev server
         assert "switchboard: cannot build the app nudgebot:app: SyntaxError" in log
         assert "Traceback" not in log  # one line per try, not a worker's traceback
+        broken = log[log.rindex("changed; reloading") :]  # what this broken edit printed
+        assert broken.count("cannot build the app") == 1 and "died" not in broken, broken
         flow.write_text(PROJECT.replace("REPLY_V1", "REPLY_V3"))
         assert "REPLY_V3" in _answer_within(server, "REPLY_V3")
     assert reloaded_in < 30

@@ -115,6 +115,13 @@ def test_an_app_that_cannot_be_built_is_one_line_and_non_zero(tmp_path: Path) ->
     assert "Traceback" not in done.stderr
 
 
+def test_an_app_module_not_found_says_where_to_run(tmp_path: Path) -> None:
+    done = _serve(tmp_path, "nosuch:app")
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert "module not found" in last and "from your project's directory, or pass --app" in last
+
+
 def test_workers_that_keep_dying_at_start_end_the_server_non_zero(tmp_path: Path) -> None:
     (tmp_path / "dies.py").write_text(
         "import os\n\n\n"
@@ -132,3 +139,24 @@ def test_workers_that_keep_dying_at_start_end_the_server_non_zero(tmp_path: Path
 def _linux_only() -> None:
     if not Path("/proc/self/task").exists():
         pytest.skip("reads worker processes from /proc")
+
+
+def test_a_project_package_shadowing_switchboards_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "storage").mkdir()
+    (tmp_path / "storage" / "__init__.py").write_text("")
+    (tmp_path / "ok.py").write_text(
+        "from bot.settings import Settings\nfrom flows import build\n\n"
+        "app = build(Settings.from_env())\n"
+    )
+    command = Path(sys.executable).parent / "switchboard"  # as installed: no cwd on sys.path
+    done = subprocess.run(
+        [str(command), "serve", "--dev", "--port", str(free_port()), "--app", "ok:app",
+         "--database", f"sqlite:///{tmp_path / 'sb.db'}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "SWITCHBOARD_DEV": "1"},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("switchboard: cannot build the app ok:app: ")
+    assert f"{tmp_path / 'storage' / '__init__.py'} is a package named 'storage'" in last
+    assert "Traceback" not in done.stderr and "died" not in done.stderr

@@ -77,6 +77,9 @@ def test_send_to_numbers_without_waiting_queues_them(
         purposes = {row[0] for row in db.execute("SELECT purpose FROM outbox")}
     assert purposes == {"campaign"}  # held outside the recipient's quiet hours
     assert twilio.sent() == []
+    assert main(["outbox"]) == 0  # not sent yet: counted, and no rate without an outcome
+    [row] = capsys.readouterr().out.splitlines()[1:]
+    assert row.split() == ["appointments", "1", "0", "-", "pending", "1"]
 
 
 def test_unknown_flow_is_a_clear_error(
@@ -112,3 +115,23 @@ def test_the_outbox_report_shows_messages_waiting_for_twilio(
     assert main(["outbox", "--by", "number"]) == 0
     report = capsys.readouterr().out
     assert "+15550001111" in report and "waiting for Twilio 1" in report
+
+
+def test_queueing_needs_no_auth_token_and_wait_says_what_it_needs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("TWILIO_AUTH_TOKEN", "TWILIO_ACCOUNT_SID", "SWITCHBOARD_DEV"):
+        monkeypatch.delenv(name, raising=False)
+    db = tmp_path / "dev.db"
+    monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", f"sqlite:///{db}")
+    argv = ["send", "appointments", "--from", "+15550100000", "--to", "+15550004444"]
+    assert main([*argv, "--wait"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN" in err
+    assert not db.exists()
+    # a newcomer's dev loop: queue here, and `serve --dev` (its fake Twilio) sends
+    assert main(argv) == 0
+    assert "started: sms:+15550100000:+15550004444" in capsys.readouterr().out
+    assert "SWITCHBOARD_DEV" not in os.environ
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM outbox").fetchone() == (1,)

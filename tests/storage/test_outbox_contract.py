@@ -124,6 +124,17 @@ async def test_delivery_report_groups_by_flow_and_number(store: Store) -> None:
         await store.delivery_report("body")
 
 
+async def test_the_report_counts_messages_not_sent_yet(store: Store) -> None:
+    later = T0 + timedelta(hours=8)  # held for quiet hours, say
+    await store.enqueue([message(1, due_at=later), message(2)])  # no outcome yet: no rate
+    [row] = await store.delivery_report("flow")
+    assert (row.total, row.by_status, row.final, row.rate) == (2, {"pending": 2}, 0, 0.0)
+    await accepted(store, 3, "SM3")  # claims the due ones: 2 (being sent) and 3
+    await store.apply_delivery(None, "SM3", "delivered", None, T0)
+    [row] = await store.delivery_report("flow")
+    assert row.by_status == {"pending": 1, "claimed": 1, "delivered": 1} and row.rate == 1.0
+
+
 def timer(name: str = "remind", state: str | None = "waiting", due: datetime = T0) -> Timer:
     c = conv()
     return Timer(c.key, name, name, "support", "sms", c.ours, c.theirs, due, state, {"n": 1})
