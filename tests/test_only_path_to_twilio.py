@@ -114,4 +114,7 @@ def test_the_engine_renders_only_what_the_gate_let_through() -> None:
     step = source[source.index("    async def step(") : source.index("    async def _before_flow(")]
     assert "await self._screen(" in step
     assert step.index("await self._screen(") < step.index("render(")
-    assert "render(action.node() for action in actions)" in step  # the screened list
+    # the screened list, and only it, becomes the answer (its nodes are built once)
+    assert "actions, refused, new_state = screened" in step
+    assert "nodes = [action.node() for action in actions]" in step
+    assert "response = render(nodes)" in step
