@@ -31,7 +31,7 @@ from bot.web.console import mount_console
 from bot.web.deadline import Deadlines, TurnTimeout
 from bot.web.health import liveness, readiness
 from bot.web.metrics import mount_metrics
-from bot.web.request import Unauthorized, signed_url, verified_params
+from bot.web.request import Unauthorized, verified, verified_params
 from bot.web.status import dispatch_status
 from storage.base import Store
 
@@ -92,8 +92,8 @@ def web_app(runtime: Runtime) -> Quart:
 
     @app.post("/twilio")
     async def inbound() -> Response:
-        params = await verified_params(request, settings)
-        webhook = signed_url(request, settings).partition("?")[0]
+        params, url = await verified(request, settings)
+        webhook = url.partition("?")[0]
         event = parse_inbound(params, request.args, webhook)
         token = request.headers.get("I-Twilio-Idempotency-Token")
         if isinstance(event, VoiceEvent):

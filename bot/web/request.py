@@ -11,7 +11,7 @@ import hmac
 import ipaddress
 import json
 import logging
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from quart import Request
 
@@ -22,7 +22,7 @@ from bot.settings import Settings
 from bot.web.form import Form
 from bot.web.signature import valid_body_hash, valid_signature
 
-__all__ = ["Unauthorized", "read_form", "signed_url", "verified_params"]
+__all__ = ["Unauthorized", "read_form", "signed_url", "verified", "verified_params"]
 
 log = logging.getLogger("switchboard.web")
 _FORM = "application/x-www-form-urlencoded"
@@ -36,11 +36,42 @@ class Unauthorized(BadRequest):
     status = 401
 
 
+def _form(pairs: list[tuple[str, str]]) -> Form:
+    lists: dict[str, list[str]] = {}
+    for name, value in pairs:  # what MultiDict(pairs) does, without iter_multi_items
+        values = lists.get(name)
+        if values is None:
+            lists[name] = [value]
+        else:
+            values.append(value)
+    form = Form()
+    dict.update(form, lists)  # a MultiDict holds lists inside
+    return form
+
+
 def _no_nul(pairs: list[tuple[str, str]]) -> Form:
     if any("\x00" in name or "\x00" in value for name, value in pairs):
         # Twilio never sends one, and PostgreSQL cannot store one in text.
         raise BadRequest("request body contains a NUL character")
-    return Form(pairs)
+    return _form(pairs)
+
+
+def _unquoted(text: str) -> str:
+    text = text.replace("+", " ") if "+" in text else text
+    return unquote(text, errors="strict") if "%" in text else text
+
+
+def _form_pairs(text: str) -> list[tuple[str, str]]:
+    """``parse_qsl(text, keep_blank_values=True, errors="strict")``, without its per-field
+    overhead (the same pairs; ``tests/test_form_parsing.py`` checks them against it)."""
+    if text.count("&") >= _MAX_FIELDS:
+        raise BadRequest(f"request body has more than {_MAX_FIELDS} fields")
+    pairs = []
+    for field in text.split("&"):
+        if field:
+            name, _, value = field.partition("=")
+            pairs.append((_unquoted(name), _unquoted(value)))
+    return pairs
 
 
 def _json_pairs(body: bytes) -> list[tuple[str, str]]:
@@ -56,25 +87,35 @@ def _json_pairs(body: bytes) -> list[tuple[str, str]]:
     return [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in document.items()]
 
 
+def _mimetype(req: Request) -> str:
+    content_type: str = req.headers.get("Content-Type", "")
+    return _FORM if content_type == _FORM else req.mimetype  # Twilio's exact header: no parse
+
+
 async def read_form(req: Request) -> Params:
     """The parameters as a multi-dict: 415 unless form-encoded or JSON, 400 unless valid UTF-8
     without NUL (a JSON body must also be one object)."""
-    if req.mimetype not in {_FORM, _JSON}:
-        got = req.mimetype or "none"
+    return _parsed(_mimetype(req), await _body(req))
+
+
+async def _body(req: Request) -> bytes:
+    return await req.get_data(cache=True, as_text=False, parse_form_data=False)
+
+
+def _parsed(mimetype: str, body: bytes) -> Params:
+    if mimetype not in {_FORM, _JSON}:
+        got = mimetype or "none"
         raise BadRequest(f"Content-Type must be {_FORM} (or signed {_JSON}), got {got!r}", 415)
-    body = await req.get_data(cache=True, as_text=False, parse_form_data=False)
-    if req.mimetype == _JSON:
+    if mimetype == _JSON:
         return _no_nul(_json_pairs(body))
     try:
-        pairs = parse_qsl(
-            body.decode("utf-8"), keep_blank_values=True, errors="strict",
-            max_num_fields=_MAX_FIELDS,
-        )  # fmt: skip
+        text = body.decode("utf-8")
+        pairs = _form_pairs(text)
     except UnicodeDecodeError as exc:
         raise BadRequest("request body is not valid UTF-8") from exc
-    except ValueError as exc:
-        raise BadRequest(f"request body has more than {_MAX_FIELDS} fields") from exc
-    return _no_nul(pairs)
+    if "\x00" in text or "%00" in text:  # the only ways a NUL gets into a name or value
+        return _no_nul(pairs)
+    return _form(pairs)
 
 
 def _trusted(req: Request, settings: Settings) -> bool:
@@ -137,12 +178,12 @@ def _with_userinfo(url: str, credentials: tuple[str, str]) -> str:
 
 def _check_signature(
     req: Request, token: str, url: str, params: Params, body: bytes,
-    basic: tuple[str, str] | None,
+    basic: tuple[str, str] | None, mimetype: str,
 ) -> None:  # fmt: skip
-    if req.mimetype == _JSON and not valid_body_hash(url, body):
+    if mimetype == _JSON and not valid_body_hash(url, body):
         log.warning("rejected a JSON request whose bodySHA256 is missing or wrong")
         raise SignatureError("bodySHA256 is missing from the URL or does not match the body")
-    signed = Form() if req.mimetype == _JSON else params  # JSON: the URL alone is signed
+    signed = Form() if mimetype == _JSON else params  # JSON: the URL alone is signed
     header = req.headers.get("X-Twilio-Signature")
     urls = [url]
     if basic is not None and "@" not in urlsplit(url).netloc:
@@ -168,12 +209,19 @@ def _check_account(params: Params, settings: Settings) -> None:
 async def verified_params(req: Request, settings: Settings) -> Params:
     """The parameters, after Basic auth (when configured) and the signature (skipped only in
     dev mode without a token) checked out, with every id of the right shape and account."""
+    params, _ = await verified(req, settings)
+    return params
+
+
+async def verified(req: Request, settings: Settings) -> tuple[Params, str]:
+    """:func:`verified_params` and the URL Twilio signed (:func:`signed_url`), each read once."""
     basic = _check_basic(req, settings)
-    params = await read_form(req)
+    mimetype = _mimetype(req)
+    body = await _body(req)
+    params = _parsed(mimetype, body)
+    url = signed_url(req, settings)
     if settings.auth_token:
-        body = await req.get_data(cache=True, as_text=False, parse_form_data=False)
-        url = signed_url(req, settings)
-        _check_signature(req, settings.auth_token, url, params, body, basic)
+        _check_signature(req, settings.auth_token, url, params, body, basic, mimetype)
     check_sids(params)
     _check_account(params, settings)
-    return params
+    return params, url
