@@ -1,0 +1,73 @@
+"""A held conversation on PostgreSQL: one transaction from the lock to the turn's COMMIT.
+
+:meth:`PostgresStore.hold` opens a transaction and takes a transaction-scoped advisory lock
+on the conversation in the same round trip (``BEGIN; SELECT pg_advisory_xact_lock(n)``, one
+simple query: the lock id is an integer computed here, so nothing is quoted into the SQL).
+The turn's load, contact and commit statement run inside it; the commit's ``COMMIT`` makes
+the turn durable and lets go of the lock in the same step, so the next holder's load sees
+the turn. A turn is five round trips (lock, load, contact, commit statement, COMMIT) where a
+session lock, ``BEGIN`` and the pool's reset query made seven.
+
+A commit that must not stand (a duplicate, a version or consent conflict, an error) rolls
+the whole transaction back and takes the lock again in one round trip
+(``ROLLBACK; BEGIN; SELECT pg_advisory_xact_lock(n)``), so the caller still holds the
+conversation when it loads again. Leaving the hold rolls back whatever is still open
+(nothing, after a commit).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from dataclasses import dataclass
+
+import asyncpg
+
+__all__ = ["Held", "lock_id"]
+
+
+def lock_id(name: str) -> int:
+    """A signed 64-bit advisory lock id for ``name`` (the same in every process)."""
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@dataclass
+class Held:
+    """The conversation a task holds, the connection it holds it on, and its lock id."""
+
+    key: str
+    conn: asyncpg.Connection
+    lock: int
+
+    @property
+    def _take(self) -> str:
+        return f"BEGIN; SELECT pg_advisory_xact_lock({self.lock})"
+
+    async def begin(self) -> None:
+        """Open the transaction and wait for the lock (one round trip)."""
+        await self.conn.execute(self._take)
+
+    async def commit(self) -> None:
+        """Make the turn durable and let go of the conversation."""
+        await self.conn.execute("COMMIT")
+
+    async def again(self) -> None:
+        """Undo the open transaction and hold the conversation again (one round trip)."""
+        if self.conn.is_in_transaction():
+            await self.conn.execute(f"ROLLBACK; {self._take}")
+        else:
+            await self.begin()
+
+    async def end(self) -> None:
+        """Roll back anything still open (nothing after a commit). A connection that cannot
+        roll back (its statement timed out, the server went away) is closed: the pool opens
+        another, and the error that got us here has already been raised to the caller."""
+        if self.conn.is_closed() or not self.conn.is_in_transaction():
+            return
+        try:
+            await self.conn.execute("ROLLBACK")
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            # InterfaceError: the pool already took back a connection it saw die.
+            with contextlib.suppress(asyncpg.InterfaceError):
+                self.conn.terminate()
