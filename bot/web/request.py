@@ -11,9 +11,10 @@ import hmac
 import ipaddress
 import json
 import logging
+from typing import Any, Literal, Protocol
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from quart import Request
+from werkzeug.datastructures import Headers, MultiDict
 
 from bot.errors import BadRequest, SignatureError
 from bot.events.model import Params
@@ -22,12 +23,38 @@ from bot.settings import Settings
 from bot.web.form import Form
 from bot.web.signature import valid_body_hash, valid_signature
 
-__all__ = ["Unauthorized", "read_form", "signed_url", "verified", "verified_params"]
+__all__ = ["Incoming", "Unauthorized", "read_form", "signed_url", "verified", "verified_params"]
 
 log = logging.getLogger("switchboard.web")
 _FORM = "application/x-www-form-urlencoded"
 _JSON = "application/json"
 _MAX_FIELDS = 1000
+
+
+class Incoming(Protocol):
+    """What reading a webhook needs of a request: Quart's, or the ASGI fast path's
+    (:mod:`bot.web.webhook`), both werkzeug requests underneath."""
+
+    @property
+    def headers(self) -> Headers: ...
+    @property
+    def mimetype(self) -> str: ...
+    @property
+    def scope(self) -> Any: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def remote_addr(self) -> str | None: ...
+    @property
+    def scheme(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def args(self) -> MultiDict[str, str]: ...
+
+    async def get_data(
+        self, cache: bool, as_text: Literal[False], parse_form_data: bool
+    ) -> bytes: ...
 
 
 class Unauthorized(BadRequest):
@@ -87,18 +114,18 @@ def _json_pairs(body: bytes) -> list[tuple[str, str]]:
     return [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in document.items()]
 
 
-def _mimetype(req: Request) -> str:
+def _mimetype(req: Incoming) -> str:
     content_type: str = req.headers.get("Content-Type", "")
     return _FORM if content_type == _FORM else req.mimetype  # Twilio's exact header: no parse
 
 
-async def read_form(req: Request) -> Params:
+async def read_form(req: Incoming) -> Params:
     """The parameters as a multi-dict: 415 unless form-encoded or JSON, 400 unless valid UTF-8
     without NUL (a JSON body must also be one object)."""
     return _parsed(_mimetype(req), await _body(req))
 
 
-async def _body(req: Request) -> bytes:
+async def _body(req: Incoming) -> bytes:
     return await req.get_data(cache=True, as_text=False, parse_form_data=False)
 
 
@@ -118,7 +145,7 @@ def _parsed(mimetype: str, body: bytes) -> Params:
     return _form(pairs)
 
 
-def _trusted(req: Request, settings: Settings) -> bool:
+def _trusted(req: Incoming, settings: Settings) -> bool:
     if not settings.trusted_proxies or not req.remote_addr:
         return False
     try:
@@ -128,7 +155,7 @@ def _trusted(req: Request, settings: Settings) -> bool:
     return any(addr in net for net in settings.trusted_proxies)
 
 
-def signed_url(req: Request, settings: Settings) -> str:
+def signed_url(req: Incoming, settings: Settings) -> str:
     """The URL Twilio requested: configured (or trusted forwarded) origin + raw target."""
     raw_path: bytes = req.scope.get("raw_path") or req.path.encode("utf-8")
     query: bytes = req.scope.get("query_string", b"")
@@ -142,7 +169,7 @@ def signed_url(req: Request, settings: Settings) -> str:
     return f"{scheme}://{host}{target}"
 
 
-def _basic_credentials(req: Request) -> tuple[str, str] | None:
+def _basic_credentials(req: Incoming) -> tuple[str, str] | None:
     scheme, _, encoded = req.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "basic":
         return None
@@ -154,7 +181,7 @@ def _basic_credentials(req: Request) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
-def _check_basic(req: Request, settings: Settings) -> tuple[str, str] | None:
+def _check_basic(req: Incoming, settings: Settings) -> tuple[str, str] | None:
     """The webhook's Basic credentials when configured (401 unless given and right)."""
     if settings.webhook_auth is None:
         return None
@@ -177,7 +204,7 @@ def _with_userinfo(url: str, credentials: tuple[str, str]) -> str:
 
 
 def _check_signature(
-    req: Request, token: str, url: str, params: Params, body: bytes,
+    req: Incoming, token: str, url: str, params: Params, body: bytes,
     basic: tuple[str, str] | None, mimetype: str,
 ) -> None:  # fmt: skip
     if mimetype == _JSON and not valid_body_hash(url, body):
@@ -206,14 +233,14 @@ def _check_account(params: Params, settings: Settings) -> None:
         raise SignatureError("AccountSid is not this application's account", 403)
 
 
-async def verified_params(req: Request, settings: Settings) -> Params:
+async def verified_params(req: Incoming, settings: Settings) -> Params:
     """The parameters, after Basic auth (when configured) and the signature (skipped only in
     dev mode without a token) checked out, with every id of the right shape and account."""
     params, _ = await verified(req, settings)
     return params
 
 
-async def verified(req: Request, settings: Settings) -> tuple[Params, str]:
+async def verified(req: Incoming, settings: Settings) -> tuple[Params, str]:
     """:func:`verified_params` and the URL Twilio signed (:func:`signed_url`), each read once."""
     basic = _check_basic(req, settings)
     mimetype = _mimetype(req)
