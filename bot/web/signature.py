@@ -31,8 +31,8 @@ def _pairs(params: MultiDict[str, str]) -> str:
     """Each name followed by its value, names sorted, a repeated name's values de-duplicated
     and sorted: what Twilio appends to the URL."""
     parts = []
-    for name in sorted(params.keys()):
-        values = params.getlist(name)
+    lists: dict[str, list[str]] = params  # type: ignore[assignment]  # a MultiDict holds lists
+    for name, values in sorted(dict.items(lists)):  # names are unique: lists never compared
         if len(values) == 1:
             parts.append(name + values[0])
         else:

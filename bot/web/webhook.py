@@ -19,7 +19,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import RequestEntityTooLarge, RequestTimeout
@@ -84,17 +84,32 @@ async def answer(runtime: Runtime, deadlines: Deadlines, req: Incoming) -> str:
     return await deadlines.run(runtime.engine.handle(event, token), event.sid)
 
 
+class _Headers(dict[str, str]):
+    """The request's headers by lower-case name, the first of a repeated one kept: what
+    werkzeug's ``Headers.get`` answers, without validating every value on the way in."""
+
+    def get(self, key: str, default: Any = None, type: Any = None) -> Any:
+        value = dict.get(self, key.lower(), default)
+        if type is None or value is default:
+            return value
+        try:
+            return type(value)
+        except ValueError:
+            return default
+
+
 class _Request(SansioRequest):
     """What :func:`answer` reads of a request: werkzeug's view of the ASGI scope, the body."""
 
     def __init__(self, scope: Scope, body: bytes) -> None:
-        headers = Headers()
+        headers = _Headers()
         for name, value in scope["headers"]:
-            headers.add(name.decode("latin-1"), value.decode("latin-1"))
+            headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
         client = scope.get("client")
         super().__init__(
             scope["method"], scope["scheme"], scope.get("server"), scope.get("root_path", ""),
-            scope["path"], scope["query_string"], headers, client[0] if client else None,
+            scope["path"], scope["query_string"], cast(Headers, headers),
+            client[0] if client else None,
         )  # fmt: skip
         self.scope, self._body = scope, body
 
