@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.clock import SystemClock
 from bot.compliance.gate import Gate
+from bot.dev.fake_twilio import FakeTwilio, rate
 from bot.outbound.config import Credentials, OutboundSettings
 from bot.outbound.rest import TwilioRest
 from bot.outbound.worker import OutboxWorker
-from bot.testing.fake_twilio import FakeTwilio, rate
 from storage.records import OutboundMessage, Purpose
 from storage.sqlite import SQLiteStore
 

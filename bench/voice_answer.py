@@ -23,7 +23,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bot.testing.signing import sign
+from bot.dev.signing import sign
 
 TOKEN = "bench-auth-token-0123456789abcdef"
 ROOT = Path(__file__).resolve().parent.parent

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from bot.flow.routing import Router
     from bot.flow.subflow import Outcome, Result
     from bot.flow.turn import Turn
+    from bot.flow.verification import VerifyChannel, VerifyOutcome
     from bot.flow.verify_phone import VerifyPhone
     from bot.flow.versions import Lost, Migration
     from bot.flow.voice_conditions import (
@@ -110,6 +111,8 @@ _EXPORTS = {
     "Turn": "bot.flow.turn",
     "Outcome": "bot.flow.subflow",
     "Result": "bot.flow.subflow",
+    "VerifyChannel": "bot.flow.verification",
+    "VerifyOutcome": "bot.flow.verification",
     "VerifyPhone": "bot.flow.verify_phone",
     "dial_answered": "bot.flow.voice_conditions",
     "dial_status_is": "bot.flow.voice_conditions",
@@ -171,6 +174,8 @@ __all__ = [
     "Timeout",
     "Turn",
     "UnlistedVoice",
+    "VerifyChannel",
+    "VerifyOutcome",
     "VerifyPhone",
     "VoiceEvent",
     "WindowClosed",

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from bot.admin.service import Operations
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.compliance.config import Compliance
 from bot.compliance.gate import Gate
 from bot.engine.engine import Engine
@@ -114,6 +114,11 @@ def _compliance(settings: Settings) -> Compliance:
     return Compliance()
 
 
+def _clock(settings: Settings) -> Clock:
+    """The wall clock; in dev mode one that ``POST /dev/clock`` can move forward."""
+    return ShiftedClock(settings.dev_clock_file) if settings.dev else SystemClock()
+
+
 def _twilio_sender(settings: Settings) -> Sender | None:
     """Twilio's REST API as the outbox's sender, when credentials are configured."""
     config = settings.outbound
@@ -150,7 +155,7 @@ def build_runtime(
     """
     compiled = compile_flows(flows, router)
     store = store or open_store(settings.database_url)
-    clock = clock or SystemClock()
+    clock = clock or _clock(settings)
     gate = Gate(store, compliance or _compliance(settings))
     config = settings.outbound
     observer = build_observer(settings.observe, store)

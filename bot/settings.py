@@ -76,6 +76,9 @@ class Settings:
     # SWITCHBOARD_HANDOFF_*: the signed webhook about hand-offs (off without a URL)
     handoff_notices: NoticeSettings = field(default_factory=NoticeSettings)
     observe: ObserveSettings = field(default_factory=ObserveSettings)
+    # dev mode: where the dev clock's offset is shared by the workers of one `serve --dev`
+    # (SWITCHBOARD_DEV_CLOCK_FILE, set by it; bot.clock.ShiftedClock)
+    dev_clock_file: str | None = None
 
     def __post_init__(self) -> None:
         if not self.auth_token and not self.dev:
@@ -150,4 +153,5 @@ class Settings:
             turn_deadline=_seconds(env, "SWITCHBOARD_TURN_DEADLINE", "10"),
             handoff_notices=NoticeSettings.from_env(env),
             observe=ObserveSettings.from_env(env),
+            dev_clock_file=env.get("SWITCHBOARD_DEV_CLOCK_FILE") or None,
         )

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar, TypeVar
 
 import storage.programs as programs
+from storage.admin_queries import conversation_timers
 from storage.dialect import Dialect
 from storage.errors import SchemaError, StoreError
 from storage.migrations import Migration, migrations, schema_problem
@@ -38,6 +39,7 @@ from storage.records import (
     Timer,
     TurnWrite,
 )
+from storage.replays import FirstDelivery, first_delivery
 from storage.rules import REPORT_GROUPS
 from storage.verify_limits import take_verify_send
 
@@ -195,9 +197,17 @@ class Backend(Store, ABC):
         """The latest conversations with ``theirs`` (newest first), except ``exclude``."""
         return await self.run(programs.history(self.dialect, theirs, exclude, limit), atomic=False)
 
+    async def timers(self, key: str) -> list[Timer]:
+        """See :meth:`storage.protocols.TurnStore.timers`."""
+        return await self.run(conversation_timers(self.dialect, key), atomic=False)
+
     async def log(self, key: str) -> list[LogEntry]:
         """The conversation's message log, oldest first."""
         return await self.run(programs.log(self.dialect, key), atomic=False)
+
+    async def first_delivery(self, idempotency_key: str, sid: str) -> FirstDelivery | None:
+        """See :meth:`storage.protocols.TurnStore.first_delivery`."""
+        return await self.run(first_delivery(idempotency_key, sid), atomic=False)
 
     # -- consent and the window ---------------------------------------------------------
 

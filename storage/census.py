@@ -5,11 +5,16 @@ It only reads: it never migrates the schema, and never creates a database it was
 read (a SQLite file that does not exist is an error, not a new empty database). A database
 without migration 0008 (the flow versions) is read too, every row counting as version 0
 ("before versions"): the check is meant to run before ``switchboard db upgrade``.
+
+Callers waiting for a subflow (the frames of ``conversations.stack``, migration 0012) are
+counted too, as ``waiting`` states of their own flows: when the child returns, the engine
+places each frame in its flow's running version by the same rules (``bot.engine.frames``).
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -19,9 +24,10 @@ from storage.errors import ConfigError, SchemaError
 from storage.programs import Program
 from storage.url import open_store, redact
 
-__all__ = ["FLOW_VERSIONS", "LiveState", "live_states"]
+__all__ = ["FLOW_VERSIONS", "SUBFLOWS", "LiveState", "live_states"]
 
 FLOW_VERSIONS = 8  # the schema migration that added conversations.flow_version/flow_shape
+SUBFLOWS = 12  # the schema migration that added conversations.stack
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +39,7 @@ class LiveState:
     flow_version: int
     flow_shape: str
     count: int
+    waiting: bool = False  # callers waiting in ``state`` for a subflow to return
 
 
 def _live(d: Dialect, versioned: bool) -> Program[list[LiveState]]:
@@ -44,6 +51,18 @@ def _live(d: Dialect, versioned: bool) -> Program[list[LiveState]]:
         (False,),
     )
     return [LiveState(f, s, int(v), str(sh), int(n)) for f, s, v, sh, n in rows]
+
+
+def _waiting(d: Dialect) -> Program[list[LiveState]]:
+    rows = yield "SELECT stack FROM conversations WHERE closed = ? AND stack <> '[]'", (False,)
+    found: Counter[tuple[str, str, int, str]] = Counter()
+    for (raw,) in rows:
+        for frame in d.read_json(raw) or ():
+            version = int(frame.get("version") or 0)
+            found[
+                str(frame["flow"]), str(frame["state"]), version, str(frame.get("shape") or "")
+            ] += 1
+    return [LiveState(*k, n, waiting=True) for k, n in sorted(found.items())]
 
 
 def _refuse_missing_file(url: str) -> None:
@@ -69,6 +88,9 @@ async def live_states(url: str) -> list[LiveState]:
         if not applied:
             raise SchemaError(f"{store.where} has no Switchboard tables")
         program = _live(store.dialect, FLOW_VERSIONS in applied)
-        return await store.run(program, atomic=False)
+        live = await store.run(program, atomic=False)
+        if SUBFLOWS in applied:
+            live += await store.run(_waiting(store.dialect), atomic=False)
+        return live
     finally:
         await store.close()

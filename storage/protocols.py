@@ -34,6 +34,7 @@ from storage.records import (
     Timer,
     TurnWrite,
 )
+from storage.replays import FirstDelivery
 
 __all__ = [
     "AdminStore",
@@ -75,6 +76,16 @@ class TurnStore(Protocol):
     ) -> list[Conversation]:
         """The latest conversations with the address ``theirs`` (newest first), except
         ``exclude``: a new call starts knowing what earlier ones stored."""
+        ...
+
+    async def first_delivery(self, idempotency_key: str, sid: str) -> FirstDelivery | None:
+        """What the delivery first recorded under ``idempotency_key`` carried (its
+        conversation, the inbound text logged with ``sid``); read for duplicates only."""
+        ...
+
+    async def timers(self, key: str) -> list[Timer]:
+        """Conversation ``key``'s pending timers, soonest first (read when a subflow is
+        called: its caller's are paused with it)."""
         ...
 
 

@@ -251,6 +251,9 @@ class TurnWrite:
     # whether the conversation may have left a state (timers bound to other states go then)
     moved: bool = True
     contacts: Sequence[Contact] = ()
+    # every timer of the conversation goes before ``timers`` are set: a subflow call pauses
+    # its caller's (kept in the call stack), a return cancels the child's
+    clear_timers: bool = False
 
 
 # Twilio's MessageStatus values in the order a message moves through them.

@@ -21,8 +21,8 @@ from bot.compliance.consent import Keyword, keyword_of, set_consent
 from bot.compliance.gate import Outgoing
 from bot.compliance.revocation import Revocation
 from bot.compliance.window import window_key
+from bot.dev.reply import Reply
 from bot.testing import Harness
-from bot.testing.reply import Reply
 from bot.twiml.messaging import Message
 from flows.support import SupportFlow
 from storage.records import Purpose

@@ -20,8 +20,8 @@ from typing import Any
 from bot import Channel, Flow, Router, T, Turn
 from bot.compliance.config import Compliance, NumberPolicy, Texts
 from bot.compliance.window import window_key
+from bot.dev.reply import Reply
 from bot.testing import Harness
-from bot.testing.reply import Reply
 from bot.twiml.messaging import Message
 from storage.base import Store
 from storage.records import Contact

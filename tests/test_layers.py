@@ -94,3 +94,10 @@ def test_the_layering_contracts_hold() -> None:
     done = subprocess.run([lint], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "0 broken" in done.stdout
+
+
+def test_the_dev_layer_loads_no_test_framework() -> None:
+    """`serve --dev` and `switchboard chat` run bot.dev in a user's environment, without pytest."""
+    loaded = _loaded_after("import bot.dev, bot.dev.harness, bot.dev.fake_twilio")
+    assert {m for m in loaded if m.split(".")[0] in ("pytest", "_pytest", "hypothesis")} == set()
+    assert "bot.testing" not in loaded

@@ -7,7 +7,8 @@ REST API. The rule, enforced here over the source of every shipped module:
    ``engine.gate``): no other module imports ``bot.twiml.render`` or ``twilio.twiml``.
 2. Only the REST client wrapper (:data:`REST_CLIENT_MODULES`) imports Twilio's REST client
    (``twilio.rest``/``twilio.http``/``twilio.base``) or an HTTP client; test tooling under
-   ``bot/testing/`` (the fake Twilio server) may use HTTP libraries too, and so may the
+   ``bot/testing/`` and the dev layer ``bot/dev/`` (the fake Twilio server) may use HTTP
+   libraries too, and so may the
    hand-off notifier (:data:`OPERATOR_WEBHOOKS`), which posts to the operators' webhook.
 3. Only the composition root (``bot/runtime.py``) imports the wrapper's client class, to
    build it, and it hands it to the gated worker alone (``OutboxWorker(..., sender=...)``).
@@ -46,6 +47,8 @@ SENDER = "bot.outbound.sender.Sender"
 TWIML_MODULES = {"bot/engine/engine.py", "bot/twiml/render.py", "bot/twiml/__init__.py"}
 # The renderer, however it is imported (the function, or the package's re-export of it).
 RENDER = {"bot.twiml.render.render", "bot.twiml.render"}
+# Test and dev tooling: the fake Twilio server (bot/dev) and what drives it (bot/testing).
+TOOLING = ("bot/testing/", "bot/dev/")
 NETWORK = ("twilio.rest", "twilio.http", "twilio.base", "httpx", "aiohttp", "requests",
            "urllib.request", "http.client", "urllib3")  # fmt: skip
 
@@ -70,7 +73,7 @@ def test_no_module_reaches_twilio_around_the_gate(path: Path) -> None:
     name, names = rel(path), imported(path)
     network = {n for n in names if any(n == p or n.startswith(p + ".") for p in NETWORK)}
     if name not in REST_CLIENT_MODULES:
-        network -= {n for n in network if name.startswith("bot/testing/") and "twilio" not in n}
+        network -= {n for n in network if name.startswith(TOOLING) and "twilio" not in n}
         network -= {n for n in network if name in OPERATOR_WEBHOOKS and n.startswith("aiohttp")}
         assert not network, f"{name} imports {sorted(network)}: only the REST wrapper may"
     clients = names & set(REST_CLIENTS)
@@ -85,11 +88,11 @@ def test_no_module_reaches_twilio_around_the_gate(path: Path) -> None:
         assert source.count("_twilio_sender(") == 2, "built in one place, used in one place"
         worker = source[source.index("OutboxWorker(") :]
         assert worker[: worker.index(")  # fmt: skip")].count("sender=_twilio_sender(") == 1
-    elif name not in REST_CLIENT_MODULES and not name.startswith("bot/testing/"):
+    elif name not in REST_CLIENT_MODULES and not name.startswith(TOOLING):
         assert not clients, f"{name} uses {sorted(clients)}: only the gated outbox worker may"
     if name in VERIFY_USERS:
         assert ".contact(" in path.read_text(encoding="utf-8"), f"{name} ignores consent"
-    if SENDER in names and not name.startswith("bot/testing/"):
+    if SENDER in names and not name.startswith(TOOLING):
         allowed = GATED_SENDERS | REST_CLIENT_MODULES | {COMPOSITION_ROOT}
         assert name in allowed, f"{name} uses the Sender: only the gated worker may"
     if name not in TWIML_MODULES:

@@ -41,6 +41,15 @@ def test_the_flow_authoring_api_is_at_the_top() -> None:
     assert {"Store", "SQLiteStore", "open_store"} <= set(storage.__all__)
 
 
+def test_a_subflow_outcome_and_a_verification_outcome_are_two_names() -> None:
+    # Issue 15: both were called Outcome; a subflow's exit is bot.Outcome, what a code send
+    # or check came to is bot.VerifyOutcome.
+    assert bot.Outcome is importlib.import_module("bot.flow.subflow").Outcome
+    assert bot.VerifyOutcome is importlib.import_module("bot.flow.verification").VerifyOutcome
+    assert not hasattr(importlib.import_module("bot.flow.verification"), "Outcome")
+    assert {o.value for o in bot.Outcome} == {"completed", "failed", "expired"}
+
+
 def test_every_error_derives_from_the_root() -> None:
     for name in bot.errors.__all__:
         assert issubclass(getattr(bot.errors, name), bot.errors.SwitchboardError)

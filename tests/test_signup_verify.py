@@ -7,13 +7,14 @@ the middle, SKIP; the code never reaches the store (the log shows it masked).
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
 
+from bot.dev.fake_verify import FakeVerify
 from bot.engine.subflows import MASK
 from bot.testing import Harness
-from bot.testing.fake_verify import FakeVerify
 from flows import SIGNUP_NUMBER, build
 
 ME = "+15550001111"
@@ -173,3 +174,25 @@ async def test_on_a_call_the_code_is_entered_on_the_keypad(url: str) -> None:
         assert "You're signed up, there." in reply.body
         log = await h.store.log(f"voice:{call.sid}")
         assert verify(h).code_for(ME) not in str(log)
+
+
+async def test_no_code_reaches_any_log_line(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    # Every logger at DEBUG (Twilio's client too: it logs requests there), through a wrong
+    # code, a resend and the right one; the fake Twilio (test tooling) is the only one that
+    # knows the code.
+    caplog.set_level(logging.DEBUG)
+    for name in ("twilio", "twilio.http_client", "switchboard.rest.http"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    async with Harness(build, database_url=url) as h:
+        await _to_code(h)
+        phone = h.phone(ME, SIGNUP_NUMBER)
+        first_wrong = "192837" if verify(h).code_for(ME) != "192837" else "283746"
+        await phone.send(first_wrong)
+        await phone.send("NEW")
+        code = verify(h).code_for(ME)
+        assert (await phone.send(code)).messages[-1] == WELCOME
+    shipped = [r for r in caplog.records if not r.name.startswith("bot.testing")]
+    assert any(r.name.startswith("switchboard") for r in shipped)  # the logs were captured
+    text = "\n".join(f"{r.name} {r.getMessage()} {r.args!r}" for r in shipped)
+    leaks = [line for line in text.splitlines() if code in line or first_wrong in line]
+    assert not leaks, leaks

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from bot import Flow, Router, T, Timeout, Turn, text_is
+from bot.engine.engine import DEFAULT_APOLOGY
 from bot.errors import FlowDefinitionError
 from bot.flow.definition import compile_flow
+from bot.flow.subflow import MAX_DEPTH
 from bot.runtime import compile_flows
 from bot.testing import Harness
 
@@ -225,3 +227,53 @@ def test_outcomes_name_final_states() -> None:
 
     with pytest.raises(FlowDefinitionError, match=r"'bad'.*'a'"):
         compile_flow(Bad)
+
+
+def test_a_child_named_by_string_is_checked_for_every_exit_at_registration() -> None:
+    class ByName(Flow):
+        name = "by_name"
+        states = ["start", "calling", "done"]
+        initial = "start"
+        final_states = ["done"]
+        subflows = {"calling": "child"}
+        transitions = [T("message", "start", "calling"), T("completed", "calling", "done")]
+
+    with pytest.raises(
+        FlowDefinitionError,
+        match=r"'by_name' calls 'child' in state 'calling' but has no '(failed|expired)'",
+    ):
+        compile_flows([ByName, Child], Router(default="by_name"))
+
+
+class Again(Flow):
+    """Calls itself on every message: the depth limit stops it."""
+
+    name = "again"
+    states = ["ask", "deeper", "done"]
+    initial = "ask"
+    final_states = ["done"]
+    subflows = {"deeper": "again"}
+    transitions = [
+        T("message", "ask", "deeper"),
+        *[T(exit, "deeper", "done") for exit in ("completed", "failed", "expired")],
+    ]
+
+    def on_enter_ask(self, turn: Turn) -> None:
+        turn.say("Again?")
+
+
+async def test_calls_nested_deeper_than_the_limit_fail_the_step_and_write_nothing(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with Harness.of([Again], Router(default="again"), database_url=url) as h:
+        phone = h.phone(ME)
+        await phone.send("hi")
+        for depth in range(1, MAX_DEPTH + 1):
+            assert (await phone.send("more")).messages == ["Again?"]
+            stored = await h.store.conversation(KEY)
+            assert stored is not None and len(stored.stack) == depth
+        reply = await phone.send("more")
+        assert reply.messages == [DEFAULT_APOLOGY]
+        stored = await h.store.conversation(KEY)
+        assert stored is not None and len(stored.stack) == MAX_DEPTH
+        assert "nested deeper than 8" in caplog.text

@@ -14,13 +14,13 @@ import pytest
 
 from bot.compliance.config import Compliance
 from bot.compliance.gate import Gate
-from bot.flow.verification import Outcome, VerifyChannel
+from bot.dev.clock import FakeClock
+from bot.dev.fake_twilio import FakeTwilio
+from bot.flow.verification import VerifyChannel, VerifyOutcome
 from bot.outbound.config import Credentials
 from bot.outbound.rest import TwilioRest
 from bot.outbound.verify import TwilioVerify
 from bot.outbound.verify_config import VerifyConfig
-from bot.testing.clock import FakeClock
-from bot.testing.fake_twilio import FakeTwilio
 from storage import Store, open_store
 from storage.records import ConsentChange, ConsentSource, ConsentStatus
 
@@ -52,9 +52,9 @@ async def test_a_code_is_sent_and_approved(fake: FakeTwilio, store: Store) -> No
     sent = await v.send(ME, VerifyChannel.SMS)
     assert sent.ok and fake.verify.sends == [(ME, "sms")]
     wrong = "000000" if fake.verify.code_for(ME) != "000000" else "111111"
-    assert (await v.check(ME, wrong)).outcome is Outcome.PENDING
+    assert (await v.check(ME, wrong)).outcome is VerifyOutcome.PENDING
     assert (await v.check(ME, fake.verify.code_for(ME))).approved
-    assert (await v.check(ME, fake.verify.code_for(ME))).outcome is Outcome.EXPIRED  # 20404
+    assert (await v.check(ME, fake.verify.code_for(ME))).outcome is VerifyOutcome.EXPIRED  # 20404
     await close(v)
 
 
@@ -76,7 +76,7 @@ async def test_an_expired_code_is_expired(fake: FakeTwilio, store: Store) -> Non
     code = fake.verify.code_for(ME)
     clock.advance(timedelta(minutes=11))
     checked = await v.check(ME, code)
-    assert (checked.outcome, checked.code) == (Outcome.EXPIRED, 20404)
+    assert (checked.outcome, checked.code) == (VerifyOutcome.EXPIRED, 20404)
     await close(v)
 
 
@@ -85,9 +85,9 @@ async def test_max_check_attempts_is_60202(fake: FakeTwilio, store: Store) -> No
     await v.send(ME, VerifyChannel.SMS)
     wrong = "999999" if fake.verify.code_for(ME) != "999999" else "111111"
     for _ in range(5):
-        assert (await v.check(ME, wrong)).outcome is Outcome.PENDING
+        assert (await v.check(ME, wrong)).outcome is VerifyOutcome.PENDING
     checked = await v.check(ME, fake.verify.code_for(ME))
-    assert (checked.outcome, checked.code) == (Outcome.CHECKS_EXHAUSTED, 60202)
+    assert (checked.outcome, checked.code) == (VerifyOutcome.CHECKS_EXHAUSTED, 60202)
     await close(v)
 
 
@@ -96,22 +96,22 @@ async def test_max_send_attempts_is_60203(fake: FakeTwilio, store: Store) -> Non
     for _ in range(5):
         assert (await v.send(ME, VerifyChannel.SMS)).ok
     sent = await v.send(ME, VerifyChannel.SMS)
-    assert (sent.outcome, sent.code) == (Outcome.SENDS_EXHAUSTED, 60203)
+    assert (sent.outcome, sent.code) == (VerifyOutcome.SENDS_EXHAUSTED, 60203)
     await close(v)
 
 
 @pytest.mark.parametrize(
     ("setup", "to", "channel", "code", "outcome"),
     [
-        ("", "12345", VerifyChannel.SMS, 60200, Outcome.INVALID),
-        ("landline", ME, VerifyChannel.SMS, 60205, Outcome.LANDLINE),
-        ("busy", ME, VerifyChannel.SMS, 60212, Outcome.BUSY),
-        ("disabled", ME, VerifyChannel.WHATSAPP, 60223, Outcome.CHANNEL_DISABLED),
+        ("", "12345", VerifyChannel.SMS, 60200, VerifyOutcome.INVALID),
+        ("landline", ME, VerifyChannel.SMS, 60205, VerifyOutcome.LANDLINE),
+        ("busy", ME, VerifyChannel.SMS, 60212, VerifyOutcome.BUSY),
+        ("disabled", ME, VerifyChannel.WHATSAPP, 60223, VerifyOutcome.CHANNEL_DISABLED),
     ],
 )
 async def test_twilio_errors_map_to_documented_outcomes(
     fake: FakeTwilio, store: Store, setup: str, to: str, channel: VerifyChannel, code: int,
-    outcome: Outcome,
+    outcome: VerifyOutcome,
 ) -> None:  # fmt: skip
     {"landline": fake.verify.landlines, "busy": fake.verify.busy}.get(setup, set()).add(ME)
     if setup == "disabled":
@@ -139,7 +139,7 @@ async def test_our_limit_holds_across_two_instances_on_one_database(
     second = verifier(fake, other_store, clock, max_sends=2)
     assert (await first.send(ME, VerifyChannel.SMS)).ok
     assert (await second.send(ME, VerifyChannel.SMS)).ok
-    assert (await first.send(ME, VerifyChannel.SMS)).outcome is Outcome.RATE_LIMITED
+    assert (await first.send(ME, VerifyChannel.SMS)).outcome is VerifyOutcome.RATE_LIMITED
     assert len(fake.verify.sends) == 2  # the refused one never reached Verify
     clock.advance(timedelta(minutes=16))
     assert (await second.send(ME, VerifyChannel.SMS)).ok  # a new window
@@ -154,7 +154,7 @@ async def test_an_opted_out_person_gets_no_code_by_message(fake: FakeTwilio, sto
         ConsentChange(ME, ours, ConsentStatus.OPTED_OUT, ConsentSource.KEYWORD, clock.now())
     )
     v = verifier(fake, store, clock)
-    assert (await v.send(ME, VerifyChannel.SMS, ours=ours)).outcome is Outcome.OPTED_OUT
+    assert (await v.send(ME, VerifyChannel.SMS, ours=ours)).outcome is VerifyOutcome.OPTED_OUT
     assert (await v.send(ME, VerifyChannel.CALL, ours=ours)).ok  # a call is not a message
     assert fake.verify.sends == [(ME, "call")]
     await close(v)
@@ -164,5 +164,5 @@ async def test_unauthenticated_requests_are_refused(fake: FakeTwilio, store: Sto
     v = verifier(fake, store, FakeClock())
     fake.auth_token = "changed"  # after the client read its credentials
     sent = await v.send(ME, VerifyChannel.SMS)
-    assert sent.outcome is Outcome.UNAVAILABLE and sent.code == 20003
+    assert sent.outcome is VerifyOutcome.UNAVAILABLE and sent.code == 20003
     await close(v)

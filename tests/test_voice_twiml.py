@@ -16,12 +16,12 @@ from twilio.twiml.voice_response import Gather as TwilioGather
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.datastructures import MultiDict
 
+from bot.dev.harness import Harness
+from bot.dev.reply import Reply
 from bot.engine.engine import Engine, apology_actions
 from bot.events.model import Channel
 from bot.events.voice import parse_voice
 from bot.flow.definition import CompiledFlow
-from bot.testing.harness import Harness
-from bot.testing.reply import Reply
 from bot.testing.runner import Runner
 from bot.testing.transcript import parse
 from bot.twiml.render import render

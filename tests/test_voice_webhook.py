@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from bot import Channel, Flow, Router, T, Turn
+from bot.dev.reply import Reply
 from bot.flow.voice_conditions import pressed
 from bot.testing import Call, Harness
-from bot.testing.reply import Reply
 from bot.testing.runner import reply_lines
 
 OURS = "+15550100000"
@@ -98,7 +98,7 @@ async def test_action_urls_point_back_to_us_and_their_query_is_signed(harness: H
     assert action == f"{harness.public_url}/twilio?step=1&on=gather"
     assert gather.get("actionOnEmptyResult") == "true"
     # The same form signed for another step's URL does not validate for this one.
-    from bot.testing.signing import sign
+    from bot.dev.signing import sign
 
     params = call.params([("Digits", "1")])
     forged = {"X-Twilio-Signature": sign(f"{harness.public_url}/twilio?step=9&on=gather", params)}

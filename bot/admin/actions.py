@@ -18,6 +18,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from bot.admin.errors import Invalid, NotFound, Stale
@@ -25,6 +26,7 @@ from bot.admin.event import key_of, operator_event
 from bot.engine.compose import compose, detach_replies
 from bot.engine.engine import Engine
 from bot.engine.outcomes import storable
+from bot.engine.subflows import Settled, settle
 from bot.errors import ConflictError, StoreError
 from bot.flow.definition import CompiledFlow
 from bot.flow.turn import Turn
@@ -118,20 +120,43 @@ class Actions:
         )  # fmt: skip
         if enter:
             await _run_entry(flow, state, turn)
+        settled = await self._settle(flow, turn, stored, state)  # a child put in a final state
+        detach_replies(turn)  # what the caller said on the return goes through the outbox
+        flow, state, fresh = settled.flow, settled.state, fresh or settled.switched
         try:
             storable(turn.data)
         except (TypeError, ValueError) as exc:
             raise Invalid(f"data cannot be stored: {exc}") from exc
         moved = fresh or state != stored.state
         out = compose(flow, turn, stored.state, state, fresh, now) if moved or enter else None
-        is_closed = flow.is_final(state) if closed is None else closed
+        is_closed = flow.is_final(state) if closed is None or settled.switched else closed
         conversation = replace(
-            stored, state=state, data=turn.data, version=version, closed=is_closed
-        )
-        return TurnWrite(
-            conversation, (), (), "", now, outbox=out.outbox if out else (),
-            timers=out.timers if out else (), fired=fired, moved=moved,
+            stored, flow=flow.name, state=state, data=turn.data, version=version,
+            closed=is_closed, stack=settled.stack,
+            flow_version=flow.version if settled.switched else stored.flow_version,
+            flow_shape=flow.shape if settled.switched else stored.flow_shape,
         )  # fmt: skip
+        return TurnWrite(
+            conversation, settled.entries, (), "", now, outbox=out.outbox if out else (),
+            timers=out.timers if out else (), fired=fired, moved=moved,
+            clear_timers=settled.switched,
+        )  # fmt: skip
+
+    async def _settle(
+        self, flow: CompiledFlow, turn: Turn, stored: Conversation, state: str
+    ) -> Settled:
+        """A subflow put in one of its final states returns to its caller, as in a step
+        (``bot.engine.subflows``): the caller fires the outcome's trigger."""
+        if not (stored.stack and flow.is_final(state)):
+            return Settled(flow, state, stored.stack)
+        reader = partial(self.store.timers, stored.key)
+        try:
+            return await settle(self.engine.flows, flow, turn, state, stored.stack, reader)
+        except Exception as exc:
+            log.exception("returning from subflow %r raised during an operator action", flow.name)
+            raise Invalid(
+                f"the return to the calling flow raised {type(exc).__name__}: {exc}"
+            ) from exc
 
 
 async def _run_entry(flow: CompiledFlow, state: str, turn: Turn) -> None:

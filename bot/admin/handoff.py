@@ -85,14 +85,14 @@ class Handoffs:
     ) -> TurnWrite:  # fmt: skip
         target = state or c.state
         write = await self.actions.write(
-            c, operator, state=target, data=data, enter=enter,
+            c, operator, state=target, data=data, enter=enter, fresh=enter,
             closed=c.closed if closed is None else closed,
         )  # fmt: skip
         at = write.at
         entry = marker(
             c.key, c.channel, kind, body, target, at, {"operator": operator, **(meta or {})}
         )
-        return replace(write, log=[entry])
+        return replace(write, log=[entry, *write.log])  # then a subflow's return, if any
 
     async def take_over(
         self, key: str, operator: str, reason: str = "", *, expected: int | None = None
@@ -184,7 +184,9 @@ class Handoffs:
         self, key: str, operator: str, state: str | None = None, *, expected: int | None = None
     ) -> Conversation:
         """Return the conversation to its flow at ``state`` (default: the hand-off's resume
-        state), running that state's ``on_enter_<state>`` as usual."""
+        state), entering it as usual: its ``on_enter_<state>`` runs and its timeouts are
+        armed afresh (those that came due during the hand-off were dropped). Inside a
+        subflow the state is the child's; a final one returns to the caller at once."""
 
         async def change(c: Conversation) -> TurnWrite:
             found = _holder(c, operator)

@@ -1,7 +1,7 @@
 """The ``switchboard`` command: one module per command, each with ``add_parser`` and ``run``.
 
-switchboard new | serve | diagram | export | consent | db | send | outbox | flows |
-conversations | stats
+switchboard new | serve | dev | chat | diagram | export | consent | db | send | outbox |
+flows | conversations | stats
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from bot.cli import (
+    chat,
     consent,
     conversations,
     db,
+    dev,
     diagram,
     export,
     flows,
@@ -35,6 +37,8 @@ __all__ = ["build_parser", "main"]
 COMMANDS = {
     "new": new,
     "serve": serve,
+    "dev": dev,
+    "chat": chat,
     "diagram": diagram,
     "export": export,
     "consent": consent,

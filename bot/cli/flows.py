@@ -4,9 +4,11 @@ It loads the flows of ``--app`` (the code about to be deployed), reads the datab
 reads: no migration, no new database), and for every open conversation asks the same
 :func:`bot.flow.placement.place` the engine asks at run time. It prints, per flow, state and
 version, how many conversations there are and what will happen to them, then the static
-findings of each flow. Exit 0 when every live conversation is placed, 1 when any would be
-restarted, closed, refused or moved to another flow (and, with ``--strict``, when a static
-check found something), 2 on an error (one line, no traceback).
+findings of each flow. Callers waiting for a subflow are listed as ``STATE (caller)``: the
+engine places them the same way when the child returns. Exit 0 when every live conversation
+is placed, 1 when any would be restarted, closed, refused or moved to another flow (and,
+with ``--strict``, when a static check found something), 2 on an error (one line, no
+traceback).
 """
 
 from __future__ import annotations
@@ -90,7 +92,9 @@ def _print_flow(flow: CompiledFlow | None, name: str, verdicts: list[Verdict]) -
     print(head)
     for v in verdicts:
         live = v.live
-        print(f"  {live.state:<20} v{live.flow_version:<3} {live.count:>7}  {v.says}")
+        state = f"{live.state} (caller)" if live.waiting else live.state
+        says = f"waiting for a subflow; on its return: {v.says}" if live.waiting else v.says
+        print(f"  {state:<20} v{live.flow_version:<3} {live.count:>7}  {says}")
 
 
 async def _check(args: argparse.Namespace) -> int:

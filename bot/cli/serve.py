@@ -12,9 +12,13 @@ import importlib.util
 import os
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack, closing
+from functools import partial
+from typing import Any
 
 from bot.cli.common import Commands
 from bot.cli.db import check_schema
+from bot.cli.devserve import dev_environment
 from bot.cli.supervise import Supervisor
 from bot.settings import BANNER_SHOWN
 
@@ -40,7 +44,13 @@ def add_parser(commands: Commands) -> None:
     serve.add_argument(
         "--dev",
         action="store_true",
-        help="local development: bind 127.0.0.1 and accept unsigned requests without a token",
+        help="local development: bind 127.0.0.1, accept unsigned requests without a token, "
+        "log every step, and let `switchboard dev clock` move the clock",
+    )
+    serve.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart the workers when a .py file of the app's project changes (development)",
     )
 
 
@@ -63,13 +73,16 @@ def run(args: argparse.Namespace) -> int:
     """Run the supervised Hypercorn workers; 0 after a clean stop, non-zero (one line on
     stderr) when the configuration, the schema or the app is broken, or workers keep dying."""
     from hypercorn.config import Config
-    from hypercorn.run import run
 
     from bot.errors import ConfigError
     from bot.observe.build import prepare_multiprocess
     from bot.observe.logs import with_format
     from bot.settings import Settings
 
+    if args.reload and args.workers == 0:
+        print("switchboard: --reload restarts worker processes: use --workers 1 (the default)",
+              file=sys.stderr)  # fmt: skip
+        return 2
     if args.database:
         os.environ["SWITCHBOARD_DATABASE_URL"] = args.database
     if args.dev:
@@ -119,13 +132,42 @@ def run(args: argparse.Namespace) -> int:
     # before the app is first imported here, so prometheus_client starts in that mode)
     cleanup = prepare_multiprocess(os.environ)
     try:
-        if not _app_builds(args.app):  # once, here, rather than a restart loop of workers
-            return 2
-        if args.workers == 0:  # served in this process: nothing to supervise
-            return run(config)
-        return Supervisor(config, _worker_function(config.worker_class)).run()
+        with ExitStack() as extras:
+            if settings.dev:
+                url = f"http://{'[::1]' if host == '::1' else host}:{args.port}"
+                for line in extras.enter_context(dev_environment(os.environ, url, settings)):
+                    print(f"switchboard: {line}", file=sys.stderr)
+            return _serve(args, config, extras)
     finally:
         cleanup()
+
+
+def _serve(args: argparse.Namespace, config: Any, extras: ExitStack) -> int:
+    """Check the app builds, then serve it: in this process, or supervised workers."""
+    from hypercorn.run import run
+
+    if not _app_builds(args.app):  # once, here, rather than a restart loop of workers
+        return 2
+    if args.workers == 0:  # served in this process: nothing to supervise
+        return run(config)
+    changes = None
+    if args.reload:
+        from bot.cli.reload import Watcher, watched_root
+
+        changes = extras.enter_context(closing(Watcher(watched_root(args.app))))
+        print(f"switchboard: reloading when a .py file under {changes.root} changes",
+              file=sys.stderr)  # fmt: skip
+    worker = _worker_function(config.worker_class)
+    if changes is not None:  # a broken edit: one line per try, not a worker's traceback
+        worker = partial(_built_worker, worker)
+    return Supervisor(config, worker, changes=changes).run()
+
+
+def _built_worker(worker: Callable[..., None], **kwargs: Any) -> None:
+    """``worker``, once the app builds; else exit 1 after one line (``--reload``)."""
+    if not _app_builds(kwargs["config"].application_path):
+        sys.exit(1)
+    worker(**kwargs)
 
 
 def _app_builds(path: str) -> bool:

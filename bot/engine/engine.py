@@ -18,6 +18,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 
 from bot.clock import Clock, SystemClock
 from bot.compliance.consent import Inbound, before_flow
@@ -33,6 +34,7 @@ from bot.engine.outcomes import (
     storable,
 )
 from bot.engine.placement import Placed, place_for_step
+from bot.engine.replays import check_replay
 from bot.engine.subflows import Settled, finish_log, restart_flow, settle
 from bot.errors import ConflictError, StoreError
 from bot.events.internal import TimerFired
@@ -130,6 +132,7 @@ class Engine:
                         loaded = await self.store.load(key.id, idem)
                     if loaded.response is not None:
                         probe.finish(Outcome.DUPLICATE)
+                        await check_replay(self.store, key, event)  # only for duplicates
                         return loaded.response
                     stored = loaded.conversation
                     flow = self._flow_of(event, stored)
@@ -156,6 +159,8 @@ class Engine:
                     if write.outbox:
                         self.on_enqueued()
                     await probe.committed(stored, write)
+                    if earlier is not None:  # another process recorded this delivery first
+                        await check_replay(self.store, key, event)
                     return write.response if earlier is None else earlier
             raise StoreError(f"conversation {key.id!r} kept changing under us; giving up")
 
@@ -172,7 +177,8 @@ class Engine:
         internal = isinstance(event, InternalEvent)
         placed = place_for_step(flow, key, stored, event, now, self.flows)  # migrated
         stored, lost = placed.stored if placed else stored, placed.lost if placed else None
-        inbound = await self._before_flow(flow, key, event, now)
+        owner = restart_flow(self.flows, flow, stored)  # in a subflow: the outermost's on_opt_in
+        inbound = await self._before_flow(owner, key, event, now)
         hold, was = hold_for(stored, event), held_by(stored)  # in hand-off: the flow does not run
         reopen = stored is not None and stored.closed and event.can_start
         fresh = inbound.restart or stored is None or reopen or stored.flow != flow.name
@@ -200,7 +206,8 @@ class Engine:
                 turn.say(flow.cls.lost_message)
             new_state = await self._run(flow, turn, fresh, placed, hold) if run else state
             if run:  # call a subflow the step entered, or return a finished one
-                settled = await settle(self.flows, flow, turn, new_state, stack)
+                timers = partial(self.store.timers, key.id)  # read only if a child is called
+                settled = await settle(self.flows, flow, turn, new_state, stack, timers)
             storable(turn.data)  # refuse data that cannot be stored, as a flow error
             if not internal:  # verbs the channel's answer cannot carry fail the step here
                 check_answer((a.node() for a in turn.actions), voice=key.channel is Channel.VOICE)
@@ -259,6 +266,8 @@ class Engine:
             fired=event.timer if isinstance(event, TimerFired) else None,
             moved=switched or new_state != origin,
             contacts=read_once(read),
+            # a call or a return; or a restart dropping a call stack (the child's timers go)
+            clear_timers=settled.switched or (fresh and stored is not None and bool(stored.stack)),
         )  # fmt: skip
 
     async def _before_flow(

@@ -12,10 +12,11 @@ event is refused with :class:`~bot.errors.NewerFlowVersion`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from bot.engine.frames import check_frames
 from bot.errors import NewerFlowVersion
 from bot.events.keys import ConversationKey
 from bot.events.model import Event
@@ -64,6 +65,8 @@ def place_loaded(
         return Placed(stored)  # a new or closed conversation starts afresh
     if stored.flow != flow.name:
         return Placed(stored, _gone(flow, key, stored, now) if stored.flow not in flows else ())
+    if stored.stack and isinstance(flows, Mapping):
+        check_frames(flows, key, stored)  # a caller written by newer code: 503, as below
     if stored.flow_version == flow.version and stored.flow_shape == flow.shape:
         return Placed(stored)  # the hot path: it runs this very definition
     found = place(flow, stored.state, stored.data, stored.flow_version, stored.flow_shape)

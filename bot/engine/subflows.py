@@ -8,7 +8,9 @@ the child's outcome, with ``turn.result``. Both repeat (a child that calls anoth
 entering, a caller that ends on the result and returns in turn).
 
 A frame is JSON (stored in ``conversations.stack``): the caller's flow, the state it waits
-in, its data, and its flow's version and shape.
+in, its data, its flow's version and shape, and its paused timers
+(:mod:`bot.engine.subflow_timers`). On a return the frame is placed in its flow's running
+version first (:mod:`bot.engine.frames`): the caller may have been redeployed meanwhile.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from bot.engine.frames import frame_entry, place_frame
+from bot.engine.subflow_timers import TimerReader, dedupe, pause, resume
 from bot.errors import FlowDefinitionError
 from bot.flow.definition import CompiledFlow
 from bot.flow.subflow import MAX_DEPTH, Result, calls_of, outcome_of
 from bot.flow.turn import Turn
+from bot.flow.versions import Lost
 from storage.records import Conversation, Direction, LogEntry, Marker
 
 __all__ = ["MASK", "Settled", "finish_log", "restart_flow", "settle"]
@@ -37,13 +42,15 @@ _SECRET_META = ("digits", "speech")
 @dataclass(slots=True)
 class Settled:
     """Where a step really ended: the running flow, its state, the stack, and the
-    ``called``/``returned`` log entries; ``switched`` when the running flow changed."""
+    ``called``/``returned`` log entries; ``switched`` when the running flow changed (then
+    the conversation's stored timers were paused or cancelled: the write clears them)."""
 
     flow: CompiledFlow
     state: str
     stack: tuple[Frame, ...]
     switched: bool = False
     entries: list[LogEntry] = field(default_factory=list)
+    read_timers: TimerReader | None = None
 
 
 def restart_flow(
@@ -61,9 +68,13 @@ async def settle(
     turn: Turn,
     state: str,
     stack: tuple[Frame, ...],
+    timers: TimerReader | None = None,
 ) -> Settled:
-    """Call and return until the step rests in a state that is neither (see module doc)."""
-    done = Settled(flow, state, stack)
+    """Call and return until the step rests in a state that is neither (see module doc).
+
+    ``timers`` reads the conversation's stored timers (the flow's that ran at load time);
+    it is called at most once, on a call."""
+    done = Settled(flow, state, stack, read_timers=timers)
     for _ in range(4 * MAX_DEPTH):
         if done.state in calls_of(done.flow.cls):
             await _call(flows, done, turn)
@@ -75,6 +86,8 @@ async def settle(
                     f"flow {done.flow.name!r} called {turn.called.child!r} but ended the step "
                     f"in {done.state!r}, which runs no subflow"
                 )
+            if done.switched:
+                dedupe(turn)
             return done
     raise FlowDefinitionError(f"flow {flow.name!r}: subflows call and return without rest")
 
@@ -90,9 +103,11 @@ async def _call(flows: Mapping[str, CompiledFlow], done: Settled, turn: Turn) ->
     if len(done.stack) >= MAX_DEPTH:
         raise FlowDefinitionError(f"flow {parent.name!r}: subflows nested deeper than {MAX_DEPTH}")
     child = flows[name]
+    stored = await done.read_timers() if done.read_timers and not done.switched else []
     frame = {
         "flow": parent.name, "state": state, "data": turn.data,
         "version": parent.version, "shape": parent.shape,
+        "timers": pause(stored, turn, parent.name, turn.now),
     }  # fmt: skip
     args = intent.args if intent else {}
     done.stack += (frame,)
@@ -109,22 +124,61 @@ async def _call(flows: Mapping[str, CompiledFlow], done: Settled, turn: Turn) ->
 async def _return(flows: Mapping[str, CompiledFlow], done: Settled, turn: Turn) -> None:
     child, final = done.flow, done.state
     *rest, frame = done.stack
-    parent = flows[str(frame["flow"])]
     result = Result(child.name, outcome_of(child.cls, final), turn.data.get("result"))
+    done.stack, done.switched = tuple(rest), True
+    resume(frame, turn, child.name)
+    parent = flows.get(str(frame["flow"]))
+    if parent is None:
+        _orphaned(done, turn, str(frame["flow"]))
+        return
+    placed = place_frame(parent, frame, turn.key, turn.now)
     meta = {"outcome": result.outcome.value, "from_state": final}
     body = f"{child.name} → {parent.name}: {result.outcome.value}"
-    back = str(frame["state"])
-    done.entries.append(_entry(turn, Marker.RETURNED, body, final, back, meta))
-    done.stack = tuple(rest)
-    turn.flow, turn.state, turn.data = parent.name, str(frame["state"]), dict(frame["data"])
+    done.entries.append(_entry(turn, Marker.RETURNED, body, final, placed.state, meta))
+    done.entries += placed.entries
+    if placed.lost is Lost.CLOSE:  # the conversation ends where the child ended
+        done.stack = ()
+        turn.timers.clear()
+        if parent.cls.lost_message:
+            turn.say(parent.cls.lost_message)
+        return
+    turn.flow, turn.state, turn.data = parent.name, placed.state, placed.data
     turn.result = result
-    moved, state = await parent.fire(result.outcome.value, turn.state, turn)
+    done.flow, done.state = parent, await _continue(parent, placed.lost, turn)
+
+
+async def _continue(parent: CompiledFlow, lost: Lost | None, turn: Turn) -> str:
+    """The caller takes the child's outcome: fires its trigger, or (its waiting state lost
+    in a redeploy) follows its flow's ``on_lost``: restart, or its ``place_lost``."""
+    if lost is Lost.RESTART:
+        if parent.cls.lost_message:
+            turn.say(parent.cls.lost_message)
+        turn.data, turn.timers[:] = {}, []
+        await parent.enter(turn)
+        return parent.initial
+    if lost is Lost.HANDLER:
+        return await parent.place_lost(turn, turn.state)
+    trigger = turn.result.outcome.value if turn.result else ""
+    moved, state = await parent.fire(trigger, turn.state, turn)
     if not moved:
         log.warning(
-            "flow %r took no %r transition from %r after subflow %r (conversation %s)",
-            parent.name, result.outcome.value, turn.state, child.name, turn.key.id,
+            "flow %r took no %r transition from %r after its subflow returned (conversation %s)",
+            parent.name, trigger, turn.state, turn.key.id,
         )  # fmt: skip
-    done.flow, done.state, done.switched = parent, state, True
+    return state
+
+
+def _orphaned(done: Settled, turn: Turn, caller: str) -> None:
+    """The caller's flow is not registered any more: the conversation ends with the child."""
+    log.warning(
+        "conversation %s: subflow %r returned to flow %r, which this process does not run: "
+        "the conversation ends in %r", turn.key.id, done.flow.name, caller, done.state,
+    )  # fmt: skip
+    done.stack = ()
+    turn.timers.clear()
+    meta = {"flow": caller, "policy": "flow_gone", "caller": True}
+    body = f"caller flow {caller!r} is gone: ended in {done.flow.name} {done.state}"
+    done.entries.append(frame_entry(turn.key, Marker.LOST, body, done.state, None, turn.now, meta))
 
 
 def _entry(

@@ -125,6 +125,12 @@ def check_declaration(cls: type[Flow], flow: str, states: set[str], handles: Any
             raise FlowDefinitionError(f"{where}, which is not one of its states")
         if state in cls.final_states:
             raise FlowDefinitionError(f"{where}, which is final: nothing would take the result")
+        if dict(getattr(cls, "timeouts", {}) or {}).get(state):
+            raise FlowDefinitionError(
+                f"{where}, which declares timeouts: they cannot fire (a caller's timers are "
+                "paused while its child runs); give the child a Timeout leading to a final "
+                "state whose outcome is 'expired'"
+            )
         if not isinstance(child, str):
             _check_exits(where, child, state, handles)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-__all__ = ["ERROR_OUTCOMES", "Checked", "Outcome", "Sent", "Verifier", "VerifyChannel"]
+__all__ = ["ERROR_OUTCOMES", "Checked", "Sent", "Verifier", "VerifyChannel", "VerifyOutcome"]
 
 
 class VerifyChannel(StrEnum):
@@ -35,7 +35,7 @@ class VerifyChannel(StrEnum):
     CALL = "call"
 
 
-class Outcome(StrEnum):
+class VerifyOutcome(StrEnum):
     """What a send or a check came to."""
 
     PENDING = "pending"  # a code is on its way (send), or the code was wrong (check)
@@ -53,14 +53,14 @@ class Outcome(StrEnum):
     UNAVAILABLE = "unavailable"  # Verify unreachable, timed out, or not configured
 
 
-ERROR_OUTCOMES: dict[int, Outcome] = {
-    20404: Outcome.EXPIRED,
-    60200: Outcome.INVALID,
-    60202: Outcome.CHECKS_EXHAUSTED,
-    60203: Outcome.SENDS_EXHAUSTED,
-    60205: Outcome.LANDLINE,
-    60212: Outcome.BUSY,
-    60223: Outcome.CHANNEL_DISABLED,
+ERROR_OUTCOMES: dict[int, VerifyOutcome] = {
+    20404: VerifyOutcome.EXPIRED,
+    60200: VerifyOutcome.INVALID,
+    60202: VerifyOutcome.CHECKS_EXHAUSTED,
+    60203: VerifyOutcome.SENDS_EXHAUSTED,
+    60205: VerifyOutcome.LANDLINE,
+    60212: VerifyOutcome.BUSY,
+    60223: VerifyOutcome.CHANNEL_DISABLED,
 }
 
 
@@ -68,25 +68,25 @@ ERROR_OUTCOMES: dict[int, Outcome] = {
 class Sent:
     """The answer to a send: ``outcome`` is ``PENDING`` when a code went out."""
 
-    outcome: Outcome
+    outcome: VerifyOutcome
     channel: VerifyChannel
     code: int | None = None  # Twilio's error code, when it refused
 
     @property
     def ok(self) -> bool:
-        return self.outcome is Outcome.PENDING
+        return self.outcome is VerifyOutcome.PENDING
 
 
 @dataclass(frozen=True, slots=True)
 class Checked:
     """The answer to a check: ``APPROVED``, ``PENDING`` (wrong code), or why not."""
 
-    outcome: Outcome
+    outcome: VerifyOutcome
     code: int | None = None
 
     @property
     def approved(self) -> bool:
-        return self.outcome is Outcome.APPROVED
+        return self.outcome is VerifyOutcome.APPROVED
 
 
 class Verifier(Protocol):

@@ -27,7 +27,7 @@ from bot.flow.definition import Flow, T
 from bot.flow.intents import Timeout
 from bot.flow.subflow import Outcome as Exit
 from bot.flow.turn import Turn
-from bot.flow.verification import Outcome, Sent, VerifyChannel
+from bot.flow.verification import Sent, VerifyChannel, VerifyOutcome
 
 __all__ = ["VerifyPhone"]
 
@@ -37,10 +37,10 @@ _BY = {VerifyChannel.SMS: "text message", VerifyChannel.WHATSAPP: "WhatsApp",
        VerifyChannel.CALL: "phone call"}  # fmt: skip
 _LIMITED = "You've asked for too many codes. Please try again later."
 _SENT_FAILED = {
-    Outcome.RATE_LIMITED: _LIMITED,
-    Outcome.SENDS_EXHAUSTED: _LIMITED,
-    Outcome.INVALID: "Sorry, we can't send a code to that number.",
-    Outcome.OPTED_OUT: "You've opted out of our messages, so we can't text you a code.",
+    VerifyOutcome.RATE_LIMITED: _LIMITED,
+    VerifyOutcome.SENDS_EXHAUSTED: _LIMITED,
+    VerifyOutcome.INVALID: "Sorry, we can't send a code to that number.",
+    VerifyOutcome.OPTED_OUT: "You've opted out of our messages, so we can't text you a code.",
 }
 _UNAVAILABLE = "Sorry, we couldn't send a code just now. Please try again later."
 
@@ -128,14 +128,14 @@ class VerifyPhone(Flow):
         turn.masked = True  # the reply is a code: never in the log
         verify, data = turn.verify, turn.data
         checked = await verify.check(data["to"], code) if verify else None
-        outcome = checked.outcome if checked else Outcome.UNAVAILABLE
-        if outcome is Outcome.APPROVED:
+        outcome = checked.outcome if checked else VerifyOutcome.UNAVAILABLE
+        if outcome is VerifyOutcome.APPROVED:
             self._end(turn, "verified", "Thanks, your number is verified.")
-        elif outcome is Outcome.PENDING:
+        elif outcome is VerifyOutcome.PENDING:
             await self._wrong(turn)
-        elif outcome is Outcome.EXPIRED:
+        elif outcome is VerifyOutcome.EXPIRED:
             self._ask(turn, "That code has expired. " + self._how(turn))
-        elif outcome is Outcome.CHECKS_EXHAUSTED:
+        elif outcome is VerifyOutcome.CHECKS_EXHAUSTED:
             self._end(turn, "not_verified", "Too many wrong codes. Please try later.", "checks")
         else:
             self._ask(turn, "Sorry, we couldn't check the code just now. Please try again.")
@@ -160,9 +160,9 @@ class VerifyPhone(Flow):
     async def _send(self, turn: Turn, channel: VerifyChannel) -> Sent:
         verify, to = turn.verify, str(turn.data["to"])
         if verify is None:
-            return Sent(Outcome.UNAVAILABLE, channel)
+            return Sent(VerifyOutcome.UNAVAILABLE, channel)
         sent = await verify.send(to, channel, ours=turn.key.ours)
-        if sent.outcome in (Outcome.LANDLINE, Outcome.CHANNEL_DISABLED):
+        if sent.outcome in (VerifyOutcome.LANDLINE, VerifyOutcome.CHANNEL_DISABLED):
             turn.data["channel"] = VerifyChannel.CALL.value  # a landline hears its code
             sent = await verify.send(to, VerifyChannel.CALL, ours=turn.key.ours)
         return sent

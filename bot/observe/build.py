@@ -32,7 +32,7 @@ def build_observer(settings: ObserveSettings, store: object) -> Observer:
         backend = store if isinstance(store, Backend) else None
         tracing = Tracing(backend, content=settings.trace_content)
     log_turns = settings.log_turns or settings.log_format == "json"
-    return Observer(metrics, tracing, log_turns=log_turns)
+    return Observer(metrics, tracing, log_turns=log_turns, log_content=settings.log_content)
 
 
 def prepare_multiprocess(env: MutableMapping[str, str]) -> Callable[[], None]:

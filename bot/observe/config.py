@@ -33,7 +33,8 @@ class ObserveSettings:
     token) when set; ``tracing`` makes OpenTelemetry spans (needs the ``otel`` extra) with
     message content ``trace_content`` (``off``, ``hashed`` or ``plain``); ``log_turns`` logs
     one line per turn; ``log_format`` is ``text`` or ``json``; ``log_mask`` masks phone
-    numbers in log lines.
+    numbers in log lines; ``log_content`` adds what was said and answered to the turn line
+    (dev mode only, where turn lines are on by default too).
     """
 
     metrics: bool = False
@@ -43,6 +44,7 @@ class ObserveSettings:
     log_turns: bool = False
     log_format: LogFormat = "text"
     log_mask: bool = True
+    log_content: bool = False
 
     def __post_init__(self) -> None:
         if self.trace_content not in {"off", "hashed", "plain"}:
@@ -55,13 +57,15 @@ class ObserveSettings:
         """Read the ``SWITCHBOARD_METRICS*``, ``*_TRACING``, ``*_TRACE_CONTENT`` and
         ``*_LOG_*`` variables."""
         log_format = env.get("SWITCHBOARD_LOG_FORMAT", "text").strip().lower() or "text"
+        dev = env.get("SWITCHBOARD_DEV", "") in {"1", "true", "yes"}  # as bot.settings reads it
         return cls(
             metrics=env.get("SWITCHBOARD_METRICS", "").lower() in _ON,
             metrics_token=env.get("SWITCHBOARD_METRICS_TOKEN") or None,
             tracing=env.get("SWITCHBOARD_TRACING", "").lower() in _ON,
             trace_content=cast(Literal["off", "hashed", "plain"],
                                env.get("SWITCHBOARD_TRACE_CONTENT", "off").lower()),
-            log_turns=env.get("SWITCHBOARD_LOG_TURNS", "").lower() in _ON,
+            log_turns=env.get("SWITCHBOARD_LOG_TURNS", "1" if dev else "").lower() in _ON,
             log_format=cast(LogFormat, log_format),
             log_mask=env.get("SWITCHBOARD_LOG_MASK", "1").lower() in _ON,
+            log_content=dev,
         )  # fmt: skip

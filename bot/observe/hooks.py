@@ -24,6 +24,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from bot.events.internal import TimerFired
 from bot.events.model import Event
 from storage.records import Conversation, OutboundMessage, OutboxChange, TurnWrite
 
@@ -51,7 +52,8 @@ class Outcome(StrEnum):
 
 class Observer:
     """Where observations go: Prometheus ``metrics``, OpenTelemetry ``tracing``, and a log
-    line per turn on ``switchboard.turns`` when ``log_turns``. Each part is optional."""
+    line per turn on ``switchboard.turns`` when ``log_turns`` (with what was said and
+    answered when ``log_content``: dev mode). Each part is optional."""
 
     def __init__(
         self,
@@ -59,10 +61,12 @@ class Observer:
         tracing: Tracing | None = None,
         *,
         log_turns: bool = False,
+        log_content: bool = False,
     ) -> None:
         self.metrics = metrics
         self.tracing = tracing
         self.log_turns = log_turns
+        self.log_content = log_content  # the turn line shows what was said and answered (dev)
 
     def turn(self, key: str, event: Event) -> Probe:
         """A probe for one turn; use it as a context manager around the whole turn."""
@@ -101,6 +105,28 @@ class Observer:
             self.metrics.delivery.labels(status, "applied" if applied else "stale").inc()
 
 
+def _quoted(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _content(event: Event, write: TurnWrite | None) -> str:
+    """`` | 'hi' → 'Hello!'``: what the turn was given and what it answered and queued.
+
+    What was said is the logged text, masked where the flow said it is a secret (a
+    verification code); a duplicate or an ignored event shows nothing of it."""
+    if write is None:
+        return ""
+    text = next((e.body for e in write.log if e.direction == "in"), "")
+    said = _quoted(text) if text else f"[{event.kind}]"
+    if isinstance(event, TimerFired):
+        said = f"[timer {event.kind}]"
+    replies = [_quoted(e.body) for e in write.log if e.direction == "out" and e.kind != "refused"]
+    answered = " ".join(replies) or "nothing"
+    sends = "".join(f"; sends {_quoted(m.body)} to {m.theirs}" for m in write.outbox)
+    return f" | {said} → {answered}{sends}"
+
+
 class Probe:
     """One turn being observed: phase timings, conflicts, outcome (see :class:`Observer`)."""
 
@@ -115,6 +141,7 @@ class Probe:
         self.conflicts = 0
         self.parts: dict[str, float] = {}
         self.traceparent: str | None = None
+        self.write: TurnWrite | None = None  # what the turn committed
         self._start = 0.0
         self._span: AbstractContextManager[object] | None = None
 
@@ -147,10 +174,11 @@ class Probe:
         if metrics is not None:
             metrics.turn(self, seconds)
         if self.observer.log_turns and turns_log.isEnabledFor(logging.INFO):
+            content = _content(self.event, self.write) if self.observer.log_content else ""
             turns_log.info(
-                "turn %s %s %s → %s (%s) in %.1f ms",
+                "turn %s %s %s → %s (%s) in %.1f ms%s",
                 self.key, self.flow or "-", self.before, self.after, self.outcome,
-                seconds * 1000,
+                seconds * 1000, content,
                 extra={
                     "conversation": self.key, "flow": self.flow, "state_before": self.before,
                     "state_after": self.after, "sid": self.event.sid, "kind": self.event.kind,
@@ -183,6 +211,7 @@ class Probe:
         """The turn's write is committed; ``stored`` is what it replaced. Links the messages
         it queued to the turn's trace (tracing on)."""
         entry = write.log[0] if write.log else None
+        self.write = write
         self.flow = write.conversation.flow
         self.before = entry.state_before if entry else None
         self.after = write.conversation.state

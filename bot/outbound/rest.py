@@ -2,7 +2,7 @@
 
 The client runs on its asynchronous HTTP client (aiohttp), so a send never blocks the event
 loop. The base URL is configuration (``SWITCHBOARD_TWILIO_API_URL``, Twilio's by default), so
-tests and benches point it at :mod:`bot.testing.fake_twilio`. Credentials come from the
+tests and benches point it at :mod:`bot.dev.fake_twilio`. Credentials come from the
 environment: ``TWILIO_ACCOUNT_SID`` with ``TWILIO_AUTH_TOKEN``, or an API key
 (``TWILIO_API_KEY_SID`` / ``TWILIO_API_KEY_SECRET``, preferred when both are set). Errors are
 translated into :class:`~bot.errors.RestError` carrying Twilio's code and any ``Retry-After``;

@@ -26,7 +26,7 @@ from bot.clock import Clock
 from bot.compliance.gate import Gate
 from bot.errors import RestError
 from bot.events.model import Channel
-from bot.flow.verification import ERROR_OUTCOMES, Checked, Outcome, Sent, VerifyChannel
+from bot.flow.verification import ERROR_OUTCOMES, Checked, Sent, VerifyChannel, VerifyOutcome
 from bot.outbound.verify_config import VerifyConfig
 from storage.protocols import VerifyLimitStore
 
@@ -43,8 +43,8 @@ class VerifyApi(Protocol):
     async def verify_check(self, service: str, *, to: str, code: str) -> str: ...
 
 
-def _outcome(exc: RestError) -> Outcome:
-    return ERROR_OUTCOMES.get(exc.code or 0, Outcome.UNAVAILABLE)
+def _outcome(exc: RestError) -> VerifyOutcome:
+    return ERROR_OUTCOMES.get(exc.code or 0, VerifyOutcome.UNAVAILABLE)
 
 
 @dataclass(frozen=True)
@@ -62,33 +62,36 @@ class TwilioVerify:
         service = self.config.service_sid
         if service is None:
             log.warning("no verification sent to %s: TWILIO_VERIFY_SERVICE_SID is not set", to)
-            return Sent(Outcome.UNAVAILABLE, channel)
+            return Sent(VerifyOutcome.UNAVAILABLE, channel)
         if channel is not VerifyChannel.CALL and await self._opted_out(to, channel, ours):
             log.info("no verification code by %s to %s: they opted out", channel, to)
-            return Sent(Outcome.OPTED_OUT, channel)
+            return Sent(VerifyOutcome.OPTED_OUT, channel)
         window = timedelta(seconds=self.config.window_seconds)
         now = self.clock.now()
         if not await self.store.take_verify_send(to, now, window, self.config.max_sends):
             log.info("no verification sent to %s: our per-number limit is reached", to)
-            return Sent(Outcome.RATE_LIMITED, channel)
+            return Sent(VerifyOutcome.RATE_LIMITED, channel)
         try:
             status = await self.api.verify(service, to=to, channel=channel.value)
         except RestError as exc:
             log.info("Verify refused a send to %s by %s: %s", to, channel, exc)
             return Sent(_outcome(exc), channel, exc.code)
-        return Sent(Outcome(status) if status in set(Outcome) else Outcome.PENDING, channel)
+        return Sent(
+            VerifyOutcome(status) if status in set(VerifyOutcome) else VerifyOutcome.PENDING,
+            channel,
+        )
 
     async def check(self, to: str, code: str) -> Checked:
         """Check the person's reply; the code is passed on and forgotten."""
         service = self.config.service_sid
         if service is None:
-            return Checked(Outcome.UNAVAILABLE)
+            return Checked(VerifyOutcome.UNAVAILABLE)
         try:
             status = await self.api.verify_check(service, to=to, code=code)
         except RestError as exc:
             log.info("Verify refused a check for %s: %s", to, exc)  # no code in it
             return Checked(_outcome(exc), exc.code)
-        return Checked(Outcome.APPROVED if status == "approved" else Outcome.PENDING)
+        return Checked(VerifyOutcome.APPROVED if status == "approved" else VerifyOutcome.PENDING)
 
     async def _opted_out(self, to: str, channel: VerifyChannel, ours: str) -> bool:
         wire = Channel.WHATSAPP if channel is VerifyChannel.WHATSAPP else Channel.SMS

@@ -27,7 +27,7 @@ from types import TracebackType
 
 import aiohttp
 
-from bot.testing.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, sign
+from bot.dev.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, sign
 
 __all__ = ["Cluster", "Instance", "free_port"]
 

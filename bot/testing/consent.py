@@ -16,8 +16,8 @@ import json
 from xml.sax.saxutils import escape
 
 from bot.compliance.gate import Outgoing
+from bot.dev.reply import Reply
 from bot.events.model import Channel
-from bot.testing.reply import Reply
 from bot.testing.runner import CALLER_ACTIONS, REPLY_LINES, Runner
 from bot.testing.transcript import Send
 from bot.twiml.render import CONTENT_TYPE

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from bot.admin.errors import OperatorError
 from bot.admin.handoff import Handoffs
+from bot.dev.harness import Harness
+from bot.dev.reply import Reply
 from bot.flow.handoff import current
-from bot.testing.harness import Harness
 from bot.testing.outbound import outbound_reply
-from bot.testing.reply import Reply
 from bot.testing.runner import CALLER_ACTIONS, Runner
 from bot.testing.transcript import Send
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from bot.dev.harness import Harness
+from bot.dev.reply import Reply
 from bot.flow.intents import parse_delay
 from bot.outbound.start import start_conversation
-from bot.testing.harness import Harness
-from bot.testing.reply import Reply
 from bot.testing.runner import CALLER_ACTIONS, Runner
 from bot.testing.transcript import Send
 

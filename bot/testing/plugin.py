@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from bot.testing.harness import AppFactory
+    from bot.dev.harness import AppFactory
 
 # The framework is imported lazily, inside the hooks: a pytest11 plugin is imported before
 # assertion rewriting is set up, and importing the app's modules here would make pytest warn

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import importlib
 import json
-import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot.dev.clock import DEFAULT_START, FakeClock
+from bot.dev.harness import AppFactory, Harness, Phone
+from bot.dev.replies import REPLY_LINES, reply_lines
+from bot.dev.reply import Reply
 from bot.events.keys import ConversationKey
 from bot.events.model import Channel
 from bot.flow.handoff import current
-from bot.testing.clock import DEFAULT_START, FakeClock
-from bot.testing.harness import AppFactory, Harness, Phone
-from bot.testing.reply import Reply
 from bot.testing.transcript import (
     Advance,
     Check,
@@ -31,31 +31,10 @@ __all__ = ["CALLER_ACTIONS", "REPLY_LINES", "Runner", "TranscriptMismatch", "rep
 CallerAction = Callable[["Runner", Send], Awaitable[Reply]]
 # Bracketed caller actions (``> [digits 1]``) by name; voice registers its own.
 CALLER_ACTIONS: dict[str, CallerAction] = {}
-# How each top-level TwiML verb reads in a transcript's ``<`` lines.
-REPLY_LINES: dict[str, Callable[[ET.Element], list[str]]] = {}
 
 
 class TranscriptMismatch(AssertionError):
     """The app answered differently from the transcript; the message shows both."""
-
-
-def _message_lines(element: ET.Element) -> list[str]:
-    bodies = element.findall("Body")
-    return ["".join(b.text or "" for b in bodies) if bodies else element.text or ""]
-
-
-REPLY_LINES["Message"] = _message_lines
-
-
-def reply_lines(reply: Reply) -> list[tuple[str, list[str]]]:
-    """Each reply line (text) with its media URLs, as a transcript writes them."""
-    lines: list[tuple[str, list[str]]] = []
-    for element in reply.root:
-        describe = REPLY_LINES.get(element.tag)
-        texts = describe(element) if describe else [f"{element.tag.lower()}: {element.text or ''}"]
-        media = [m.text or "" for m in element.findall("Media")]
-        lines += [(text, media if i == 0 else []) for i, text in enumerate(texts)]
-    return lines
 
 
 def _show(lines: list[tuple[str, list[str]]]) -> str:
@@ -164,7 +143,7 @@ class Runner:
     async def compare(self, step: Send, reply: Reply) -> None:
         if not 200 <= reply.status < 300:
             raise self.fail(step, f"the app answered HTTP {reply.status}: {reply.body.strip()}")
-        actual = reply_lines(reply) if reply.body.strip() else []
+        actual = reply_lines(reply)
         expected = [(e.text, e.media) for e in step.expect]
         same = len(actual) == len(step.expect) and all(
             e.matches(text) and e.media == media

@@ -7,8 +7,8 @@ right whatever code the fake hands out.
 
 from __future__ import annotations
 
+from bot.dev.reply import Reply
 from bot.events.model import Channel
-from bot.testing.reply import Reply
 from bot.testing.runner import CALLER_ACTIONS, Runner
 from bot.testing.transcript import Send
 from bot.testing.voice import call_of

@@ -16,18 +16,16 @@ Caller actions (see docs/transcripts.md)::
     > [transcription "Hi..."]   the transcription callback (``[transcription failed]``)
     > [retry]                   Twilio sends the previous request again
 
-What the caller hears reads ``say: …``, ``play: <url>``, ``pause: 2s``; then ``dial: <number>``,
-``record``, ``hangup``, ``reject: busy``. A ``<Gather>`` reads as its prompts.
+What the caller hears reads as :mod:`bot.dev.replies` writes it (``say: …``, ``dial: <number>``,
+``record``, ``hangup``, ...).
 """
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-
+from bot.dev.call import Call, CallError
+from bot.dev.reply import Reply
 from bot.events.model import Channel
-from bot.testing.call import Call, CallError
-from bot.testing.reply import Reply
-from bot.testing.runner import CALLER_ACTIONS, REPLY_LINES, Runner
+from bot.testing.runner import CALLER_ACTIONS, Runner
 from bot.testing.transcript import Send
 
 __all__ = ["call_of", "voice_action"]
@@ -112,24 +110,3 @@ async def voice_action(runner: Runner, step: Send) -> Reply:
 for _name in ("call", "digits", "speech", "silence", "record", "dial", "hangup", "status",
               "recording", "transcription", "retry"):  # fmt: skip
     CALLER_ACTIONS[_name] = voice_action
-
-
-def _prompt_lines(element: ET.Element) -> list[str]:
-    lines = []
-    for child in element:
-        describe = REPLY_LINES.get(child.tag)
-        lines += describe(child) if describe else [f"{child.tag.lower()}: {child.text or ''}"]
-    return lines or ["gather"]
-
-
-REPLY_LINES.update(
-    Say=lambda e: [f"say: {e.text or ''}"],
-    Play=lambda e: [f"play: {e.text or ''}"],
-    Pause=lambda e: [f"pause: {e.get('length', '1')}s"],
-    Gather=_prompt_lines,
-    Record=lambda e: ["record"],
-    Dial=lambda e: [f"dial: {(e.text or '').strip()}"],
-    Hangup=lambda e: ["hangup"],
-    Reject=lambda e: [f"reject: {e.get('reason', 'rejected')}"],
-    Redirect=lambda e: [f"redirect: {e.text or ''}"],
-)

@@ -27,6 +27,7 @@ from bot.settings import BANNER_SHOWN, Settings
 from bot.twiml.render import CONTENT_TYPE
 from bot.web.console import mount_console
 from bot.web.deadline import Deadlines
+from bot.web.dev_clock import mount_dev_clock
 from bot.web.health import liveness, readiness
 from bot.web.metrics import mount_metrics
 from bot.web.request import verified_params
@@ -109,6 +110,7 @@ def web_app(runtime: Runtime) -> Quart:
         return liveness()
 
     mount_console(app, runtime)  # /console and /admin/api, when configured
+    mount_dev_clock(app, runtime)  # /dev/clock, in dev mode only
     _errors(app)
     mount_metrics(app, runtime)  # GET /metrics and the request counter, when metrics are on
     app.asgi_app = FastWebhook(  # type: ignore[method-assign]  # Quart's ASGI middleware idiom

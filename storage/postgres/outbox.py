@@ -123,6 +123,8 @@ async def write_outbound(conn: asyncpg.Connection, write: TurnWrite) -> None:
     if not write.save_state:
         return
     await enqueue(conn, write.outbox)
+    if write.clear_timers and not write.conversation.closed:  # a subflow called or returned
+        await conn.execute("DELETE FROM timers WHERE conversation = $1", write.conversation.key)
     if write.timers and not write.conversation.closed:
         await conn.execute(_SET_TIMERS, *_timer_columns(write.timers))
 

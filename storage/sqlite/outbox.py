@@ -76,7 +76,9 @@ def write_timers_and_outbox(conn: sqlite3.Connection, write: TurnWrite) -> None:
     if write.conversation.closed:
         conn.execute("DELETE FROM timers WHERE conversation = ?", (conversation,))
         return
-    if write.moved:  # leaving a state cancels the timers bound to it
+    if write.clear_timers:  # a subflow called or returned (storage.records.TurnWrite)
+        conn.execute("DELETE FROM timers WHERE conversation = ?", (conversation,))
+    elif write.moved:  # leaving a state cancels the timers bound to it
         conn.execute(
             "DELETE FROM timers WHERE conversation = ? AND state IS NOT NULL AND state <> ?",
             (conversation, state),

@@ -23,9 +23,9 @@ import aiohttp
 import pytest
 
 from bot import Settings
+from bot.dev.reply import new_sid
+from bot.dev.signing import TEST_AUTH_TOKEN, sign
 from bot.outbound.config import OutboundSettings
-from bot.testing.reply import new_sid
-from bot.testing.signing import TEST_AUTH_TOKEN, sign
 from flows import build
 from storage.sqlite import SQLiteStore
 

@@ -29,10 +29,10 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
+from bot.dev.fake_twilio import FakeTwilio
+from bot.dev.harness import Harness
 from bot.testing.cluster import Cluster
 from bot.testing.databases import drop_schema_async, with_options
-from bot.testing.fake_twilio import FakeTwilio
-from bot.testing.harness import Harness
 from flows import build
 from storage import open_store
 from storage.records import LogEntry

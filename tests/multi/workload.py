@@ -12,8 +12,8 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.dev.fake_twilio import TEST_ACCOUNT_SID
 from bot.testing.cluster import Cluster
-from bot.testing.fake_twilio import TEST_ACCOUNT_SID
 
 ROOT = Path(__file__).resolve().parents[2]
 OURS = SUPPORT = "+15550100000"  # our number for the support menu (tests/multi/app.py)

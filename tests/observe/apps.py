@@ -8,10 +8,10 @@ from quart import Quart
 
 from bot import Flow, Router, Settings, T, Turn, create_app
 from bot.clock import Clock
+from bot.dev.clock import FakeClock
 from bot.flow.intents import Timeout
 from bot.observe.config import ObserveSettings
 from bot.testing import Harness
-from bot.testing.clock import FakeClock
 from storage.base import Store
 
 __all__ = ["Quiz", "harness"]

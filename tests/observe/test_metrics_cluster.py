@@ -20,8 +20,8 @@ import pytest_asyncio
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.dev.fake_twilio import FakeTwilio
 from bot.testing.cluster import Cluster
-from bot.testing.fake_twilio import FakeTwilio
 from tests.multi.workload import ECHO, ROOT, Message, upgrade
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

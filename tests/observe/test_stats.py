@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.dev.clock import FakeClock
 from bot.observe.config import ObserveSettings
-from bot.testing.clock import FakeClock
 from storage import open_store
 from storage.backend import Backend
 from storage.stats import BUCKETS, flow_stats, median

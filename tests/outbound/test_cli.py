@@ -13,8 +13,8 @@ import pytest
 
 from bot.cli import main
 from bot.cli.send import read_recipients
-from bot.testing.fake_twilio import FakeTwilio, fake_twilio_thread
-from bot.testing.signing import TEST_AUTH_TOKEN
+from bot.dev.fake_twilio import FakeTwilio, fake_twilio_thread
+from bot.dev.signing import TEST_AUTH_TOKEN
 from storage import open_store
 from storage.records import OutboundMessage, OutboxChange, OutboxStatus
 from storage.rules import WAITING

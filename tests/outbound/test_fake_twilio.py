@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.dev.fake_twilio import FakeTwilio
 from bot.errors import RestError
 from bot.outbound.config import Credentials
 from bot.outbound.rest import TwilioRest
-from bot.testing.fake_twilio import FakeTwilio
 
 TO, FROM = "+15550001111", "+15550100000"
 

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from bot.compliance.consent import set_consent
 from bot.compliance.gate import Admission, Gate, Outgoing
+from bot.dev.fake_twilio import FakeTwilio
 from bot.outbound.ratelimit import RateLimits
 from bot.testing import Harness
-from bot.testing.fake_twilio import FakeTwilio
 from tests.outbound.conftest import CALLER, make_harness
 
 

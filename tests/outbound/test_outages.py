@@ -13,12 +13,12 @@ from datetime import timedelta
 import pytest
 
 from bot.compliance.gate import Gate
+from bot.dev.fake_twilio import FakeTwilio
+from bot.dev.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL
 from bot.outbound.config import Credentials
 from bot.outbound.rest import TwilioRest
 from bot.outbound.worker import OutboxWorker
 from bot.testing import FakeClock, Harness
-from bot.testing.fake_twilio import FakeTwilio
-from bot.testing.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL
 from storage import open_store
 from storage.records import Purpose
 from tests.outbound.conftest import CALLER, OURS, make_harness, settings

@@ -15,9 +15,9 @@ import pytest
 from bot import Router
 from bot.compliance.config import Compliance, NumberPolicy
 from bot.compliance.quiet import QuietHours
+from bot.dev.fake_twilio import FakeTwilio
 from bot.errors import ConfigError
 from bot.testing import FakeClock, Harness
-from bot.testing.fake_twilio import FakeTwilio
 from storage.records import OutboundMessage, Purpose
 from tests.outbound.conftest import OURS, Notify
 

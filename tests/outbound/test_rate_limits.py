@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.dev.fake_twilio import rate
 from bot.outbound.config import OutboundSettings
 from bot.outbound.ratelimit import RateLimits, TokenBucket, number_type
 from bot.outbound.rest import TwilioRest
-from bot.testing.fake_twilio import rate
 from tests.outbound.conftest import OURS, make_harness
 
 FAST = dict.fromkeys(("long_code", "toll_free", "short_code", "whatsapp"), 1e6)

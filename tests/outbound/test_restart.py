@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.dev.fake_twilio import FakeTwilio
+from bot.dev.signing import TEST_AUTH_TOKEN
 from bot.outbound.config import Credentials
 from bot.outbound.rest import TwilioRest
 from bot.testing import FakeClock, Harness
-from bot.testing.fake_twilio import FakeTwilio
-from bot.testing.signing import TEST_AUTH_TOKEN
 from storage.records import Attempt
 from tests.outbound.conftest import CALLER, OURS, make_harness
 

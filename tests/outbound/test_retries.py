@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import pytest
 
+from bot.dev.fake_twilio import FakeTwilio
 from bot.errors import RestError
 from bot.events.model import Channel
 from bot.outbound.policy import Backoff, Consequence, consequence, is_transient
 from bot.outbound.start import start_conversation
 from bot.testing import Harness
-from bot.testing.fake_twilio import FakeTwilio
 from tests.outbound.conftest import CALLER, OURS, make_harness, settings
 
 

@@ -13,12 +13,12 @@ from datetime import timedelta
 
 from bot import Router
 from bot.compliance.config import Compliance, NumberPolicy, Template
+from bot.dev.fake_twilio import FakeTwilio
+from bot.dev.signing import TEST_AUTH_TOKEN
 from bot.events.model import Channel
 from bot.outbound.config import Credentials
 from bot.outbound.rest import TwilioRest
 from bot.testing import Harness
-from bot.testing.fake_twilio import FakeTwilio
-from bot.testing.signing import TEST_AUTH_TOKEN
 from storage.records import Attempt, OutboundMessage, Purpose
 from tests.outbound.conftest import CALLER, OURS, Notify, make_harness, settings
 

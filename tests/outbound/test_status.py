@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from bot.dev.fake_twilio import FakeTwilio
 from bot.testing import Harness
-from bot.testing.fake_twilio import FakeTwilio
 from tests.outbound.conftest import CALLER, make_harness
 
 LIFECYCLE = ("queued", "sending", "sent", "delivered", "read")

@@ -20,6 +20,12 @@ from quart.typing import TestAppProtocol, TestClientProtocol
 
 from bot.clock import Clock
 from bot.compliance.config import Compliance
+from bot.dev.call import Call
+from bot.dev.clock import FakeClock
+from bot.dev.fake_twilio import FakeTwilio
+from bot.dev.fake_verify import TEST_VERIFY_SERVICE_SID
+from bot.dev.reply import Reply, Webhook, new_sid
+from bot.dev.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, sign
 from bot.engine.engine import Engine
 from bot.events.model import Channel
 from bot.flow.definition import Flow
@@ -28,12 +34,6 @@ from bot.outbound.config import Credentials, OutboundSettings
 from bot.outbound.verify_config import VerifyConfig
 from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.testing.call import Call
-from bot.testing.clock import FakeClock
-from bot.testing.fake_twilio import FakeTwilio
-from bot.testing.fake_verify import TEST_VERIFY_SERVICE_SID
-from bot.testing.reply import Reply, new_sid
-from bot.testing.signing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, sign
 from bot.web.app import create_app, runtime_of
 from storage.base import Store
 from storage.sqlite import SQLiteStore
@@ -57,7 +57,7 @@ class AppFactory(Protocol):
 class Phone:
     """A person texting our number; every request is signed like Twilio's."""
 
-    harness: Harness
+    harness: Webhook  # the app in process (a Harness) or a running server
     number: str
     to: str
     channel: Channel = Channel.SMS

@@ -1,12 +1,14 @@
-"""What the app answered to one webhook request, and Twilio-style ids for test requests."""
+"""What the app answered to one webhook request, where requests go, and Twilio-style ids."""
 
 from __future__ import annotations
 
 import itertools
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["Reply", "new_sid"]
+__all__ = ["Reply", "Webhook", "new_sid"]
 
 _sids = itertools.count(1)
 
@@ -42,3 +44,21 @@ class Reply:
     def media(self) -> list[list[str]]:
         """The media URLs of each ``<Message>`` in order."""
         return [[m.text or "" for m in msg.findall("Media")] for msg in self.root.iter("Message")]
+
+
+class Webhook(Protocol):
+    """Where a :class:`~bot.dev.harness.Phone` or a :class:`~bot.dev.call.Call` posts: the app
+    in process (:class:`~bot.dev.harness.Harness`) or a running dev server
+    (:class:`~bot.dev.remote.RemoteApp`). ``public_url`` is the address TwiML URLs start with."""
+
+    @property
+    def public_url(self) -> str: ...
+
+    async def post(
+        self,
+        path: str,
+        params: Iterable[tuple[str, str]],
+        *,
+        headers: dict[str, str] | None = None,
+        signed: bool = True,
+    ) -> Reply: ...

@@ -43,15 +43,15 @@ from urllib.parse import urlencode
 from aiohttp import ClientSession, ClientTimeout, web
 from multidict import MultiDictProxy
 
-from bot.testing.fake_resources import (
+from bot.dev.fake_resources import (
     FakeCall,
     FakeMessage,
     Fault,
     error_response,
     new_sid,
 )
-from bot.testing.fake_verify import FakeVerify
-from bot.testing.signing import TEST_AUTH_TOKEN, sign
+from bot.dev.fake_verify import FakeVerify
+from bot.dev.signing import TEST_AUTH_TOKEN, sign
 
 __all__ = [
     "TEST_ACCOUNT_SID",
@@ -120,7 +120,7 @@ class FakeTwilio:
         app.router.add_get(prefix + "/Messages.json", self._list_messages)
         app.router.add_get(prefix + "/Messages/{sid}.json", self._fetch_message)
         app.router.add_post(prefix + "/Calls.json", self._create_call)
-        self.verify.mount(app, self.prefix)  # Twilio Verify (bot.testing.fake_verify)
+        self.verify.mount(app, self.prefix)  # Twilio Verify (bot.dev.fake_verify)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)

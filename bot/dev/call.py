@@ -16,12 +16,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from bot.testing.reply import Reply, new_sid
-
-if TYPE_CHECKING:
-    from bot.testing.harness import Harness
+from bot.dev.reply import Reply, Webhook, new_sid
 
 __all__ = ["Call", "CallError"]
 
@@ -39,7 +35,7 @@ class CallError(AssertionError):
 class Call:
     """One inbound call from ``caller`` to our number ``to``."""
 
-    harness: Harness
+    harness: Webhook  # the app in process (a Harness) or a running server
     caller: str
     to: str
     sid: str = field(default_factory=lambda: new_sid("CA"))

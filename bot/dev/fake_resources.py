@@ -27,7 +27,7 @@ ERRORS = {
     21614: (400, "'To' number is not a valid mobile number"),
     21617: (400, "The concatenated message body exceeds the 1600 character limit."),
     63016: (400, "Failed to send freeform message because you are outside the allowed window."),
-    # Verify (bot.testing.fake_verify; docs/verify.md)
+    # Verify (bot.dev.fake_verify; docs/verify.md)
     60200: (400, "Invalid parameter"),
     60202: (429, "Max check attempts reached"),
     60203: (429, "Max send attempts reached"),

@@ -1,5 +1,5 @@
 """The fake Twilio Verify API (v2 Verifications and VerificationCheck), mounted by
-:class:`~bot.testing.fake_twilio.FakeTwilio` on the same loopback server.
+:class:`~bot.dev.fake_twilio.FakeTwilio` on the same loopback server.
 
 It answers as Verify does (docs/verify.md cites Twilio's reference):
 
@@ -29,7 +29,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.testing.fake_resources import error_response, new_sid
+from bot.dev.fake_resources import error_response, new_sid
 
 __all__ = ["TEST_VERIFY_SERVICE_SID", "FakeVerification", "FakeVerify"]
 
