@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 import pytest
 from quart import Quart
 
+from bot.dev.signing import sign
 from bot.testing import Harness
-from bot.testing.signing import sign
 from bot.web.app import runtime_of
 from bot.web.deadline import Deadlines
 from bot.web.webhook import FastWebhook
