@@ -148,7 +148,26 @@ async def test_a_client_gone_before_its_body_gets_nothing(harness: Harness) -> N
 async def test_everything_else_goes_to_quart(harness: Harness) -> None:
     inner = Inner()
     app = fast(harness, inner)
-    for method, path in (("GET", "/twilio"), ("POST", "/twilio/status"), ("POST", "/twilio/")):
+    for method, path in (("GET", "/twilio"), ("GET", "/twilio/status"), ("POST", "/twilio/")):
         await app(scope(path, method), receiver(), Sent())
     await app({"type": "lifespan"}, receiver(), Sent())
-    assert inner.paths == ["GET /twilio", "POST /twilio/status", "POST /twilio/", "- lifespan"]
+    assert inner.paths == ["GET /twilio", "GET /twilio/status", "POST /twilio/", "- lifespan"]
+
+
+async def test_a_status_callback_is_answered_204_in_front_of_quart(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    inner = Inner()
+    params = [("AccountSid", "AC" + "0" * 32), ("SomethingStatus", "done")]
+    signature = sign(harness.public_url + "/twilio/status", params, harness.token)
+    headers = [(b"x-twilio-signature", signature.encode()),
+               (b"content-type", b"application/x-www-form-urlencoded")]  # fmt: skip
+    body = {"type": "http.request", "body": urlencode(params).encode()}
+    sent = Sent()
+    with caplog.at_level("INFO", logger="switchboard.status"):
+        await fast(harness, inner)(scope("/twilio/status", headers=headers), receiver(body), sent)
+    assert (sent.status, sent.body, inner.paths) == (204, b"", [])
+    assert "ignored a status callback of unknown kind" in caplog.text
+    forged = Sent()
+    await fast(harness, inner)(scope("/twilio/status", headers=headers[1:]), receiver(body), forged)
+    assert forged.status == 403

@@ -30,9 +30,7 @@ from bot.web.deadline import Deadlines
 from bot.web.dev_clock import mount_dev_clock
 from bot.web.health import liveness, readiness
 from bot.web.metrics import mount_metrics
-from bot.web.request import verified_params
-from bot.web.status import dispatch_status
-from bot.web.webhook import FastWebhook, answer, refusal
+from bot.web.webhook import FastWebhook, answer, refusal, status_callback
 from storage.base import Store
 
 __all__ = ["create_app", "runtime_of", "web_app"]
@@ -95,10 +93,8 @@ def web_app(runtime: Runtime) -> Quart:
         return Response(await answer(runtime, deadlines, request), content_type=CONTENT_TYPE)
 
     @app.post("/twilio/status")
-    async def status() -> Response:
-        params = await verified_params(request, settings)
-        handled = dispatch_status(runtime.status_handlers, params, request.args)
-        await deadlines.run(handled, "status callback")
+    async def status() -> Response:  # FastWebhook answers these before Quart sees them too
+        await status_callback(runtime, deadlines, request)
         return Response(status=204)
 
     @app.get("/healthz")

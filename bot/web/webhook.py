@@ -1,16 +1,16 @@
-"""``POST /twilio`` answered straight from ASGI, in front of Quart.
+"""``POST /twilio`` and ``POST /twilio/status`` answered straight from ASGI, in front of Quart.
 
 Quart's request machinery (a task per request and per body, the request context, routing,
 before/after hooks, the response object) costs about 0.6 M CPU instructions per request,
 counted by ``python -m bench --only instructions``: a third of what a bare Quart endpoint
 costs in all. The webhook uses none of it, so :class:`FastWebhook` serves ``POST /twilio``
-itself: it reads the body (at most ``MAX_CONTENT_LENGTH``, 413 beyond; 408 after
-``BODY_TIMEOUT``), builds a werkzeug request (the headers, host, scheme and query string
-exactly as Quart would read them), runs :func:`answer` and sends the TwiML. Every other
-request — another method on ``/twilio``, status callbacks, health, the console, the admin
-API, metrics — goes to Quart, which also keeps a ``POST /twilio`` route running the same
-:func:`answer`. Refusals are answered and logged by :func:`refusal`, as Quart's error
-handlers answer them; anything else propagates as it would from a Quart view.
+and the status callbacks itself: it reads the body (at most ``MAX_CONTENT_LENGTH``, 413
+beyond; 408 after ``BODY_TIMEOUT``), builds a werkzeug request (the headers, host, scheme
+and query string exactly as Quart would read them), runs :func:`answer` (or
+:func:`status_callback`) and sends the TwiML (or 204). Every other request (another method,
+health, the console, the admin API, metrics) goes to Quart, which also keeps both routes,
+running the same functions. Refusals are answered and logged by :func:`refusal`, as Quart's
+error handlers answer them; anything else propagates as it would from a Quart view.
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ from bot.observe.metrics import Metrics
 from bot.runtime import Runtime
 from bot.twiml.render import CONTENT_TYPE
 from bot.web.deadline import Deadlines, TurnTimeout
-from bot.web.request import Incoming, Unauthorized, verified
+from bot.web.request import Incoming, Unauthorized, verified, verified_params
+from bot.web.status import dispatch_status
 
-__all__ = ["FastWebhook", "Reply", "answer", "refusal"]
+__all__ = ["FastWebhook", "Reply", "answer", "refusal", "status_callback"]
 
 log = logging.getLogger("switchboard.web")
 Scope = Mapping[str, Any]
@@ -42,6 +43,7 @@ Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 Send = Callable[[Any], Awaitable[None]]
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 _TEXT = "text/plain; charset=utf-8"
+_PATHS = frozenset({"/twilio", "/twilio/status"})
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,13 @@ async def answer(runtime: Runtime, deadlines: Deadlines, req: Incoming) -> str:
         except TurnTimeout:
             return runtime.calls.holding(event)  # the caller holds; Twilio asks again
     return await deadlines.run(runtime.engine.handle(event, token), event.sid)
+
+
+async def status_callback(runtime: Runtime, deadlines: Deadlines, req: Incoming) -> None:
+    """One status callback: verified, handed to the handler for its kind."""
+    params = await verified_params(req, runtime.settings)
+    handled = dispatch_status(runtime.status_handlers, params, req.args)
+    await deadlines.run(handled, "status callback")
 
 
 class _Headers(dict[str, str]):
@@ -131,26 +140,35 @@ class FastWebhook:
         self.metrics: Metrics | None = runtime.observer.metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != "/twilio" or scope["method"] != "POST":
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in _PATHS:
             await self.inner(scope, receive, send)
             return
+        path = scope["path"]
         try:
             body = await self._body(scope, receive)
         except (RequestEntityTooLarge, RequestTimeout) as exc:
-            await self._send(send, exc.code or 400, _TEXT, f"{exc.description}\n".encode())
+            text = f"{exc.description}\n".encode()
+            await self._send(send, path, exc.code or 400, _TEXT, text)
             return
         if body is None:
             return  # the client went away before sending it all
+        req = _Request(scope, body)
         try:
-            twiml = await answer(self.runtime, self.deadlines, _Request(scope, body))
+            if path == "/twilio":
+                twiml = await answer(self.runtime, self.deadlines, req)
+            else:
+                await status_callback(self.runtime, self.deadlines, req)
         except Exception as exc:
-            reply = refusal(exc, "POST", "/twilio")
+            reply = refusal(exc, "POST", path)
             if reply is None:
                 raise
             text = (reply.text + "\n").encode()
-            await self._send(send, reply.status, _TEXT, text, reply.headers)
+            await self._send(send, path, reply.status, _TEXT, text, reply.headers)
             return
-        await self._send(send, 200, CONTENT_TYPE, twiml.encode())
+        if path == "/twilio":
+            await self._send(send, path, 200, CONTENT_TYPE, twiml.encode())
+        else:
+            await self._send(send, path, 204, None, b"")
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes | None:
         """The whole body; None if the client left first (413 and 408 as Quart's)."""
@@ -179,13 +197,14 @@ class FastWebhook:
                 return b"".join(chunks)
 
     async def _send(
-        self, send: Send, status: int, content_type: str, body: bytes,
+        self, send: Send, path: str, status: int, content_type: str | None, body: bytes,
         extra: dict[str, str] | None = None,
     ) -> None:  # fmt: skip
-        headers = [(b"content-type", content_type.encode()),
-                   (b"content-length", str(len(body)).encode())]  # fmt: skip
+        headers = [] if content_type is None else [
+            (b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())
+        ]  # fmt: skip
         headers += [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         if self.metrics is not None:
-            self.metrics.request("/twilio", status)
+            self.metrics.request(path, status)
