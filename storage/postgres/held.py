@@ -40,6 +40,14 @@ class Held:
     conn: asyncpg.Connection
     lock: int
 
+    def usable(self) -> bool:
+        """Whether the connection is still open (and still ours: the pool takes back, and
+        detaches, a connection it saw die)."""
+        try:
+            return not self.conn.is_closed()
+        except asyncpg.InterfaceError:
+            return False
+
     @property
     def _take(self) -> str:
         return f"BEGIN; SELECT pg_advisory_xact_lock({self.lock})"
@@ -63,7 +71,7 @@ class Held:
         """Roll back anything still open (nothing after a commit). A connection that cannot
         roll back (its statement timed out, the server went away) is closed: the pool opens
         another, and the error that got us here has already been raised to the caller."""
-        if self.conn.is_closed() or not self.conn.is_in_transaction():
+        if not self.usable() or not self.conn.is_in_transaction():
             return
         try:
             await self.conn.execute("ROLLBACK")

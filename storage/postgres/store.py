@@ -157,6 +157,8 @@ class PostgresStore(Backend):
         """The connection this task holds a conversation on, else one from the pool."""
         held = self._held.get()
         if held is not None:
+            if not held.usable():
+                raise StoreError(f"{self.where}: the connection holding {held.key!r} was lost")
             if not held.conn.is_in_transaction():  # used again after its COMMIT: lock again
                 await self._query(held.begin())
             yield held.conn
@@ -283,7 +285,7 @@ class PostgresStore(Backend):
             await self._query(held.again())
             raise
         except _ERRORS as exc:
-            if not held.conn.is_closed():
+            if held.usable():
                 await self._query(held.again())
             raise _translate(exc, self.where) from exc
         return None
