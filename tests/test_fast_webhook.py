@@ -10,12 +10,14 @@ from urllib.parse import urlencode
 
 import pytest
 from quart import Quart
+from werkzeug.exceptions import BadRequestKeyError
 
 from bot.dev.signing import sign
+from bot.errors import BadRequest, RoutingError, StoreError
 from bot.testing import Harness
 from bot.web.app import runtime_of
 from bot.web.deadline import Deadlines
-from bot.web.webhook import FastWebhook
+from bot.web.webhook import FastWebhook, Reply, refusal
 from flows import build
 
 Message = dict[str, Any]
@@ -171,3 +173,14 @@ async def test_a_status_callback_is_answered_204_in_front_of_quart(
     forged = Sent()
     await fast(harness, inner)(scope("/twilio/status", headers=headers[1:]), receiver(body), forged)
     assert forged.status == 403
+
+
+def test_refusals_are_answered_as_quart_answered_them() -> None:
+    assert refusal(BadRequest("no From"), "POST", "/twilio") == Reply(400, "no From")
+    assert refusal(RoutingError("no flow"), "POST", "/twilio") == Reply(404, "no flow")
+    assert refusal(StoreError("down"), "POST", "/twilio") == Reply(
+        503, "the conversation store is unavailable; try again"
+    )
+    missing = refusal(BadRequestKeyError("From"), "POST", "/twilio")
+    assert missing is not None and missing.status == 400
+    assert refusal(ValueError("a bug"), "POST", "/twilio") is None  # propagates: a 500

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import RequestEntityTooLarge, RequestTimeout
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, RequestTimeout
 from werkzeug.sansio.request import Request as SansioRequest
 
 from bot.errors import BadRequest, RoutingError, StoreError
@@ -70,6 +70,8 @@ def refusal(exc: Exception, method: str, path: str) -> Reply | None:
     if isinstance(exc, StoreError):
         log.error("store error: %s", exc)
         return Reply(503, "the conversation store is unavailable; try again")
+    if isinstance(exc, HTTPException):  # werkzeug's (a missing key of a MultiDict: 400)
+        return Reply(exc.code or 400, exc.description or exc.name)
     return None
 
 
