@@ -11,8 +11,11 @@ session lock, ``BEGIN`` and the pool's reset query made seven.
 A commit that must not stand (a duplicate, a version or consent conflict, an error) rolls
 the whole transaction back and takes the lock again in one round trip
 (``ROLLBACK; BEGIN; SELECT pg_advisory_xact_lock(n)``), so the caller still holds the
-conversation when it loads again. Leaving the hold rolls back whatever is still open
-(nothing, after a commit).
+conversation when it loads again. A statement run in the hold after the turn's COMMIT (an
+operator action's audit entry) takes the lock again; leaving the hold commits what is still
+open, as each such statement committed on its own before, unless a turn's write was cut
+short (cancelled between its statement and its COMMIT): that is rolled back, never half
+written.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class Held:
     key: str
     conn: asyncpg.Connection
     lock: int
+    writing: bool = False  # a turn's write is under way: only its COMMIT may keep it
 
     def usable(self) -> bool:
         """Whether the connection is still open (and still ours: the pool takes back, and
@@ -59,6 +63,7 @@ class Held:
     async def commit(self) -> None:
         """Make the turn durable and let go of the conversation."""
         await self.conn.execute("COMMIT")
+        self.writing = False
 
     async def again(self) -> None:
         """Undo the open transaction and hold the conversation again (one round trip)."""
@@ -66,15 +71,18 @@ class Held:
             await self.conn.execute(f"ROLLBACK; {self._take}")
         else:
             await self.begin()
+        self.writing = False
 
     async def end(self) -> None:
-        """Roll back anything still open (nothing after a commit). A connection that cannot
-        roll back (its statement timed out, the server went away) is closed: the pool opens
-        another, and the error that got us here has already been raised to the caller."""
+        """Commit what is still open (nothing after a turn's commit; reads, or statements run
+        after it), or roll back a turn's write cut short. A connection that cannot (its
+        statement timed out, the server went away) is closed: the pool opens another, and the
+        error that got us here has already been raised to the caller. (COMMIT of a transaction
+        a failed statement aborted is a rollback.)"""
         if not self.usable() or not self.conn.is_in_transaction():
             return
         try:
-            await self.conn.execute("ROLLBACK")
+            await self.conn.execute("ROLLBACK" if self.writing else "COMMIT")
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
             # InterfaceError: the pool already took back a connection it saw die.
             with contextlib.suppress(asyncpg.InterfaceError):

@@ -276,6 +276,7 @@ class PostgresStore(Backend):
         """The turn inside the held transaction; anything but success undoes it and holds
         the conversation again (see :mod:`storage.postgres.held`)."""
         try:
+            held.writing = True
             await write_turn(held.conn, write, keys)
             await held.commit()
         except Duplicate:

@@ -14,6 +14,7 @@ from bot.errors import ConflictError, StoreError
 from bot.testing.databases import with_options
 from storage import open_store
 from storage.postgres import PostgresStore
+from storage.programs import Program
 from storage.records import TurnWrite
 from tests.storage.test_contract import conv, write
 
@@ -212,3 +213,19 @@ async def test_a_load_after_the_commit_takes_the_lock_again(
         with pytest.raises(StoreError, match="lock another process holds"):
             async with b.hold(KEY):
                 pass  # pragma: no cover
+
+
+def _mark(key: str) -> Program[None]:
+    """A write run as a program (as an operator action's audit entry is)."""
+    yield "UPDATE conversations SET state = ? WHERE key = ?", ("audited", key)
+
+
+async def test_a_statement_after_the_commit_in_the_hold_is_kept(
+    two: tuple[PostgresStore, PostgresStore],
+) -> None:
+    a, b = two
+    async with a.hold(KEY):
+        assert await a.commit(_turn(1, "SM1")) is None
+        await a.run(_mark(KEY), atomic=False)  # the lock is taken again for it
+    stored = await b.conversation(KEY)
+    assert stored is not None and stored.state == "audited"
