@@ -2,21 +2,23 @@
 
 Written once for both backends like :mod:`storage.programs` (kept apart so the admin API's
 queries live in one place): the list and search of conversations, paged newest first by
-``(updated_at, key)``; per-state counts; one conversation's timers, outbox rows and window;
-the audit log; change marks for the live stream; and an outbox row retried or cancelled by an
-operator (guarded by its status, with a history entry). State, data and timers are changed
+``(updated_at, key)``; per-state counts; one conversation's timers and their history, outbox
+rows and window; the audit log; change marks for the live stream; and an outbox row retried or
+cancelled by an operator (guarded by its status, with a history entry and, through
+:func:`audited`, its audit entry in the same transaction). State, data and timers are changed
 only through a turn's commit (its version guard), never here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 import storage.schema as S
 from storage.dialect import Dialect
+from storage.history import AuditEntry, TimerChange, TimerEvent
 from storage.programs import Program
 from storage.records import Conversation, OutboundMessage, Timer
 
@@ -26,8 +28,10 @@ __all__ = [
     "Runner",
     "Search",
     "StateCount",
+    "TimerChange",
     "Window",
     "audit",
+    "audited",
     "cancel_outbox",
     "change_mark",
     "conversation_outbox",
@@ -36,6 +40,7 @@ __all__ = [
     "retry_outbox",
     "search",
     "state_counts",
+    "timer_history",
     "window",
 ]
 
@@ -92,20 +97,6 @@ class Window:
 
     last_inbound: datetime | None
     closed_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One operator action: who, when, what, on which conversation or row, before and after."""
-
-    at: datetime
-    operator: str
-    action: str
-    conversation: str | None
-    target: str | None = None
-    before: dict[str, Any] = field(default_factory=dict)
-    after: dict[str, Any] = field(default_factory=dict)
-    id: int = 0
 
 
 _AUDIT = ("at", "operator", "action", "conversation", "target", "before", "after")
@@ -199,6 +190,31 @@ def record_audit(d: Dialect, entry: AuditEntry) -> Program[None]:
     )  # fmt: skip
 
 
+def audited(
+    d: Dialect, program: Program[R], entry: Callable[[R], AuditEntry], *, always: bool = False
+) -> Program[R]:
+    """``program``, then the audit entry ``entry(result)`` when it changed something (its
+    result is not ``None``) or ``always``: run atomically, both commit or neither does."""
+    result = yield from program
+    if always or result is not None:
+        yield from record_audit(d, entry(result))
+    return result
+
+
+def timer_history(d: Dialect, key: str, limit: int = 200) -> Program[list[TimerChange]]:
+    """The latest entries of a conversation's timer history, oldest first."""
+    rows = yield (
+        "SELECT id, at, event, name, trigger_name, state, due_at, reason FROM timer_history "
+        "WHERE conversation = ? ORDER BY id DESC LIMIT ?",
+        (key, limit),
+    )
+    return [
+        TimerChange(d.read_time(at), TimerEvent(event), name, trigger, state, d.read_time(due),
+                    reason, id=int(i))
+        for i, at, event, name, trigger, state, due, reason in reversed(rows)
+    ]  # fmt: skip
+
+
 def audit(d: Dialect, conversation: str | None, limit: int = 200) -> Program[list[AuditEntry]]:
     """The latest audit entries (of one conversation, or all), oldest first."""
     where, args = ("WHERE conversation = ? ", (conversation,)) if conversation else ("", ())
@@ -215,7 +231,7 @@ def audit(d: Dialect, conversation: str | None, limit: int = 200) -> Program[lis
 
 def change_mark(key: str | None) -> Program[tuple[int, ...]]:
     """A tuple that changes whenever anything an operator sees changes (one conversation's
-    version, log, audit and outbox history; or, for ``None``, the whole list's)."""
+    version, log, audit, outbox and timer history; or, for ``None``, the whole list's)."""
     if key is None:
         rows = yield (
             "SELECT (SELECT COALESCE(MAX(id), 0) FROM message_log), "
@@ -230,8 +246,9 @@ def change_mark(key: str | None) -> Program[tuple[int, ...]]:
             "(SELECT COALESCE(MAX(id), 0) FROM audit_log WHERE conversation = ?), "
             "(SELECT COALESCE(MAX(h.id), 0) FROM outbox_history h JOIN outbox o "
             "ON o.id = h.message WHERE o.conversation = ?), "
-            "(SELECT COUNT(*) FROM timers WHERE conversation = ?)",
-            (key, key, key, key, key),
+            "(SELECT COUNT(*) FROM timers WHERE conversation = ?), "
+            "(SELECT COALESCE(MAX(id), 0) FROM timer_history WHERE conversation = ?)",
+            (key, key, key, key, key, key),
         )
     return tuple(int(v) for v in rows[0])
 

@@ -279,9 +279,10 @@ class Backend(Store, ABC):
         """Record that ``address`` cannot receive messages."""
         await self.run(programs.mark_undeliverable(self.dialect, address, code, at), atomic=False)
 
-    async def finish_timer(self, timer: Timer) -> None:
-        """Delete a timer that will not fire (unless it was rescheduled meanwhile)."""
-        await self.run(programs.finish_timer(self.dialect, timer), atomic=False)
+    async def finish_timer(self, timer: Timer, reason: str = programs.MOVED_ON) -> bool:
+        """Delete a timer that will not fire (unless it was rescheduled meanwhile); whether
+        it was still there."""
+        return await self.run(programs.finish_timer(self.dialect, timer, reason), atomic=True)
 
 
 def _probe() -> Program[bool]:

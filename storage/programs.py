@@ -31,6 +31,7 @@ from storage.records import (
 from storage.rules import WAITING, decide_delivery, group_report, window_closes
 
 __all__ = [
+    "MOVED_ON",
     "Program",
     "Query",
     "apply_delivery",
@@ -154,9 +155,26 @@ def mark_undeliverable(d: Dialect, address: str, code: int, at: datetime) -> Pro
     )
 
 
-def finish_timer(d: Dialect, timer: Timer) -> Program[None]:
-    """Delete a timer unless it was rescheduled meanwhile."""
-    yield "DELETE FROM timers WHERE id = ? AND due_at = ?", (timer.id, d.utc(timer.due_at))
+MOVED_ON = "not fired: its conversation had moved on"
+
+
+def finish_timer(d: Dialect, timer: Timer, reason: str = MOVED_ON) -> Program[bool]:
+    """Delete a timer unless it was rescheduled meanwhile. One still here was not fired (its
+    conversation moved on, its step failed, its flow is not deployed): its history says it
+    was dropped and why (``reason``), at the time it was due (it is claimed once due).
+    True when it was still there (dropped here), False when its step deleted it (fired)."""
+    gone = yield (
+        "DELETE FROM timers WHERE id = ? AND due_at = ? RETURNING name",
+        (timer.id, d.utc(timer.due_at)),
+    )
+    if gone:
+        yield (
+            "INSERT INTO timer_history (conversation, at, event, name, trigger_name, state, "
+            "due_at, reason) VALUES (?,?,?,?,?,?,?,?)",
+            (timer.conversation, d.utc(timer.due_at), "cancelled", timer.name, timer.trigger,
+             timer.state, d.utc(timer.due_at), reason),
+        )  # fmt: skip
+    return bool(gone)
 
 
 def _history(

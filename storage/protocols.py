@@ -175,8 +175,10 @@ class TimerStore(Protocol):
         """Lease up to ``limit`` due timers (and those whose lease ran out) to ``owner``."""
         ...
 
-    async def finish_timer(self, timer: Timer) -> None:
-        """Delete a timer that will not fire (unless it was rescheduled meanwhile)."""
+    async def finish_timer(self, timer: Timer, reason: str = ...) -> bool:
+        """Delete a timer that will not fire (unless it was rescheduled meanwhile); one
+        still there is recorded as cancelled with ``reason`` (default: it moved on), and
+        True is returned."""
         ...
 
 

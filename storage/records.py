@@ -9,6 +9,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from storage.history import AuditEntry
+
 __all__ = [
     "DELIVERY_RANK",
     "FAILED_DELIVERY",
@@ -229,7 +231,8 @@ class TurnWrite:
     written. ``consent`` entries join the ledger; ``touch_window`` records ``at`` as the
     person's last inbound message on this (WhatsApp) conversation. ``outbox`` holds the
     messages the turn sends through the REST API, ``timers`` the timers it sets, and
-    ``fired`` the timer this turn is the firing of (deleted with the turn).
+    ``fired`` the timer this turn is the firing of (deleted with the turn). Every timer
+    set, fired or dropped is recorded in the timer history in the same transaction.
 
     ``contacts`` are the contacts (from :meth:`Store.contact`) the turn's replies were
     screened against: the write also succeeds only if each one's ``head`` is unchanged, i.e.
@@ -254,6 +257,10 @@ class TurnWrite:
     # every timer of the conversation goes before ``timers`` are set: a subflow call pauses
     # its caller's (kept in the call stack), a return cancels the child's
     clear_timers: bool = False
+    # an operator's action: its audit entry, committed with it or not at all
+    audit: AuditEntry | None = None
+    # who dropped ``fired`` without firing it (an operator cancelling it): history says so
+    dropped_by: str | None = None
 
 
 # Twilio's MessageStatus values in the order a message moves through them.

@@ -19,7 +19,7 @@ from bot.cli import main
 from bot.flow.versions import Lost
 from bot.testing import Harness
 from storage.records import Conversation
-from tests.versions.caller import CallerV1, CallerV2, Careless, Code
+from tests.versions.caller import CallerV1, CallerV2, Careless, Code, misplaced
 
 KEY = "sms:+15550100000:+15550001111"
 ME = "+15550001111"
@@ -105,6 +105,46 @@ async def test_a_caller_whose_waiting_state_is_gone_follows_its_policy(
         assert len(warned) == 1 and KEY in warned[0] and "'calling'" in warned[0]
         lost = [e for e in await h.store.log(KEY) if e.kind == "lost"]
         assert [(e.state_before, e.meta["policy"]) for e in lost] == [("calling", policy.value)]
+
+
+@pytest.mark.parametrize("target", ["start", "asking"])
+async def test_a_migrated_caller_that_takes_no_such_outcome_refuses_the_return(
+    url: str, target: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Regression: the caller stayed in a state with no transition for the outcome (and one
+    that calls a subflow called it at once); now the return is refused, logged, and the
+    caller placed by its ``on_lost`` (restart here)."""
+    async with harness(url) as h:
+        await _calling(h)
+        await h.deploy(_factory(url, misplaced(target)))
+        with caplog.at_level(logging.WARNING, "switchboard.subflows"):
+            reply = await h.phone(ME).send("0000")  # the code is wrong: outcome "failed"
+        assert reply.messages == ["We changed things; sorry.", "Your name?"]
+        after = await _stored(h)
+        assert (after.flow, after.state, after.data, after.stack) == ("caller", "start", {}, ())
+        warned = [r.getMessage() for r in caplog.records if "return is refused" in r.getMessage()]
+        assert len(warned) == 1 and KEY in warned[0] and f"{target!r}" in warned[0]
+        lost = [e for e in await h.store.log(KEY) if e.kind == "lost"]
+        assert [(e.state_before, e.meta["outcome"], e.meta["policy"]) for e in lost] == [
+            (target, "failed", "restart")
+        ]
+        assert (await h.phone(ME).send("Bea")).messages == ["The code?"]
+
+
+@pytest.mark.parametrize("policy", [Lost.CLOSE, Lost.HANDLER])
+async def test_a_refused_return_follows_the_callers_other_policies(url: str, policy: Lost) -> None:
+    async with harness(url) as h:
+        await _calling(h)
+        await h.deploy(_factory(url, misplaced("asking", policy)))
+        reply = await h.phone(ME).send("0000")
+        after = await _stored(h)
+        assert after.stack == ()
+        if policy is Lost.CLOSE:  # the conversation ends where the child ended
+            assert reply.messages == ["We changed things; sorry."]
+            assert (after.flow, after.state, after.closed) == ("code", "wrong", True)
+        else:  # place_lost is told the state the caller was migrated to
+            assert reply.messages == ["You were in asking; the code was failed."]
+            assert (after.flow, after.state, after.closed) == ("caller", "done", True)
 
 
 async def test_a_caller_written_by_newer_code_is_refused_until_that_code_answers(url: str) -> None:

@@ -8,8 +8,9 @@ finds the version moved (another process stepped it) is redone on the fresh stat
 webhook for the same conversation waits for the lock, so nothing is lost or stepped twice.
 ``expected`` (the version the operator saw) turns "it changed since you looked" into
 :class:`~bot.admin.errors.Stale` instead of applying the action to a state nobody saw.
-The audit entry (operator, time, action, before, after) is written once the commit is done,
-still under the lock.
+The audit entry (operator, time, action, before, after) is part of the write
+(``TurnWrite.audit``): the action and its entry commit in one transaction or not at all, so
+a crash leaves no unaudited change, and a redone or refused commit leaves no entry.
 """
 
 from __future__ import annotations
@@ -45,8 +46,11 @@ Change = Callable[[Conversation], Awaitable[TurnWrite]]
 
 
 def snapshot(c: Conversation) -> dict[str, Any]:
-    """What the audit log keeps of a conversation before and after an action."""
-    return {"state": c.state, "data": c.data, "version": c.version, "closed": c.closed}
+    """What the audit log keeps of a conversation before and after an action: the running
+    flow's state and data, and its waiting callers (``calls``, outermost first)."""
+    calls = [{"flow": f.get("flow"), "state": f.get("state")} for f in c.stack]
+    return {"flow": c.flow, "state": c.state, "data": c.data, "version": c.version,
+            "closed": c.closed, "calls": calls}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,8 @@ class Actions:
     changed: Callable[[], None] = lambda: None  # after every action (drops cached counts)
 
     async def audit(self, entry: AuditEntry) -> None:
-        """Append an entry to the audit log (every action ends with one)."""
+        """Append an entry to the audit log on its own: for what changed nothing (a refused
+        reply). An action that changes something writes its entry with its change."""
         self.changed()
         await self.runner.run(record_audit(self.runner.dialect, entry), atomic=False)
 
@@ -80,18 +85,20 @@ class Actions:
                         "it changed since you looked; reload and try again"
                     )
                 write = await change(stored)
-                try:
-                    await self.store.commit(write)
-                except ConflictError:
-                    log.info("version conflict on %s during %s; redoing it", key, action)
-                    continue
-                if write.outbox:
-                    engine.on_enqueued()
-                after = write.conversation
+                after = write.conversation if write.save_state else stored
                 entry = AuditEntry(
                     write.at, operator, action, key, target, snapshot(stored), snapshot(after)
                 )
-                await self.audit(entry)
+                try:
+                    earlier = await self.store.commit(replace(write, audit=entry))
+                except ConflictError:
+                    log.info("version conflict on %s during %s; redoing it", key, action)
+                    continue
+                if earlier is not None:  # its idempotency key was taken: nothing was written
+                    raise Stale(f"{action} on {key!r} had already happened; nothing was changed")
+                self.changed()
+                if write.outbox:
+                    engine.on_enqueued()
                 log.info("operator %s: %s on %s (version %d)", operator, action, key, after.version)
                 return after
         raise StoreError(f"conversation {key!r} kept changing under us; try again")
@@ -101,6 +108,28 @@ class Actions:
         if flow is None:
             raise Invalid(f"flow {stored.flow!r} is not registered in this app")
         return flow
+
+    async def restart(self, stored: Conversation, operator: str, *, enter: bool) -> TurnWrite:
+        """The write of a reset: the *outermost* flow's initial state with empty data. Inside
+        a subflow the call stack is dropped (the callers' paused timers with it) and every
+        timer of the conversation is cancelled (``TurnWrite.clear_timers``: the child's
+        too), as the engine's restart does; a child never restarts alone, without the
+        arguments it was called with, under a caller still waiting."""
+        if not stored.stack:
+            outer: CompiledFlow | None = self.flow_of(stored)
+        else:  # the running child need not be deployed: the outermost flow is what restarts
+            outer = self.engine.flows.get(str(stored.stack[0].get("flow")))
+        if outer is None:
+            raise Invalid(
+                f"the outermost flow {stored.stack[0].get('flow')!r} of {stored.key!r} is not "
+                "registered in this app; end the conversation instead"
+            )
+        base = replace(
+            stored, flow=outer.name, stack=(), flow_version=outer.version, flow_shape=outer.shape
+        )
+        write = await self.write(base, operator, state=outer.initial, data={}, enter=enter,
+                                 fresh=True)  # fmt: skip
+        return replace(write, clear_timers=write.clear_timers or bool(stored.stack))
 
     async def write(
         self, stored: Conversation, operator: str, *, state: str, data: dict[str, Any],

@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from bot.admin.actions import Actions, snapshot
+from bot.admin.actions import Actions
 from bot.admin.errors import Invalid, NotFound, Stale
+from bot.admin.event import key_of
 from bot.admin.handoff import Handoffs
 from bot.admin.views import Detail, FlowView, flow_view
 from bot.engine.engine import Engine
-from bot.events.model import Channel, strip_channel
+from bot.events.internal import TimerFired
+from bot.events.model import Channel, Params, strip_channel
 from bot.flow.handoff import KEY as HANDOFF
 from bot.outbound.timers import TimerRunner
 from storage import admin_queries as Q
 from storage.admin_queries import AuditEntry, Runner, Search, StateCount
+from storage.programs import record_consent
 from storage.protocols import Store
 from storage.records import (
     ConsentChange,
@@ -94,6 +97,8 @@ class Operations:
             window=await run(Q.window(d, key), atomic=False) if is_whatsapp else None,
             audit=await run(Q.audit(d, key), atomic=False),
             flow=self.engine.flows.get(c.flow),
+            timer_history=await run(Q.timer_history(d, key), atomic=False),
+            flows=self.engine.flows,
         )
 
     async def flows(self, stuck: timedelta = DEFAULT_STUCK) -> list[FlowView]:
@@ -149,13 +154,12 @@ class Operations:
     async def reset(
         self, key: str, operator: str, *, run_callbacks: bool = False, expected: int | None = None
     ) -> Conversation:
-        """Back to the flow's initial state with empty data; its timers are cancelled."""
+        """Back to the initial state with empty data; its timers are cancelled. Inside a
+        subflow, the whole conversation goes back: the outermost flow's initial state, the
+        call stack dropped (:meth:`Actions.restart`)."""
 
         async def change(c: Conversation) -> Any:
-            initial = self.actions.flow_of(c).initial
-            return await self.actions.write(
-                c, operator, state=initial, data={}, enter=run_callbacks, fresh=True
-            )
+            return await self.actions.restart(c, operator, enter=run_callbacks)
 
         return await self.actions.apply(key, operator, "reset", change, expected)
 
@@ -186,23 +190,31 @@ class Operations:
 
         async def change(c: Conversation) -> Any:
             timer = await self._timer(key, name)
-            return await self.actions.write(
+            write = await self.actions.write(
                 c, operator, state=c.state, data=c.data, closed=c.closed, fired=timer
             )
+            return replace(write, dropped_by=operator)  # its history says "cancelled"
 
         return await self.actions.apply(key, operator, "cancel_timer", change, target=name)
 
     async def fire_timer(self, key: str, operator: str, name: str) -> Conversation:
-        """Fire a pending timer now, as the timer runner would (the engine's usual step)."""
-        timer = await self._timer(key, name)
-        before = await self.conversation(key)
-        await self.timers.fire(timer)
-        after = await self.conversation(key)
-        await self.actions.audit(AuditEntry(
-            self.engine.clock.now(), operator, "fire_timer", key, name,
-            snapshot(before), snapshot(after),
-        ))  # fmt: skip
-        return after
+        """Fire a pending timer now: the engine's step for it, as the timer runner would run
+        it (its idempotency key too, so the runner cannot fire it again), committed with the
+        audit entry under the conversation's lock."""
+
+        async def change(c: Conversation) -> Any:
+            timer = await self._timer(key, name)
+            event = TimerFired(
+                channel=Channel(timer.channel), from_=timer.theirs, to=timer.ours,
+                params=Params(), timer=timer,
+            )  # fmt: skip
+            flow = self.engine.flow_for(event, c)
+            if flow is None:
+                raise Stale(f"timer {name!r} no longer applies: the conversation moved on")
+            dedupe = (event.dedupe_key,) if event.dedupe_key else ()
+            return await self.engine.step(flow, key_of(c), event, c, dedupe)
+
+        return await self.actions.apply(key, operator, "fire_timer", change, target=name)
 
     # -- outbox and consent -------------------------------------------------------------
 
@@ -232,14 +244,18 @@ class Operations:
             else:
                 program = Q.cancel_outbox(d, message_id, now, operator)
                 wrong = "only a pending message can be cancelled (a claimed one may be on its way)"
-            after = await self.runner.run(program)
+
+            def entry(row: OutboundMessage | None) -> AuditEntry:
+                was = {"status": message.status, "error": message.error}
+                now_is = {"status": row.status, "error": row.error} if row else {}
+                return AuditEntry(now, operator, action, message.conversation, message_id, was,
+                                  now_is)  # fmt: skip
+
+            # the row's change and its audit entry in one transaction
+            after = await self.runner.run(Q.audited(d, program, entry))
             if after is None:
                 raise Stale(f"outbox message {message_id} is {message.status}: {wrong}")
-            await self.actions.audit(AuditEntry(
-                now, operator, action, message.conversation, message_id,
-                {"status": message.status, "error": message.error},
-                {"status": after.status, "error": after.error},
-            ))  # fmt: skip
+            self.actions.changed()
         if action == "retry_outbox":
             self.wake_outbox()
         return after
@@ -253,16 +269,19 @@ class Operations:
             raise Invalid("consent status must be 'opted_in' or 'opted_out'") from None
         c = await self.conversation(key)
         person, scope = strip_channel(c.theirs), self.engine.gate.scope(c.ours)
-        now = self.engine.clock.now()
+        now, d = self.engine.clock.now(), self.runner.dialect
         async with self.engine.locks.hold(key):
             before = [x for x in await self.store.consent_history(person) if x.scope == scope]
             change = ConsentChange(
                 person, scope, wanted, ConsentSource.OPERATOR, now, c.channel,
                 f"operator {operator}",
             )  # fmt: skip
-            await self.store.record_consent(change)
             was = str(before[-1].status) if before else None
-            await self.actions.audit(AuditEntry(
+            entry = AuditEntry(
                 now, operator, "consent", key, scope, {"consent": was}, {"consent": wanted.value}
-            ))  # fmt: skip
+            )
+            # the ledger's entry and the audit entry in one transaction
+            recorded = Q.audited(d, record_consent(d, change), lambda _: entry, always=True)
+            await self.runner.run(recorded)
+            self.actions.changed()
         return c

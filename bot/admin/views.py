@@ -3,7 +3,7 @@ them), and the list query read from request parameters.
 
 The timeline of a conversation merges, by time, its message log (messages in and out, call
 events, timers firing, with the states before and after), its outbox rows (with delivery
-status and errors), consent changes and operator actions.
+status and errors), consent changes, operator actions and its timers set, fired and cancelled.
 """
 
 from __future__ import annotations
@@ -12,19 +12,21 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.admin.errors import Invalid
 from bot.events.model import Channel
 from bot.flow.definition import CompiledFlow
-from storage.admin_queries import AuditEntry, Cursor, Search, StateCount, Window
+from bot.flow.subflow import calls_of
+from storage.admin_queries import AuditEntry, Cursor, Search, StateCount, TimerChange, Window
 from storage.records import ConsentChange, Conversation, LogEntry, OutboundMessage, Timer
 
 __all__ = [
     "Detail",
     "FlowView",
+    "call_stack",
     "conversation_json",
     "cursor_of",
     "detail_json",
@@ -49,6 +51,8 @@ class Detail:
     window: Window | None
     audit: Sequence[AuditEntry]
     flow: CompiledFlow | None
+    timer_history: Sequence[TimerChange] = ()
+    flows: Mapping[str, CompiledFlow] = field(default_factory=dict)  # for the call stack
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +122,10 @@ def _timeline(d: Detail) -> list[dict[str, Any]]:
                                 "source": c.source, "detail": c.detail}))  # fmt: skip
     for a in d.audit:
         items.append((a.at, 3, a.id, {"type": "operator", **_audit(a)}))
+    for t in d.timer_history:
+        items.append((t.at, 4, t.id, {"type": "timer", "at": _time(t.at), "event": t.event,
+                                      "name": t.name, "trigger": t.trigger, "state": t.state,
+                                      "due_at": _time(t.due_at), "reason": t.reason}))  # fmt: skip
     items.sort(key=lambda item: item[:3])
     return [item[3] for item in items]
 
@@ -137,7 +145,38 @@ def detail_json(d: Detail) -> dict[str, Any]:
         "outbox": [message_json(m) for m in d.outbox],
         "consent": consent, "window": window,
         "audit": [_audit(a) for a in d.audit],
+        "stack": call_stack(d.conversation, d.flows),
     }  # fmt: skip
+
+
+def _waits_for(flow: CompiledFlow | None, state: str) -> list[str]:
+    """The triggers ``flow`` takes in ``state``: what a caller's frame waits for is its
+    subflow's outcomes; the running flow's, its next input."""
+    if flow is None:
+        return []
+    found = {str(t["trigger"]) for t in flow.cls.transitions
+             if t["source"] == "*" or state in _sources(t["source"])}  # fmt: skip
+    return sorted(found)
+
+
+def _sources(source: Any) -> list[str]:
+    return [str(s) for s in source] if isinstance(source, list | tuple) else [str(source)]
+
+
+def call_stack(c: Conversation, flows: Mapping[str, CompiledFlow]) -> list[dict[str, Any]]:
+    """The conversation's call stack, outermost first: each caller's flow, the state it waits
+    in, the subflow that state runs and the triggers it waits for; last, the running flow."""
+    frames = []
+    for frame in c.stack:
+        name, state = str(frame.get("flow")), str(frame.get("state"))
+        flow = flows.get(name)
+        frames.append({"flow": name, "state": state, "running": False,
+                       "calls": calls_of(flow.cls).get(state) if flow else None,
+                       "waits_for": _waits_for(flow, state)})  # fmt: skip
+    running = flows.get(c.flow)
+    frames.append({"flow": c.flow, "state": c.state, "running": True, "calls": None,
+                   "waits_for": [] if c.closed else _waits_for(running, c.state)})  # fmt: skip
+    return frames
 
 
 def audit_json(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from typing import Any
 
 from bot.admin import Operations
 from bot.admin.views import conversation_json, cursor_of, detail_json, search_from
-from bot.cli.common import Commands, fail, run_async
+from bot.cli.common import Commands, fail, require_database, run_async
 from bot.runtime import Runtime
 from bot.settings import Settings
 
@@ -52,7 +52,9 @@ def add_parser(commands: Commands) -> None:
     move.add_argument("key")
     move.add_argument("state")
     move.add_argument("--run-callbacks", action="store_true", help="run on_enter_<state>")
-    reset = sub.add_parser("reset", help="back to the initial state, data emptied")
+    reset = sub.add_parser(
+        "reset", help="back to the (outermost flow's) initial state, data emptied, stack dropped"
+    )
     reset.add_argument("key")
     reset.add_argument("--run-callbacks", action="store_true")
     sub.add_parser("end", help="close a conversation where it is").add_argument("key")
@@ -70,9 +72,8 @@ def add_parser(commands: Commands) -> None:
 
 def _runtime(args: argparse.Namespace) -> Runtime:
     # This command answers no webhooks: it needs no Twilio auth token to check signatures.
-    env = {**os.environ, "SWITCHBOARD_DEV": "1"}
-    if args.database:
-        env["SWITCHBOARD_DATABASE_URL"] = args.database
+    # never create a database: a SQLite file that is not there is one line, not a new file
+    env = {**os.environ, "SWITCHBOARD_DEV": "1", "SWITCHBOARD_DATABASE_URL": require_database(args)}
     module, _, name = args.runtime.partition(":")
     factory = getattr(importlib.import_module(module), name)
     runtime: Runtime = factory(Settings.from_env(env))
@@ -93,6 +94,9 @@ def _print_detail(detail: dict[str, Any]) -> None:
     print(f"consent: {detail['consent'] or 'not recorded'}")
     for t in detail["timers"]:
         print(f"timer {t['name']} -> {t['trigger']} at {t['due_at']}")
+    if len(detail["stack"]) > 1:  # inside a subflow: its callers, outermost first
+        frames = [f"{f['flow']}.{f['state']}" for f in detail["stack"]]
+        print("call stack: " + " > ".join(frames))
     for item in detail["timeline"]:
         at = (item["at"] or "")[:19]
         if item["type"] == "operator":
@@ -106,6 +110,9 @@ def _print_detail(detail: dict[str, Any]) -> None:
             )
         elif item["type"] == "consent":
             print(f"{at}  ! consent {item['status']} ({item['source']}: {item['detail']})")
+        elif item["type"] == "timer":
+            why = f" ({item['reason']})" if item["reason"] else ""
+            print(f"{at}  ~ timer {item['name']} {item['event']}{why}")
         else:
             arrow = ">" if item["direction"] == "in" else "<"
             print(f"{at}  {arrow} {item['body'] or '(' + item['kind'] + ')'}")

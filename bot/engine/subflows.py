@@ -4,7 +4,9 @@ After a step's flow ran, :func:`settle` looks at where it ended: in a state that
 subflow, the caller's frame is pushed and the child entered (its ``on_enter`` runs in the
 same turn, then its ``started`` trigger if it has one, to route on its arguments); in a
 final state of a child, the frame is popped and the caller fires the trigger named after
-the child's outcome, with ``turn.result``. Both repeat (a child that calls another on
+the child's outcome, with ``turn.result``; a caller whose (migrated) state has no transition
+for that outcome refuses the return and follows its flow's ``on_lost`` (it never waits on,
+nor calls its child again). Both repeat (a child that calls another on
 entering, a caller that ends on the result and returns in turn).
 
 A frame is JSON (stored in ``conversations.stack``): the caller's flow, the state it waits
@@ -136,36 +138,52 @@ async def _return(flows: Mapping[str, CompiledFlow], done: Settled, turn: Turn) 
     body = f"{child.name} → {parent.name}: {result.outcome.value}"
     done.entries.append(_entry(turn, Marker.RETURNED, body, final, placed.state, meta))
     done.entries += placed.entries
-    if placed.lost is Lost.CLOSE:  # the conversation ends where the child ended
+    ended = turn.data
+    turn.flow, turn.state, turn.data = parent.name, placed.state, placed.data
+    turn.result = result
+    lost = placed.lost
+    if lost is None:
+        moved, state = await parent.fire(result.outcome.value, placed.state, turn)
+        if moved:
+            done.flow, done.state = parent, state
+            return
+        lost = _refused(done, parent, turn, final)
+    if lost is Lost.CLOSE:  # the conversation ends where the child ended
         done.stack = ()
         turn.timers.clear()
+        turn.flow, turn.state, turn.data, turn.result = child.name, final, ended, None
         if parent.cls.lost_message:
             turn.say(parent.cls.lost_message)
         return
-    turn.flow, turn.state, turn.data = parent.name, placed.state, placed.data
-    turn.result = result
-    done.flow, done.state = parent, await _continue(parent, placed.lost, turn)
+    done.flow, done.state = parent, await _place_lost(parent, lost, turn)
 
 
-async def _continue(parent: CompiledFlow, lost: Lost | None, turn: Turn) -> str:
-    """The caller takes the child's outcome: fires its trigger, or (its waiting state lost
-    in a redeploy) follows its flow's ``on_lost``: restart, or its ``place_lost``."""
+def _refused(done: Settled, parent: CompiledFlow, turn: Turn, final: str) -> Lost:
+    """The caller's state (migrated, or placed by an older version) has no transition for
+    the child's outcome: the return is refused, never left waiting or calling again, and the
+    caller goes to its flow's ``on_lost``; a warning and a ``lost`` entry say so."""
+    outcome, policy = turn.result.outcome.value if turn.result else "", parent.lost
+    log.warning(
+        "conversation %s: flow %r in state %r has no %r transition for the outcome of its "
+        "subflow %r: the return is refused; policy %s",
+        turn.key.id, parent.name, turn.state, outcome, done.flow.name, policy.value,
+    )  # fmt: skip
+    meta = {"flow": parent.name, "policy": policy.value, "caller": True, "outcome": outcome}
+    body = f"caller state {turn.state!r} takes no {outcome!r} from {done.flow.name}: {policy}"
+    done.entries.append(frame_entry(turn.key, Marker.LOST, body, turn.state, None, turn.now, meta))
+    return policy
+
+
+async def _place_lost(parent: CompiledFlow, lost: Lost, turn: Turn) -> str:
+    """A caller that cannot take the return follows its flow's ``on_lost``: restart (after
+    ``lost_message``), or its ``place_lost`` names the state."""
     if lost is Lost.RESTART:
         if parent.cls.lost_message:
             turn.say(parent.cls.lost_message)
         turn.data, turn.timers[:] = {}, []
         await parent.enter(turn)
         return parent.initial
-    if lost is Lost.HANDLER:
-        return await parent.place_lost(turn, turn.state)
-    trigger = turn.result.outcome.value if turn.result else ""
-    moved, state = await parent.fire(trigger, turn.state, turn)
-    if not moved:
-        log.warning(
-            "flow %r took no %r transition from %r after its subflow returned (conversation %s)",
-            parent.name, trigger, turn.state, turn.key.id,
-        )  # fmt: skip
-    return state
+    return await parent.place_lost(turn, turn.state)
 
 
 def _orphaned(done: Settled, turn: Turn, caller: str) -> None:

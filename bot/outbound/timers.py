@@ -4,8 +4,10 @@ Due timers are claimed with a lease (so two instances never fire the same one at
 crashed instance's timers fire elsewhere after the lease); each fires as a
 :class:`~bot.outbound.events.TimerFired` step through the engine's usual path: the
 conversation's lock, load, flow, one commit that also deletes the timer. A timer whose
-conversation moved on (other state, closed, another flow) is dropped. Time is the engine's
-clock, so a fake clock drives timers in tests and transcripts.
+conversation moved on (other state, closed, another flow) is dropped; one whose flow this
+app does not run any more (removed from it) is dropped before any step, with a WARNING
+line naming the conversation and the timer and its history saying why. Time is the
+engine's clock, so a fake clock drives timers in tests and transcripts.
 """
 
 from __future__ import annotations
@@ -87,6 +89,14 @@ class TimerRunner:
 
     async def fire(self, timer: Timer) -> None:
         """Run one timer's step; drop it if its conversation moved on or the step fails."""
+        if timer.flow not in self.engine.flows:
+            log.warning(
+                "conversation %s: timer %s (trigger %r) not fired: its flow %r is not deployed "
+                "in this app; dropped", timer.conversation, timer.name, timer.trigger, timer.flow,
+            )  # fmt: skip
+            reason = f"not fired: flow {timer.flow} is not deployed"
+            await self.store.finish_timer(timer, reason)
+            return
         event = TimerFired(
             channel=Channel(timer.channel), from_=timer.theirs, to=timer.ours, params=Params(),
             timer=timer,
@@ -95,7 +105,14 @@ class TimerRunner:
             await self.engine.handle(event)
         except Exception:
             log.exception("timer %s (trigger %r) failed; dropped", timer.id, timer.trigger)
-        await self.store.finish_timer(timer)
+            await self.store.finish_timer(timer, "not fired: its step failed")
+            return
+        if await self.store.finish_timer(timer):  # its step did not take it: not fired
+            log.info(
+                "conversation %s: timer %s (trigger %r) not fired: the conversation moved on "
+                "(another state or flow, or closed); dropped",
+                timer.conversation, timer.name, timer.trigger,
+            )  # fmt: skip
 
     async def drain(self, rounds: int = 100) -> int:
         """Fire due timers until none are left (tests); returns how many fired."""

@@ -34,7 +34,7 @@ from bot.admin.views import (
 )
 from bot.observe.config import parse_duration
 from bot.web.handoff_api import HANDOFF_ACTIONS, handoff_action, handoff_json
-from bot.web.simulator import simulate
+from bot.web.simulator import simulate, simulate_call
 from storage.stats import flow_stats
 
 __all__ = ["CSRF_HEADER", "admin_api", "operator_of", "security_headers"]
@@ -231,6 +231,13 @@ def admin_api(ops: Operations, access: ConsoleAccess, *, poll_seconds: float = 1
         if not access.dev:
             return _error("the simulated phone exists in dev mode only", 404)
         return _json(await simulate(ops.engine, await _body()))
+
+    @bp.post("/simulate/call")
+    async def simulated_call() -> Response:
+        if not access.dev:
+            return _error("the simulated phone exists in dev mode only", 404)
+        webhook = request.url_root.rstrip("/") + "/twilio"  # the action URLs point back here
+        return _json(await simulate_call(ops.engine, await _body(), webhook))
 
     return bp
 

@@ -3,8 +3,10 @@ from the package (no CDN, no build step), under a strict Content-Security-Policy
 
 The page holds no data: it asks for the operator's token, keeps it in the tab's
 ``sessionStorage`` and calls the admin API with it in a header (never a cookie). Pages are
-``#/`` (the list), ``#/inbox`` (hand-offs, ``handoff.js``), ``#/c/<key>`` (a conversation),
-``#/flows`` (diagrams and counts) and ``#/phone`` (the simulated phone, dev mode).
+``#/`` (the list, ``list.js``), ``#/inbox`` (hand-offs, ``handoff.js``), ``#/c/<key>`` (a
+conversation),
+``#/flows`` (diagrams and counts) and ``#/phone`` (the simulated phone, dev mode:
+``phone.js``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ CSP = (
 _TYPES = {
     ".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml",
 }  # fmt: skip
-_ASSETS = frozenset({"console.js", "handoff.js", "console.css", "favicon.svg"})
+_ASSETS = frozenset(
+    {"console.js", "list.js", "handoff.js", "phone.js", "console.css", "favicon.svg"}
+)
 
 
 def _asset(name: str) -> bytes:

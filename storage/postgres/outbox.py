@@ -64,15 +64,33 @@ WITH added AS (
 )
 SELECT count(*) FROM added
 """
+# The timers a turn sets, each with a "set" entry in the timer history, in one statement.
 _SET_TIMERS = f"""
-INSERT INTO timers ({_TIMER_COLUMNS})
-SELECT i, cv, n, tr, f, st, ch, ou, th, due, p::jsonb, due
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-            $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::text[])
-     AS x (i, cv, n, tr, f, st, ch, ou, th, due, p)
-ON CONFLICT (id) DO UPDATE SET trigger_name = excluded.trigger_name, flow = excluded.flow,
-    state = excluded.state, due_at = excluded.due_at, payload = excluded.payload,
-    lease_owner = NULL, lease_until = NULL
+WITH armed AS (
+    INSERT INTO timers ({_TIMER_COLUMNS})
+    SELECT i, cv, n, tr, f, st, ch, ou, th, due, p::jsonb, due
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::text[])
+         AS x (i, cv, n, tr, f, st, ch, ou, th, due, p)
+    ON CONFLICT (id) DO UPDATE SET trigger_name = excluded.trigger_name, flow = excluded.flow,
+        state = excluded.state, due_at = excluded.due_at, payload = excluded.payload,
+        lease_owner = NULL, lease_until = NULL
+    RETURNING conversation, name, trigger_name, state, due_at
+)
+INSERT INTO timer_history (conversation, at, event, name, trigger_name, state, due_at)
+SELECT conversation, $12, 'set', name, trigger_name, state, due_at FROM armed
+"""
+
+
+# Every timer of a conversation (the call stack changed: a subflow called or returned, or
+# a restart or an operator's reset dropped it), each with its history entry.
+_CLEAR_TIMERS = """
+WITH gone AS (
+    DELETE FROM timers WHERE conversation = $1 RETURNING name, trigger_name, state, due_at
+)
+INSERT INTO timer_history (conversation, at, event, name, trigger_name, state, due_at, reason)
+SELECT $1, $2, 'cancelled', name, trigger_name, state, due_at, 'call stack changed'
+FROM gone
 """
 
 
@@ -124,9 +142,9 @@ async def write_outbound(conn: asyncpg.Connection, write: TurnWrite) -> None:
         return
     await enqueue(conn, write.outbox)
     if write.clear_timers and not write.conversation.closed:  # a subflow called or returned
-        await conn.execute("DELETE FROM timers WHERE conversation = $1", write.conversation.key)
+        await conn.execute(_CLEAR_TIMERS, write.conversation.key, write.at)
     if write.timers and not write.conversation.closed:
-        await conn.execute(_SET_TIMERS, *_timer_columns(write.timers))
+        await conn.execute(_SET_TIMERS, *_timer_columns(write.timers), write.at)
 
 
 async def claim_outbox(

@@ -61,10 +61,22 @@ WITH idem AS (
     FROM unnest($33::text[], $34::text[], $35::text[]) WITH ORDINALITY AS h (s, p, w, n)
 ), dropped AS (
     -- The timer this turn fires goes even if its step rolled back; with the state, every
-    -- timer of a closed conversation, or (when it moved) bound to a state it left.
+    -- timer of a closed conversation, or (when it moved) bound to a state it left (a state
+    -- of its flow: a subflow's state of the same name is not the caller's).
     -- The timers the turn sets are written after this statement, as on SQLite.
     DELETE FROM timers WHERE (id = $36 AND due_at = $37)
-        OR ($10 AND conversation = $1 AND ($9 OR ($38 AND state IS NOT NULL AND state <> $6)))
+        OR ($10 AND conversation = $1
+            AND ($9 OR ($38 AND state IS NOT NULL AND (state <> $6 OR flow <> $5))))
+    RETURNING id, name, trigger_name, state, due_at
+), dropped_history AS (
+    -- each with its history entry (storage.history): fired, or why it was cancelled
+    INSERT INTO timer_history (conversation, at, event, name, trigger_name, state, due_at,
+                               reason)
+    SELECT $1, $3, CASE WHEN id = $36 AND $42::text IS NULL THEN 'fired' ELSE 'cancelled' END,
+           name, trigger_name, state, due_at,
+           CASE WHEN id = $36 THEN 'operator ' || $42::text
+                WHEN $9 THEN 'closed' ELSE 'left state' END
+    FROM dropped
 )
 SELECT (SELECT count(*) FROM idem) AS recorded,
        (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS saved,

@@ -36,13 +36,13 @@ import asyncpg
 
 import storage.schema as S
 from storage.backend import Backend
-from storage.dialect import POSTGRES, dumps, numbered
+from storage.dialect import POSTGRES, dumps
 from storage.errors import ConfigError, ConflictError, SchemaError, StoreError
 from storage.migrations import Migration
 from storage.postgres import outbox
 from storage.postgres.held import Held, lock_id
 from storage.postgres.sql import CONTACT, LOAD
-from storage.postgres.turn import Duplicate, head, write_turn
+from storage.postgres.turn import Duplicate, drive, head, write_turn
 from storage.programs import Program
 from storage.records import (
     Contact,
@@ -192,11 +192,11 @@ class PostgresStore(Backend):
         async with self._connection() as conn:
             try:
                 if not atomic:
-                    return await _drive(conn, program, statement_timeout_s)
+                    return await drive(conn, program, statement_timeout_s)
                 if self._held.get() is not None:  # inside the held transaction: a savepoint
-                    return await _savepoint(conn, _drive(conn, program, statement_timeout_s))
+                    return await _savepoint(conn, drive(conn, program, statement_timeout_s))
                 async with conn.transaction():
-                    return await _drive(conn, program, statement_timeout_s)
+                    return await drive(conn, program, statement_timeout_s)
             except _ERRORS as exc:
                 raise _translate(exc, self.where) from exc
 
@@ -332,18 +332,6 @@ async def _savepoint(conn: asyncpg.Connection, work: Coroutine[Any, Any, R]) -> 
         raise
     await conn.execute("RELEASE SAVEPOINT switchboard_run")
     return result
-
-
-async def _drive(conn: asyncpg.Connection, program: Program[R], limit_s: float | None) -> R:
-    """Run each statement ``program`` yields (its ``?`` numbered) and send it the rows."""
-    try:
-        sql, args = next(program)
-        while True:
-            rows = await conn.fetch(numbered(sql), *args, timeout=limit_s)
-            sql, args = program.send(rows)
-    except StopIteration as stop:
-        result: R = stop.value
-        return result
 
 
 def _reason(exc: BaseException) -> str:

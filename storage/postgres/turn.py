@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
-from storage.dialect import dumps
+from storage.admin_queries import record_audit
+from storage.dialect import POSTGRES, dumps, numbered
 from storage.errors import ConflictError
 from storage.postgres import outbox
 from storage.postgres.sql import COMMIT
+from storage.programs import Program
 from storage.records import ConsentChange, Contact, LogEntry, TurnWrite
 
-__all__ = ["Duplicate", "head", "write_turn"]
+__all__ = ["Duplicate", "drive", "head", "write_turn"]
+
+R = TypeVar("R")
 
 
 class Duplicate(Exception):
@@ -68,8 +72,8 @@ async def write_turn(conn: asyncpg.Connection, write: TurnWrite, keys: list[str]
         c.version, c.closed, write.save_state, c.channel, c.ours, c.theirs,
         *_log_columns(write.log), *_consent_columns(write.consent),
         write.touch_window, *_contact_columns(write.contacts),
-        *outbox.fired_timer(write), write.moved, c.flow_version, c.flow_shape,
-        list(c.stack),
+        *outbox.fired_timer(write), write.moved and not write.clear_timers,
+        c.flow_version, c.flow_shape, list(c.stack), write.dropped_by,
     )  # fmt: skip
     if recorded != len(keys):
         raise Duplicate
@@ -77,3 +81,17 @@ async def write_turn(conn: asyncpg.Connection, write: TurnWrite, keys: list[str]
         raise ConflictError(f"conversation {c.key!r} moved past version {c.version - 1}")
     _check_heads(write.contacts, ids, seen)
     await outbox.write_outbound(conn, write)  # same transaction
+    if write.audit is not None:  # an operator's action: audited with it
+        await drive(conn, record_audit(POSTGRES, write.audit), None)
+
+
+async def drive(conn: asyncpg.Connection, program: Program[R], limit_s: float | None) -> R:
+    """Run each statement ``program`` yields (its ``?`` numbered) and send it the rows."""
+    try:
+        sql, args = next(program)
+        while True:
+            rows = await conn.fetch(numbered(sql), *args, timeout=limit_s)
+            sql, args = program.send(rows)
+    except StopIteration as stop:
+        result: R = stop.value
+        return result

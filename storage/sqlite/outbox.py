@@ -13,6 +13,7 @@ from datetime import datetime
 
 import storage.schema as S
 from storage.dialect import SQLITE, dumps, utc_text
+from storage.history import TimerEvent
 from storage.records import OutboundMessage, Timer, TurnWrite
 
 __all__ = ["claim_outbox", "claim_timers", "enqueue", "write_timers_and_outbox"]
@@ -31,6 +32,11 @@ _SET_TIMER = (
     "flow = excluded.flow, state = excluded.state, due_at = excluded.due_at, "
     "payload = excluded.payload, lease_owner = NULL, lease_until = NULL"
 )
+_TIMER_HISTORY = (
+    "INSERT INTO timer_history (conversation, at, event, name, trigger_name, state, due_at, "
+    "reason) VALUES (?,?,?,?,?,?,?,?)"
+)
+_DROPPED = "RETURNING name, trigger_name, state, due_at"
 _CLAIM = (
     f"SELECT {S.columns(S.OUTBOX_READ, 'o')}, u.code FROM outbox o "
     "LEFT JOIN undeliverable u ON u.address = o.theirs "
@@ -58,37 +64,55 @@ def enqueue(conn: sqlite3.Connection, messages: Sequence[OutboundMessage]) -> in
     return added
 
 
+def _drop(
+    conn: sqlite3.Connection, write: TurnWrite, event: TimerEvent, reason: str | None,
+    where: str, args: tuple[object, ...],
+) -> None:  # fmt: skip
+    """Delete the timers ``where`` selects, each with a history entry."""
+    rows = conn.execute(f"DELETE FROM timers WHERE {where} {_DROPPED}", args).fetchall()
+    at, key = utc_text(write.at), write.conversation.key
+    conn.executemany(
+        _TIMER_HISTORY, [(key, at, event.value, *row, reason) for row in rows]
+    )  # fmt: skip
+
+
 def write_timers_and_outbox(conn: sqlite3.Connection, write: TurnWrite) -> None:
-    """The outbound part of a turn's commit: messages, timers set, timers left behind.
+    """The outbound part of a turn's commit: messages, timers set, timers left behind, each
+    timer change with its history entry (``storage.history``).
 
     A fired timer is deleted even when its step was rolled back (it is not fired again);
     everything else is written only with the state.
     """
-    fired = write.fired
+    fired, by = write.fired, write.dropped_by
     if fired is not None:
-        conn.execute(
-            "DELETE FROM timers WHERE id = ? AND due_at = ?", (fired.id, utc_text(fired.due_at))
-        )
+        event = TimerEvent.FIRED if by is None else TimerEvent.CANCELLED
+        reason = None if by is None else f"operator {by}"
+        _drop(conn, write, event, reason, "id = ? AND due_at = ?",
+              (fired.id, utc_text(fired.due_at)))  # fmt: skip
     if not write.save_state:
         return
     enqueue(conn, write.outbox)
     conversation, state = write.conversation.key, write.conversation.state
     if write.conversation.closed:
-        conn.execute("DELETE FROM timers WHERE conversation = ?", (conversation,))
+        _drop(conn, write, TimerEvent.CANCELLED, "closed", "conversation = ?", (conversation,))
         return
-    if write.clear_timers:  # a subflow called or returned (storage.records.TurnWrite)
-        conn.execute("DELETE FROM timers WHERE conversation = ?", (conversation,))
-    elif write.moved:  # leaving a state cancels the timers bound to it
-        conn.execute(
-            "DELETE FROM timers WHERE conversation = ? AND state IS NOT NULL AND state <> ?",
-            (conversation, state),
-        )
+    if write.clear_timers:  # a call, a return, a dropped stack (TurnWrite)
+        reason = "call stack changed"
+        _drop(conn, write, TimerEvent.CANCELLED, reason, "conversation = ?", (conversation,))
+    elif write.moved:  # leaving a state (of its flow: subflows) cancels the timers bound to it
+        bound = "conversation = ? AND state IS NOT NULL AND (state <> ? OR flow <> ?)"
+        flow = write.conversation.flow
+        _drop(conn, write, TimerEvent.CANCELLED, "left state", bound, (conversation, state, flow))
+    at = utc_text(write.at)
     for t in write.timers:
+        due = utc_text(t.due_at)
         conn.execute(
             _SET_TIMER,
             (t.id, t.conversation, t.name, t.trigger, t.flow, t.state, t.channel, t.ours,
-             t.theirs, utc_text(t.due_at), dumps(t.payload), utc_text(t.due_at)),
+             t.theirs, due, dumps(t.payload), due),
         )  # fmt: skip
+        conn.execute(_TIMER_HISTORY, (t.conversation, at, "set", t.name, t.trigger, t.state,
+                                      due, None))  # fmt: skip
 
 
 def claim_outbox(

@@ -31,6 +31,7 @@ try:
 except ImportError:  # Windows: commits fall back to SQLite's busy handler alone
     fcntl = None  # type: ignore[assignment]
 
+from storage.admin_queries import record_audit
 from storage.backend import Backend
 from storage.dialect import SQLITE
 from storage.errors import ConflictError, StoreError
@@ -250,6 +251,8 @@ class SQLiteStore(Backend):
     def _commit(conn: sqlite3.Connection, write: TurnWrite) -> None:
         turns.write_turn(conn, write)
         outbox.write_timers_and_outbox(conn, write)
+        if write.audit is not None:  # an operator's action: audited in its own transaction
+            drive(conn, record_audit(SQLITE, write.audit))
 
     # -- the set-based outbox writes ----------------------------------------------------
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from bot.outbound.start import start_conversation
 from bot.testing import Harness
 from flows import build
 
@@ -57,3 +59,32 @@ def test_errors_are_one_line(database: str, capsys: pytest.CaptureFixture[str]) 
     assert "no conversation" in capsys.readouterr().err
     assert main([*base, "timers", KEY, "--fire", "nope"]) == 2
     assert main([*base, "outbox", "OBnope", "--retry"]) == 2
+
+
+def test_timers_and_their_history(database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    async def seed() -> str:
+        async with Harness(build, database_url=database) as h:
+            started = await start_conversation(
+                h.engine, "appointments", "+15550004444", from_="+15550100000",
+                data={"name": "Ann", "when": "Friday"},
+            )  # fmt: skip
+            return started.key
+
+    key = asyncio.run(seed())
+    base = ["conversations", "--database", database, "--as", "carol"]
+    code, out = _run(capsys, *base, "timers", key)
+    assert code == 0 and "reminding.no_reply" in out and "reminding.day_passed" in out
+    code, out = _run(capsys, *base, "timers", key, "--cancel", "reminding.day_passed")
+    assert code == 0
+    code, out = _run(capsys, *base, "show", key)
+    assert "~ timer reminding.no_reply set" in out
+    assert "~ timer reminding.day_passed cancelled (operator carol)" in out
+
+
+def test_a_missing_database_is_not_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere.db"
+    assert main(["conversations", "--database", f"sqlite:///{missing}", "list"]) == 2
+    assert "no database at" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

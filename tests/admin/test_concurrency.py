@@ -1,11 +1,13 @@
 """Operator actions racing live signed webhooks on the same conversation, on both backends:
 in one process (the engine's lock orders them) and from a second runtime on the same
-database (the store's advisory lock or version guard does). No step lost, none doubled."""
+database (the store's advisory lock or version guard does). No step lost, none doubled, and
+each action's audit entry committed with it."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -28,11 +30,15 @@ async def _race(traffic: Harness, operator: Api) -> None:
         reply = await phone.send("3", sid=f"SM{0xACE0000 + n:032x}")
         assert reply.status == 200 and reply.messages  # every webhook answered
 
-    async def move(n: int) -> None:
+    async def move(n: int) -> None:  # moves, data edits and resets, each its own step
         await asyncio.sleep(rng.random() / 200)
         state = ("question", "menu", "order_lookup")[n % 3]
-        status, body = await operator.post(path(KEY) + "/move", {"state": state})
-        assert status == 200, body
+        actions: list[tuple[str, dict[str, Any]]] = [
+            ("move", {"state": state}), ("data", {"data": {"n": n}}), ("reset", {}),
+        ]  # fmt: skip
+        action, body = actions[n % 3]
+        status, answer = await operator.post(path(KEY) + "/" + action, body)
+        assert status == 200, answer
 
     await asyncio.gather(*[webhook(n) for n in range(WEBHOOKS)], *[move(n) for n in range(MOVES)])
 
@@ -47,6 +53,7 @@ async def _check(harness: Harness, api: Api) -> None:
     _, audit = await api.get("/admin/api/audit?conversation=" + quote(KEY))
     moves = audit["audit"]
     assert len(moves) == MOVES
+    assert {a["action"] for a in moves} == {"move", "edit_data", "reset"}
     versions = sorted(a["after"]["version"] for a in moves)
     assert len(set(versions)) == MOVES  # every move is its own step
 

@@ -95,7 +95,8 @@ async def test_state_changes_need_the_console_header_and_json(harness: Harness) 
 async def test_pages_send_a_strict_content_security_policy(harness: Harness) -> None:
     assert harness.app is not None
     client = harness.app.test_client()
-    for url in ("/console/", "/console/static/console.js", "/console/static/console.css"):
+    assets = ("console.js", "list.js", "handoff.js", "phone.js", "console.css")
+    for url in ("/console/", *(f"/console/static/{name}" for name in assets)):
         response = await client.get(url)
         assert response.status_code == 200, url
         csp = response.headers["Content-Security-Policy"]

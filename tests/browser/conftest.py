@@ -13,7 +13,7 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,12 +21,15 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
+from quart import Quart
 
-from bot import Settings
+from bot import Router, Settings
 from bot.dev.reply import new_sid
 from bot.dev.signing import TEST_AUTH_TOKEN, sign
 from bot.outbound.config import OutboundSettings
+from bot.web import create_app
 from flows import build
+from storage.base import Store
 from storage.sqlite import SQLiteStore
 
 # Where screenshots go: a scratch folder by default, so a test run leaves the checkout clean;
@@ -89,12 +92,25 @@ class Server:
             return await response.text()
 
 
-async def _serve(settings: Settings, port: int) -> AsyncIterator[Server]:
+async def admin_post(server: Server, path: str, body: dict[str, Any]) -> Any:
+    """An admin API action on ``server`` as the dev operator (dev mode: loopback, no token)."""
+    headers = {"Content-Type": "application/json", "X-Switchboard-Console": "1"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(server.base + "/admin/api" + path, json=body, headers=headers) as response,
+    ):
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+async def _serve(
+    settings: Settings, port: int, factory: Callable[..., Quart] = build
+) -> AsyncIterator[Server]:
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
     with tempfile.TemporaryDirectory(prefix="switchboard-browser-") as tmp:
-        app = build(settings, store=SQLiteStore(Path(tmp) / "console.db"))
+        app = factory(settings, store=SQLiteStore(Path(tmp) / "console.db"))
         config = Config()
         config.bind = [f"127.0.0.1:{port}"]
         config.graceful_timeout = 1
@@ -116,17 +132,35 @@ async def _serve(settings: Settings, port: int) -> AsyncIterator[Server]:
             await asyncio.wait_for(task, 10)
 
 
+def _production(port: int) -> Settings:
+    return Settings(
+        auth_token=TEST_AUTH_TOKEN, public_url=f"http://127.0.0.1:{port}",
+        outbound=OutboundSettings(worker=False), console_poll=0.2,
+        console_tokens=(("alice", "alice-token-0123456789abcdef"),),
+    )  # fmt: skip
+
+
 @pytest.fixture
 async def server() -> AsyncIterator[Server]:
     """Production-like: signed webhooks, the console behind named tokens."""
     _chromium()
     port = _free_port()
-    settings = Settings(
-        auth_token=TEST_AUTH_TOKEN, public_url=f"http://127.0.0.1:{port}",
-        outbound=OutboundSettings(worker=False), console_poll=0.2,
-        console_tokens=(("alice", "alice-token-0123456789abcdef"),),
-    )  # fmt: skip
-    async for running in _serve(settings, port):
+    async for running in _serve(_production(port), port):
+        yield running
+
+
+@pytest.fixture
+async def subflow_server() -> AsyncIterator[Server]:
+    """As :func:`server`, serving the nested subflows of tests/test_subflows.py (parent →
+    child → grandchild) to every number."""
+    from tests.test_subflows import Parent
+
+    def factory(settings: Settings, *, store: Store) -> Quart:
+        return create_app([Parent], Router(default="parent"), settings, store=store)
+
+    _chromium()
+    port = _free_port()
+    async for running in _serve(_production(port), port, factory):
         yield running
 
 

@@ -5,8 +5,10 @@ completes the support flow. Screenshots of each page land in $SWITCHBOARD_SCREEN
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import aiohttp
 import pytest
 
 from flows.support import MENU
@@ -60,6 +62,44 @@ async def test_operate_a_live_conversation(server: Server, page: Any) -> None:
     diagram = page.locator("#view > section [data-flow=support]")
     await expect(diagram.locator("[data-state=menu] .count")).to_have_text("1 open")
     await shot(page, "flows")
+
+
+async def _advance(server: Server, duration: str) -> None:
+    """Move the dev server's clock (``POST /dev/clock``)."""
+    url, body = server.base + "/dev/clock", {"advance": duration}
+    async with aiohttp.ClientSession() as session, session.post(url, json=body) as response:
+        assert response.status == 200, await response.text()
+
+
+async def test_the_list_finds_stuck_conversations(dev_server: Server, page: Any) -> None:
+    """Open and quiet for longer than "stuck after" minutes (the API's ``stuck_minutes``):
+    two people went quiet two hours ago (the dev clock moved), one wrote just now."""
+    from playwright.async_api import expect
+
+    await dev_server.text("+15550001111", "hi")
+    await dev_server.text("+15550002222", "hi")
+    await _advance(dev_server, "2h")
+    await dev_server.text("+15550003333", "hi")
+    await page.goto(dev_server.base + "/console/")
+    rows = page.get_by_test_id("conversation-link")
+    await expect(rows).to_have_count(3)
+    minutes = page.get_by_test_id("filter-stuck-minutes")
+    await expect(minutes).to_be_disabled()  # only for status "stuck"
+    await page.get_by_test_id("filter-status").select_option("stuck")
+    await minutes.fill("90")
+    await page.get_by_test_id("search").click()
+    await expect(page).to_have_url(re.compile(r"status=stuck&stuck_minutes=90$"))
+    await expect(rows).to_have_count(2)
+    await expect(rows).to_have_text(["+15550002222", "+15550001111"])
+    await shot(page, "list-stuck")
+    await minutes.fill("150")  # quiet for 120 minutes is not stuck after 150
+    await page.get_by_test_id("search").click()
+    await expect(page.get_by_test_id("conversations")).to_contain_text("No conversations match.")
+    await page.get_by_test_id("filter-status").select_option("open")
+    await expect(minutes).to_be_disabled()
+    await page.get_by_test_id("search").click()
+    await expect(rows).to_have_count(3)
+    await expect(page).not_to_have_url(re.compile("stuck_minutes"))
 
 
 async def test_the_simulated_phone_completes_the_support_flow(

@@ -140,7 +140,8 @@ async def test_timers_are_set_claimed_and_cancelled_with_turns(store: Store) -> 
     # the conversation leaves `waiting`: its timer goes; the unbound one stays
     await store.commit(replace(write(conv(version=2, state="menu")), fired=None))
     assert [t.name for t in await store.claim_timers("c", LEASE, LEASE, 10)] == ["keep"]
-    await store.finish_timer(timer("keep", state=None))
+    assert await store.finish_timer(timer("keep", state=None)) is True  # dropped here
+    assert await store.finish_timer(timer("keep", state=None)) is False  # already gone
     assert await store.claim_timers("d", LEASE + timedelta(hours=1), LEASE, 10) == []
 
 

@@ -3,6 +3,8 @@
 - ``CallerV1`` asks a name, then calls ``Code`` in ``calling``.
 - ``CallerV2`` renames ``calling`` to ``checking`` and ``name`` to ``first``, with a migration.
 - ``Careless`` is v2 without the migration: a caller waiting in ``calling`` is lost.
+- ``misplaced(target)`` is v2 whose migration moves ``calling`` to ``target``, a state with no
+  ``failed`` transition (``asking`` calls ``Pin``; ``start`` waits for a message).
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot import Flow, T, Turn, text_is
-from bot.flow.versions import Migration
+from bot.flow.versions import Lost, Migration
 
-__all__ = ["CallerV1", "CallerV2", "Careless", "Code"]
+__all__ = ["CallerV1", "CallerV2", "Careless", "Code", "Pin", "misplaced"]
 
 
 class Code(Flow):
@@ -82,3 +84,32 @@ class Careless(CallerV2):
         outcome = turn.result.outcome.value if turn.result else None
         turn.say(f"You were in {old_state}; the code was {outcome}.")
         return "done"
+
+
+class Pin(Flow):
+    name = "pin"
+    states = ["ask", "ok"]
+    initial = "ask"
+    final_states = ["ok"]
+    transitions = [T("message", "ask", "ok")]
+
+    def on_enter_ask(self, turn: Turn) -> None:
+        turn.say("The PIN?")
+
+
+def misplaced(target: str, policy: Lost = Lost.RESTART) -> type[Flow]:
+    """v2 whose migration moves a caller waiting in ``calling`` to ``target``; ``on_lost``
+    is ``policy`` (``place_lost`` is ``Careless``'s)."""
+
+    class Misplaced(Careless):
+        on_lost = policy
+        states = ["start", "checking", "asking", "done", "sad"]
+        subflows = {"checking": Code, "asking": Pin}
+        migrations = [Migration(to=2, renamed={"calling": target})]
+        transitions = [
+            T("message", "start", "asking", conditions=text_is("pin")),
+            *CallerV2.transitions,
+            T("completed", "asking", "done"),
+        ]
+
+    return Misplaced

@@ -95,44 +95,7 @@ function watch(query, onChange) {
 }
 
 // -- pages -------------------------------------------------------------------------------
-const FILTERS = ["number", "flow", "state", "channel", "status"];
-
-async function listPage(params) {
-  const query = new URLSearchParams();
-  for (const name of FILTERS) if (params.get(name)) query.set(name, params.get(name));
-  if (params.get("cursor")) query.set("cursor", params.get("cursor"));
-  const page = await api("/conversations?" + query);
-  const form = h("form", { class: "filters", "data-testid": "filters", onsubmit: (e) => {
-    e.preventDefault();
-    const q = new URLSearchParams();
-    for (const name of FILTERS) { const v = form.elements[name].value.trim(); if (v) q.set(name, v); }
-    location.hash = "#/?" + q;
-  } },
-    h("input", { name: "number", placeholder: "number", value: params.get("number") || "", "data-testid": "filter-number" }),
-    h("input", { name: "flow", placeholder: "flow", value: params.get("flow") || "" }),
-    h("input", { name: "state", placeholder: "state", value: params.get("state") || "" }),
-    h("select", { name: "channel" }, ["", "sms", "whatsapp", "voice"].map((c) =>
-      h("option", { value: c, selected: params.get("channel") === c }, c || "any channel"))),
-    h("select", { name: "status", "data-testid": "filter-status" }, ["all", "open", "stuck", "closed"].map((c) =>
-      h("option", { value: c, selected: (params.get("status") || "all") === c }, c))),
-    h("button", { type: "submit", "data-testid": "search" }, "Search"));
-  const rows = page.conversations.map((c) => h("tr", { "data-key": c.key },
-    h("td", {}, h("a", { href: "#/c/" + encodeURIComponent(c.key), "data-testid": "conversation-link" }, c.theirs)),
-    h("td", {}, c.channel), h("td", {}, c.flow), h("td", {}, h("span", { class: "state" }, c.state)),
-    h("td", {}, c.closed ? "closed" : "open"), h("td", {}, "v" + c.version), h("td", { class: "when" }, when(c.updated_at))));
-  const next = page.next ? h("a", { href: "#/?" + withParam(params, "cursor", page.next), class: "more" }, "Older →") : null;
-  return [h("h1", {}, "Conversations"), form,
-    h("table", { class: "list", "data-testid": "conversations" },
-      h("thead", {}, h("tr", {}, ["Person", "Channel", "Flow", "State", "", "Version", "Updated"].map((t) => h("th", {}, t)))),
-      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 7, class: "empty" }, "No conversations match.")))),
-    next];
-}
-
-function withParam(params, name, value) {
-  const q = new URLSearchParams(params);
-  q.set(name, value);
-  return q.toString();
-}
+// the list of conversations (#/) is in list.js
 
 function when(iso) { return iso ? iso.replace("T", " ").slice(0, 19) : ""; }
 
@@ -146,6 +109,10 @@ function bubble(item) {
     const status = item.delivery || item.status;
     return h("li", { class: "out outbox" }, h("p", {}, item.body),
       h("small", { class: "status " + status }, `${when(item.at)} · ${item.purpose} · ${status}${item.error ? " · " + item.error : ""}${item.error_code ? " (" + item.error_code + ")" : ""}`));
+  }
+  if (item.type === "timer") {
+    const detail = item.event === "set" ? `due ${when(item.due_at)}` : item.reason || "";
+    return h("li", { class: "note timer", "data-testid": "timer-event" }, `${when(item.at)} · timer ${item.name} ${item.event}${detail ? " (" + detail + ")" : ""}`);
   }
   if (item.type === "event") {
     return h("li", { class: "note" }, `${when(item.at)} · ${item.kind}${item.body ? ": " + item.body : ""} (${item.state_before || "·"} → ${item.state_after || "·"})`);
@@ -193,6 +160,7 @@ async function conversationPage(key) {
             h("button", { onclick: () => act(base + "/consent", { status: "opted_out" }, "Opted out") }, "Opt out"),
             h("button", { onclick: () => act(base + "/consent", { status: "opted_in" }, "Opted in") }, "Opt in")),
           d.window ? h("p", {}, `WhatsApp window: last inbound ${when(d.window.last_inbound) || "never"}`) : null),
+        callStack(d.stack),
         h("div", { class: "card" }, h("h2", {}, "Data"), dataBox,
           h("button", { "data-testid": "save-data", onclick: () => {
             let data; try { data = JSON.parse(dataBox.value); } catch (err) { toast("Data is not JSON: " + err.message, true); return; }
@@ -209,6 +177,16 @@ async function conversationPage(key) {
             ["failed", "blocked"].includes(m.status) ? h("button", { onclick: () => act(`/outbox/${m.id}/retry`, {}, "Queued again") }, "Retry") : null))) : h("p", { class: "empty" }, "Nothing sent through the outbox."))),
       flow ? h("section", { class: "card wide" }, h("h2", {}, "Where this conversation is"), diagram(flow, c.state)) : null),
   ];
+}
+
+// The subflow call stack: callers outermost first, each waiting in a state that runs the
+// next flow down; the last frame is the flow running now.
+function callStack(stack) {
+  if (!stack || stack.length < 2) return null;
+  return h("div", { class: "card" }, h("h2", {}, "Call stack"),
+    h("ol", { class: "calls", "data-testid": "call-stack" }, stack.map((f) => h("li", { class: f.running ? "running" : "", "data-testid": "frame" },
+      `${f.flow} · ${f.state}`, f.calls ? ` ⇒ runs ${f.calls}` : " (running)",
+      f.waits_for.length ? h("small", {}, ` · waits for ${f.waits_for.join(" / ")}`) : null))));
 }
 
 function levels(flow) {
@@ -301,45 +279,6 @@ async function statsPage(name, params) {
     h("p", {}, "Entered: first steps and moves into the state. Gave up: open and idle over 24 h there. Stopped: sent STOP there. Median: time per step spent there (estimated from buckets). Handed off: always 0 for now (not yet read from hand-off records).")];
 }
 
-const phone = { from: "+15550001234", to: "+15550100000", channel: "sms", log: [] };
-
-async function phonePage() {
-  // The draft outlives a live re-render of this page (the thread updates while one types).
-  const input = h("input", { placeholder: "Type a message", "data-testid": "phone-text", autocomplete: "off",
-    value: phone.draft || "", oninput: () => { phone.draft = input.value; } });
-  const from = h("input", { value: phone.from, "data-testid": "phone-from" });
-  const to = h("input", { value: phone.to, "data-testid": "phone-to" });
-  const channel = h("select", {}, ["sms", "whatsapp"].map((c) => h("option", { value: c, selected: c === phone.channel }, c)));
-  let state = "";
-  if (phone.key) {
-    try { state = (await api("/conversations/" + encodeURIComponent(phone.key))).conversation.state; } catch (err) { state = ""; }
-  }
-  const thread = h("ol", { class: "thread", "data-testid": "phone-thread" }, phone.log.map((m) =>
-    h("li", { class: m.me ? "out" : "in", "data-testid": m.me ? "phone-sent" : "phone-reply" }, h("p", {}, m.text))));
-  const keypad = h("div", { class: "keypad" }, ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"].map((k) =>
-    h("button", { type: "button", onclick: () => { input.value += k; phone.draft = input.value; input.focus(); } }, k)));
-  const form = h("form", { class: "compose", onsubmit: async (e) => {
-    e.preventDefault();
-    Object.assign(phone, { from: from.value.trim(), to: to.value.trim(), channel: channel.value });
-    const text = phone.draft || "";
-    phone.draft = "";
-    phone.log.push({ me: true, text });
-    try {
-      const answer = await api("/simulate", { from: phone.from, to: phone.to, channel: phone.channel, text });
-      phone.key = answer.key;
-      for (const reply of answer.replies) phone.log.push({ me: false, text: reply });
-    } catch (err) { toast(err.message, true); }
-    await route();
-    $("main").querySelector("[data-testid=phone-text]")?.focus();
-  } }, input, h("button", { type: "submit", "data-testid": "phone-send" }, "Send"));
-  return [h("h1", {}, "Simulated phone"),
-    h("p", {}, "Dev mode: text any routed number as anyone. Replies come from the real engine; the conversation is stored like any other."),
-    h("div", { class: "row" }, "From ", from, " to ", to, " on ", channel),
-    h("div", { class: "split" }, h("section", { class: "phone-frame" }, thread, form, keypad),
-      h("section", { class: "side card" }, h("p", {}, "State: ", h("span", { class: "state", "data-testid": "phone-state" }, state || "—")),
-        phone.key ? h("a", { href: "#/c/" + encodeURIComponent(phone.key) }, "Open this conversation") : null))];
-}
-
 // -- routing and sign-in -----------------------------------------------------------------
 function showLogin(message) {
   if (stream) stream.abort();
@@ -369,7 +308,11 @@ async function route() {
       watchQuery = "?stats=1";
       again = () => {};
     }
-    else if (path === "/phone") { content = await phonePage(); document.body.dataset.page = "phone"; }
+    else if (path === "/phone") {
+      content = await phonePage();
+      document.body.dataset.page = "phone";
+      again = phoneLive; // live changes update the state only: the page is being typed on
+    }
     else { content = await listPage(params); document.body.dataset.page = "list"; }
   } catch (err) {
     if (err.message !== "unauthorized") toast(err.message, true);
