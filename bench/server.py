@@ -52,6 +52,8 @@ class Server:
     log: Path
     options: tuple[str, ...] = ()
     root: Path = HERE.parent  # the checkout whose code is served
+    wrapper: tuple[str, ...] = ()  # a command the server runs under (valgrind ...)
+    ready_timeout: float = 60.0
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
@@ -61,18 +63,19 @@ class Server:
 
     def __enter__(self) -> Server:
         command = [
-            sys.executable, "-m", "bot.cli", "serve", "--app", self.app, "--host", "127.0.0.1",
-            "--port", str(self.port), "--workers", str(self.workers), *self.options,
+            *self.wrapper, sys.executable, "-m", "bot.cli", "serve", "--app", self.app,
+            "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
+            *self.options,
         ]  # fmt: skip
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 command, env={**os.environ, "PYTHONPATH": str(self.root), **self.env},
                 stdout=log, stderr=log, start_new_session=True, cwd=self.root,
             )  # fmt: skip
-        self._wait_ready()
+        self._wait_ready(self.ready_timeout)
         return self
 
-    def _wait_ready(self, timeout: float = 60.0) -> None:
+    def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:

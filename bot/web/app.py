@@ -20,20 +20,17 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from bot.clock import Clock
 from bot.compliance.config import Compliance
 from bot.errors import BadRequest, RoutingError, StoreError
-from bot.events.parse import parse_inbound
-from bot.events.voice import VoiceEvent
 from bot.flow.definition import Flow
 from bot.flow.routing import Router
 from bot.runtime import Runtime, build_runtime
 from bot.settings import BANNER_SHOWN, Settings
 from bot.twiml.render import CONTENT_TYPE
 from bot.web.console import mount_console
-from bot.web.deadline import Deadlines, TurnTimeout
+from bot.web.deadline import Deadlines
 from bot.web.dev_clock import mount_dev_clock
 from bot.web.health import liveness, readiness
 from bot.web.metrics import mount_metrics
-from bot.web.request import Unauthorized, signed_url, verified_params
-from bot.web.status import dispatch_status
+from bot.web.webhook import FastWebhook, answer, refusal, status_callback
 from storage.base import Store
 
 __all__ = ["create_app", "runtime_of", "web_app"]
@@ -75,7 +72,7 @@ def create_app(
 
 def web_app(runtime: Runtime) -> Quart:
     """The Quart app for an already built ``runtime``; it starts and stops with the app."""
-    settings, engine = runtime.settings, runtime.engine
+    settings = runtime.settings
     app = Quart("switchboard")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["switchboard"] = runtime
@@ -92,25 +89,12 @@ def web_app(runtime: Runtime) -> Quart:
         await runtime.stop()
 
     @app.post("/twilio")
-    async def inbound() -> Response:
-        params = await verified_params(request, settings)
-        webhook = signed_url(request, settings).partition("?")[0]
-        event = parse_inbound(params, request.args, webhook)
-        token = request.headers.get("I-Twilio-Idempotency-Token")
-        if isinstance(event, VoiceEvent):
-            try:
-                twiml = await deadlines.run(runtime.calls.answer(event, token), event.sid)
-            except TurnTimeout:
-                twiml = runtime.calls.holding(event)  # the caller holds; Twilio asks again
-        else:
-            twiml = await deadlines.run(engine.handle(event, token), event.sid)
-        return Response(twiml, content_type=CONTENT_TYPE)
+    async def inbound() -> Response:  # FastWebhook answers these before Quart sees them
+        return Response(await answer(runtime, deadlines, request), content_type=CONTENT_TYPE)
 
     @app.post("/twilio/status")
-    async def status() -> Response:
-        params = await verified_params(request, settings)
-        handled = dispatch_status(runtime.status_handlers, params, request.args)
-        await deadlines.run(handled, "status callback")
+    async def status() -> Response:  # FastWebhook answers these before Quart sees them too
+        await status_callback(runtime, deadlines, request)
         return Response(status=204)
 
     @app.get("/healthz")
@@ -125,28 +109,24 @@ def web_app(runtime: Runtime) -> Quart:
     mount_dev_clock(app, runtime)  # /dev/clock, in dev mode only
     _errors(app)
     mount_metrics(app, runtime)  # GET /metrics and the request counter, when metrics are on
+    app.asgi_app = FastWebhook(  # type: ignore[method-assign]  # Quart's ASGI middleware idiom
+        app.asgi_app, runtime, deadlines, max_body=settings.max_body_bytes,
+        body_timeout=app.config["BODY_TIMEOUT"],
+    )  # fmt: skip
     return app
 
 
 def _errors(app: Quart) -> None:
     @app.errorhandler(BadRequest)
-    async def bad_request(exc: BadRequest) -> Response:
-        log.info("%s %s: %s", request.method, request.path, exc)
-        response = _text(str(exc), exc.status)
-        if isinstance(exc, Unauthorized):
-            # Twilio posts without credentials first and retries after this challenge.
-            response.headers["WWW-Authenticate"] = 'Basic realm="switchboard", charset="UTF-8"'
-        return response
-
     @app.errorhandler(RoutingError)
-    async def unrouted(exc: RoutingError) -> Response:
-        log.error("%s", exc)
-        return _text(str(exc), 404)
-
     @app.errorhandler(StoreError)
-    async def store_down(exc: StoreError) -> Response:
-        log.error("store error: %s", exc)
-        return _text("the conversation store is unavailable; try again", 503)
+    async def refused(exc: Exception) -> Response:
+        reply = refusal(exc, request.method, request.path)
+        if reply is None:  # pragma: no cover - only those three are registered
+            raise exc
+        response = _text(reply.text, reply.status)
+        response.headers.update(reply.headers)
+        return response
 
     @app.errorhandler(HTTPException)
     async def http_error(exc: HTTPException) -> Response:

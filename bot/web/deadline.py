@@ -36,13 +36,26 @@ class Deadlines:
 
     async def run(self, turn: Coroutine[Any, Any, R], what: str) -> R:
         """``await turn`` within the deadline, else :class:`TurnTimeout` (it is cancelled)."""
-        task = asyncio.get_running_loop().create_task(turn)
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(turn)
+        # asyncio.wait(timeout=) without its sets and per-call bookkeeping: one future woken
+        # by whichever comes first, the turn or the timer.
+        waiter: asyncio.Future[None] = loop.create_future()
+
+        def wake(_: object = None) -> None:
+            if not waiter.done():
+                waiter.set_result(None)
+
+        task.add_done_callback(wake)
+        timer = loop.call_later(self.seconds, wake)
         try:
-            done, _ = await asyncio.wait({task}, timeout=self.seconds)
+            await waiter
         except asyncio.CancelledError:  # the client went away: so does the turn
+            timer.cancel()
             self._abandon(task)
             raise
-        if not done:
+        timer.cancel()
+        if not task.done():
             self._abandon(task)
             log.error("%s: the turn did not finish within %.1fs (store stalled?); abandoned",
                       what, self.seconds)  # fmt: skip

@@ -11,9 +11,10 @@ import hmac
 import ipaddress
 import json
 import logging
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from typing import Any, Literal, Protocol
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from quart import Request
+from werkzeug.datastructures import Headers, MultiDict
 
 from bot.errors import BadRequest, SignatureError
 from bot.events.model import Params
@@ -22,12 +23,38 @@ from bot.settings import Settings
 from bot.web.form import Form
 from bot.web.signature import valid_body_hash, valid_signature
 
-__all__ = ["Unauthorized", "read_form", "signed_url", "verified_params"]
+__all__ = ["Incoming", "Unauthorized", "read_form", "signed_url", "verified", "verified_params"]
 
 log = logging.getLogger("switchboard.web")
 _FORM = "application/x-www-form-urlencoded"
 _JSON = "application/json"
 _MAX_FIELDS = 1000
+
+
+class Incoming(Protocol):
+    """What reading a webhook needs of a request: Quart's, or the ASGI fast path's
+    (:mod:`bot.web.webhook`), both werkzeug requests underneath."""
+
+    @property
+    def headers(self) -> Headers: ...
+    @property
+    def mimetype(self) -> str: ...
+    @property
+    def scope(self) -> Any: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def remote_addr(self) -> str | None: ...
+    @property
+    def scheme(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def args(self) -> MultiDict[str, str]: ...
+
+    async def get_data(
+        self, cache: bool, as_text: Literal[False], parse_form_data: bool
+    ) -> bytes: ...
 
 
 class Unauthorized(BadRequest):
@@ -36,11 +63,42 @@ class Unauthorized(BadRequest):
     status = 401
 
 
+def _form(pairs: list[tuple[str, str]]) -> Form:
+    lists: dict[str, list[str]] = {}
+    for name, value in pairs:  # what MultiDict(pairs) does, without iter_multi_items
+        values = lists.get(name)
+        if values is None:
+            lists[name] = [value]
+        else:
+            values.append(value)
+    form = Form()
+    dict.update(form, lists)  # a MultiDict holds lists inside
+    return form
+
+
 def _no_nul(pairs: list[tuple[str, str]]) -> Form:
     if any("\x00" in name or "\x00" in value for name, value in pairs):
         # Twilio never sends one, and PostgreSQL cannot store one in text.
         raise BadRequest("request body contains a NUL character")
-    return Form(pairs)
+    return _form(pairs)
+
+
+def _unquoted(text: str) -> str:
+    text = text.replace("+", " ") if "+" in text else text
+    return unquote(text, errors="strict") if "%" in text else text
+
+
+def _form_pairs(text: str) -> list[tuple[str, str]]:
+    """``parse_qsl(text, keep_blank_values=True, errors="strict")``, without its per-field
+    overhead (the same pairs; ``tests/test_form_parsing.py`` checks them against it)."""
+    if text.count("&") >= _MAX_FIELDS:
+        raise BadRequest(f"request body has more than {_MAX_FIELDS} fields")
+    pairs = []
+    for field in text.split("&"):
+        if field:
+            name, _, value = field.partition("=")
+            pairs.append((_unquoted(name), _unquoted(value)))
+    return pairs
 
 
 def _json_pairs(body: bytes) -> list[tuple[str, str]]:
@@ -56,28 +114,38 @@ def _json_pairs(body: bytes) -> list[tuple[str, str]]:
     return [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in document.items()]
 
 
-async def read_form(req: Request) -> Params:
+def _mimetype(req: Incoming) -> str:
+    content_type: str = req.headers.get("Content-Type", "")
+    return _FORM if content_type == _FORM else req.mimetype  # Twilio's exact header: no parse
+
+
+async def read_form(req: Incoming) -> Params:
     """The parameters as a multi-dict: 415 unless form-encoded or JSON, 400 unless valid UTF-8
     without NUL (a JSON body must also be one object)."""
-    if req.mimetype not in {_FORM, _JSON}:
-        got = req.mimetype or "none"
+    return _parsed(_mimetype(req), await _body(req))
+
+
+async def _body(req: Incoming) -> bytes:
+    return await req.get_data(cache=True, as_text=False, parse_form_data=False)
+
+
+def _parsed(mimetype: str, body: bytes) -> Params:
+    if mimetype not in {_FORM, _JSON}:
+        got = mimetype or "none"
         raise BadRequest(f"Content-Type must be {_FORM} (or signed {_JSON}), got {got!r}", 415)
-    body = await req.get_data(cache=True, as_text=False, parse_form_data=False)
-    if req.mimetype == _JSON:
+    if mimetype == _JSON:
         return _no_nul(_json_pairs(body))
     try:
-        pairs = parse_qsl(
-            body.decode("utf-8"), keep_blank_values=True, errors="strict",
-            max_num_fields=_MAX_FIELDS,
-        )  # fmt: skip
+        text = body.decode("utf-8")
+        pairs = _form_pairs(text)
     except UnicodeDecodeError as exc:
         raise BadRequest("request body is not valid UTF-8") from exc
-    except ValueError as exc:
-        raise BadRequest(f"request body has more than {_MAX_FIELDS} fields") from exc
-    return _no_nul(pairs)
+    if "\x00" in text or "%00" in text:  # the only ways a NUL gets into a name or value
+        return _no_nul(pairs)
+    return _form(pairs)
 
 
-def _trusted(req: Request, settings: Settings) -> bool:
+def _trusted(req: Incoming, settings: Settings) -> bool:
     if not settings.trusted_proxies or not req.remote_addr:
         return False
     try:
@@ -87,7 +155,7 @@ def _trusted(req: Request, settings: Settings) -> bool:
     return any(addr in net for net in settings.trusted_proxies)
 
 
-def signed_url(req: Request, settings: Settings) -> str:
+def signed_url(req: Incoming, settings: Settings) -> str:
     """The URL Twilio requested: configured (or trusted forwarded) origin + raw target."""
     raw_path: bytes = req.scope.get("raw_path") or req.path.encode("utf-8")
     query: bytes = req.scope.get("query_string", b"")
@@ -101,7 +169,7 @@ def signed_url(req: Request, settings: Settings) -> str:
     return f"{scheme}://{host}{target}"
 
 
-def _basic_credentials(req: Request) -> tuple[str, str] | None:
+def _basic_credentials(req: Incoming) -> tuple[str, str] | None:
     scheme, _, encoded = req.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "basic":
         return None
@@ -113,7 +181,7 @@ def _basic_credentials(req: Request) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
-def _check_basic(req: Request, settings: Settings) -> tuple[str, str] | None:
+def _check_basic(req: Incoming, settings: Settings) -> tuple[str, str] | None:
     """The webhook's Basic credentials when configured (401 unless given and right)."""
     if settings.webhook_auth is None:
         return None
@@ -136,13 +204,13 @@ def _with_userinfo(url: str, credentials: tuple[str, str]) -> str:
 
 
 def _check_signature(
-    req: Request, token: str, url: str, params: Params, body: bytes,
-    basic: tuple[str, str] | None,
+    req: Incoming, token: str, url: str, params: Params, body: bytes,
+    basic: tuple[str, str] | None, mimetype: str,
 ) -> None:  # fmt: skip
-    if req.mimetype == _JSON and not valid_body_hash(url, body):
+    if mimetype == _JSON and not valid_body_hash(url, body):
         log.warning("rejected a JSON request whose bodySHA256 is missing or wrong")
         raise SignatureError("bodySHA256 is missing from the URL or does not match the body")
-    signed = Form() if req.mimetype == _JSON else params  # JSON: the URL alone is signed
+    signed = Form() if mimetype == _JSON else params  # JSON: the URL alone is signed
     header = req.headers.get("X-Twilio-Signature")
     urls = [url]
     if basic is not None and "@" not in urlsplit(url).netloc:
@@ -165,15 +233,22 @@ def _check_account(params: Params, settings: Settings) -> None:
         raise SignatureError("AccountSid is not this application's account", 403)
 
 
-async def verified_params(req: Request, settings: Settings) -> Params:
+async def verified_params(req: Incoming, settings: Settings) -> Params:
     """The parameters, after Basic auth (when configured) and the signature (skipped only in
     dev mode without a token) checked out, with every id of the right shape and account."""
+    params, _ = await verified(req, settings)
+    return params
+
+
+async def verified(req: Incoming, settings: Settings) -> tuple[Params, str]:
+    """:func:`verified_params` and the URL Twilio signed (:func:`signed_url`), each read once."""
     basic = _check_basic(req, settings)
-    params = await read_form(req)
+    mimetype = _mimetype(req)
+    body = await _body(req)
+    params = _parsed(mimetype, body)
+    url = signed_url(req, settings)
     if settings.auth_token:
-        body = await req.get_data(cache=True, as_text=False, parse_form_data=False)
-        url = signed_url(req, settings)
-        _check_signature(req, settings.auth_token, url, params, body, basic)
+        _check_signature(req, settings.auth_token, url, params, body, basic, mimetype)
     check_sids(params)
     _check_account(params, settings)
-    return params
+    return params, url

@@ -1,14 +1,17 @@
 """PostgreSQL backend on asyncpg: many stateless processes on one database.
 
 - **One step at a time per conversation, across processes.** :meth:`PostgresStore.hold`
-  takes a session-level advisory lock on the conversation's key (on a pooled connection
-  that the turn then uses for its load and commit), so two instances never run a step of
-  the same conversation at once. The version guard in :meth:`commit` stays as the
-  safety net. A lock wait is bounded by ``lock_timeout``; the server drops the lock if the
-  process dies.
-- **Two hops per turn on the data**: :meth:`load` is one query (idempotency hit or the
-  conversation); :meth:`commit` is one transaction guarded by the conversation's version and
-  by the heads of the contacts the turn read (re-read in the same statement).
+  opens a transaction and takes a transaction-scoped advisory lock on the conversation's key
+  in one round trip (on a pooled connection that the turn then uses for its load, contact
+  and commit; :mod:`storage.postgres.held`), so two instances never run a step of the same
+  conversation at once; the turn's COMMIT lets go of it. The version guard in
+  :meth:`commit` stays as the safety net. A lock wait is bounded by ``lock_timeout``; the
+  server drops the lock if the process dies.
+- **Five round trips per turn**: the lock, :meth:`load` (idempotency hit or the
+  conversation, one query), :meth:`contact`, the commit statement (guarded by the
+  conversation's version and by the heads of the contacts the turn read, re-read in the same
+  statement) and COMMIT. The pool's reset query is skipped: the store leaves no session state
+  (asyncpg still rolls back a transaction left open).
 - **Schema**: versioned migrations under ``storage/migrations/postgres``, applied by
   ``switchboard db upgrade`` (serialised across processes by an advisory lock) and checked
   at :meth:`open`; the store does not migrate by itself unless asked (``auto_migrate``).
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import datetime
@@ -32,19 +35,18 @@ from urllib.parse import urlsplit
 import asyncpg
 
 import storage.schema as S
-from storage.admin_queries import record_audit
 from storage.backend import Backend
-from storage.dialect import POSTGRES, dumps, numbered
+from storage.dialect import POSTGRES, dumps
 from storage.errors import ConfigError, ConflictError, SchemaError, StoreError
 from storage.migrations import Migration
 from storage.postgres import outbox
-from storage.postgres.sql import COMMIT, CONTACT, LOAD
+from storage.postgres.held import Held, lock_id
+from storage.postgres.sql import CONTACT, LOAD
+from storage.postgres.turn import Duplicate, drive, head, write_turn
 from storage.programs import Program
 from storage.records import (
-    ConsentChange,
     Contact,
     Loaded,
-    LogEntry,
     OutboundMessage,
     Timer,
     TurnWrite,
@@ -65,40 +67,11 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=dumps, decoder=json.loads, schema="pg_catalog")
 
 
-def _log_columns(entries: Sequence[LogEntry]) -> list[list[Any]]:
-    rows = [
-        (e.conversation, e.direction, e.kind, e.body, e.at, e.sid, e.channel,
-         dumps(list(e.media)), e.state_before, e.state_after, dumps(e.meta))
-        for e in entries
-    ]  # fmt: skip
-    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 11
-
-
-def _consent_columns(changes: Sequence[ConsentChange]) -> list[list[Any]]:
-    rows = [(c.person, c.scope, c.status, c.source, c.at, c.channel, c.detail) for c in changes]
-    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 7
-
-
-def _contact_columns(contacts: Sequence[Contact]) -> list[list[Any]]:
-    return [[c.scope for c in contacts], [c.person for c in contacts], [c.window for c in contacts]]
-
-
-def _head(entry: int | None, last: datetime | None, window: str | None) -> str:
-    """The token for a contact's state: its latest ledger entry, and its window when asked."""
-    head = str(entry or 0)
-    return head if window is None else f"{head}/{last.isoformat() if last else ''}"
-
-
-def _check_heads(
-    contacts: Sequence[Contact], ids: Sequence[int | None], seen: Sequence[datetime | None]
-) -> None:
-    """:class:`ConflictError` when a contact's head moved since the turn read it.
-
-    The heads are read in the commit statement's snapshot: a change committed before it
-    started is seen; one committing while it runs is ordered after this turn."""
-    for contact, entry, last in zip(contacts, ids, seen, strict=True):
-        if _head(entry, last, contact.window) != contact.head:
-            raise ConflictError(f"consent or window of {contact.person} changed since read")
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    """The pool's reset: nothing. The store takes no session lock (advisory locks are
+    transaction-scoped), sets nothing outside a transaction, opens no cursor and listens to
+    nothing; asyncpg rolls back a transaction left open before calling this. The default
+    reset query would cost every release a round trip."""
 
 
 class PostgresStore(Backend):
@@ -141,7 +114,7 @@ class PostgresStore(Backend):
         self.statement_timeout_s = statement_timeout_s
         self.ping_timeout_s = acquire_timeout_s
         self._pool: asyncpg.Pool | None = None
-        self._held: ContextVar[tuple[str, asyncpg.Connection] | None] = ContextVar(
+        self._held: ContextVar[Held | None] = ContextVar(
             f"switchboard_pg_held_{id(self)}", default=None
         )
 
@@ -169,7 +142,7 @@ class PostgresStore(Backend):
             self._pool = await asyncpg.create_pool(
                 self.dsn, min_size=self.pool_min, max_size=self.pool_max,
                 server_settings=settings, init=_init_connection, timeout=self.connect_timeout_s,
-                command_timeout=self.statement_timeout_s,
+                command_timeout=self.statement_timeout_s, reset=_no_reset,
             )  # fmt: skip
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
             raise StoreError(f"cannot connect to {self.where}: {_reason(exc)}") from exc
@@ -184,7 +157,11 @@ class PostgresStore(Backend):
         """The connection this task holds a conversation on, else one from the pool."""
         held = self._held.get()
         if held is not None:
-            yield held[1]
+            if not held.usable():
+                raise StoreError(f"{self.where}: the connection holding {held.key!r} was lost")
+            if not held.conn.is_in_transaction():  # used again after its COMMIT: lock again
+                await self._query(held.begin())
+            yield held.conn
             return
         if self._pool is None:
             raise StoreError("the PostgreSQL store is not open (call `await store.open()` first)")
@@ -199,20 +176,15 @@ class PostgresStore(Backend):
         """Keep every other process (and task) off conversation ``key`` while held."""
         if self._held.get() is not None:
             raise StoreError("a task can hold one conversation at a time")
-        lock_key = f"{self.schema or 'public'}:{key}"
         async with self._connection() as conn:
-            try:
-                await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", lock_key)
-            except _ERRORS as exc:
-                raise _translate(exc, self.where) from exc
-            token = self._held.set((key, conn))
+            held = Held(key, conn, lock_id(f"{self.schema or 'public'}:{key}"))
+            await self._query(held.begin())
+            token = self._held.set(held)
             try:
                 yield
             finally:
                 self._held.reset(token)
-        # No explicit unlock: the pool resets every connection it gets back, which releases
-        # its advisory locks (asyncpg Connection.reset), or closes it if the reset fails;
-        # and the server drops a dead session's locks. One round trip less per turn.
+                await held.end()
 
     async def run(
         self, program: Program[R], *, atomic: bool = True, statement_timeout_s: float | None = None
@@ -220,9 +192,11 @@ class PostgresStore(Backend):
         async with self._connection() as conn:
             try:
                 if not atomic:
-                    return await _drive(conn, program, statement_timeout_s)
+                    return await drive(conn, program, statement_timeout_s)
+                if self._held.get() is not None:  # inside the held transaction: a savepoint
+                    return await _savepoint(conn, drive(conn, program, statement_timeout_s))
                 async with conn.transaction():
-                    return await _drive(conn, program, statement_timeout_s)
+                    return await drive(conn, program, statement_timeout_s)
             except _ERRORS as exc:
                 raise _translate(exc, self.where) from exc
 
@@ -280,42 +254,48 @@ class PostgresStore(Backend):
             entry, out, last = await self._query(conn.fetchrow(CONTACT, scope, person, window))
         return Contact(
             bool(out), last, scope=scope, person=person, window=window,
-            head=_head(entry, last, window),
+            head=head(entry, last, window),
         )  # fmt: skip
 
     async def commit(self, write: TurnWrite) -> str | None:
-        c, keys = write.conversation, list(dict.fromkeys(write.idempotency_keys))
-        data = c.data if write.save_state else {}  # a rolled-back step's data is not written
+        keys = list(dict.fromkeys(write.idempotency_keys))
+        held = self._held.get()
+        if held is not None:
+            return await self._commit_held(held, write, keys)
         async with self._connection() as conn:
             try:
                 async with conn.transaction():
-                    recorded, saved, ids, seen = await conn.fetchrow(
-                        COMMIT, c.key, write.response, write.at, keys, c.flow, c.state, data,
-                        c.version, c.closed, write.save_state, c.channel, c.ours, c.theirs,
-                        *_log_columns(write.log), *_consent_columns(write.consent),
-                        write.touch_window, *_contact_columns(write.contacts),
-                        *outbox.fired_timer(write), write.moved and not write.clear_timers,
-                        c.flow_version, c.flow_shape,
-                        list(c.stack), write.dropped_by,
-                    )  # fmt: skip
-                    if recorded != len(keys):
-                        raise _Duplicate
-                    if write.save_state and saved != 1:
-                        raise ConflictError(
-                            f"conversation {c.key!r} moved past version {c.version - 1}"
-                        )
-                    _check_heads(write.contacts, ids, seen)
-                    await outbox.write_outbound(conn, write)  # same transaction
-                    if write.audit is not None:  # an operator's action: audited with it
-                        await _drive(conn, record_audit(POSTGRES, write.audit), None)
-            except _Duplicate:
-                earlier: str | None = await self._query(conn.fetchval(
-                    "SELECT response FROM idempotency WHERE key = ANY($1::text[]) LIMIT 1", keys
-                ))  # fmt: skip
-                return earlier
+                    await write_turn(conn, write, keys)
+            except Duplicate:
+                return await self._earlier(conn, keys)
             except _ERRORS as exc:
                 raise _translate(exc, self.where) from exc
         return None
+
+    async def _commit_held(self, held: Held, write: TurnWrite, keys: list[str]) -> str | None:
+        """The turn inside the held transaction; anything but success undoes it and holds
+        the conversation again (see :mod:`storage.postgres.held`)."""
+        try:
+            held.writing = True
+            await write_turn(held.conn, write, keys)
+            await held.commit()
+        except Duplicate:
+            await self._query(held.again())
+            return await self._earlier(held.conn, keys)
+        except ConflictError:
+            await self._query(held.again())
+            raise
+        except _ERRORS as exc:
+            if held.usable():
+                await self._query(held.again())
+            raise _translate(exc, self.where) from exc
+        return None
+
+    async def _earlier(self, conn: asyncpg.Connection, keys: list[str]) -> str | None:
+        earlier: str | None = await self._query(conn.fetchval(
+            "SELECT response FROM idempotency WHERE key = ANY($1::text[]) LIMIT 1", keys
+        ))  # fmt: skip
+        return earlier
 
     # -- the set-based outbox writes ----------------------------------------------------
 
@@ -343,20 +323,15 @@ class PostgresStore(Backend):
         return claimed
 
 
-async def _drive(conn: asyncpg.Connection, program: Program[R], limit_s: float | None) -> R:
-    """Run each statement ``program`` yields (its ``?`` numbered) and send it the rows."""
+async def _savepoint(conn: asyncpg.Connection, work: Coroutine[Any, Any, R]) -> R:
+    await conn.execute("SAVEPOINT switchboard_run")
     try:
-        sql, args = next(program)
-        while True:
-            rows = await conn.fetch(numbered(sql), *args, timeout=limit_s)
-            sql, args = program.send(rows)
-    except StopIteration as stop:
-        result: R = stop.value
-        return result
-
-
-class _Duplicate(Exception):
-    """One of the turn's idempotency keys was already recorded: roll the turn back."""
+        result = await work
+    except BaseException:
+        await conn.execute("ROLLBACK TO SAVEPOINT switchboard_run")
+        raise
+    await conn.execute("RELEASE SAVEPOINT switchboard_run")
+    return result
 
 
 def _reason(exc: BaseException) -> str:

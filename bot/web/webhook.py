@@ -1,0 +1,212 @@
+"""``POST /twilio`` and ``POST /twilio/status`` answered straight from ASGI, in front of Quart.
+
+Quart's request machinery (a task per request and per body, the request context, routing,
+before/after hooks, the response object) costs about 0.6 M CPU instructions per request,
+counted by ``python -m bench --only instructions``: a third of what a bare Quart endpoint
+costs in all. The webhook uses none of it, so :class:`FastWebhook` serves ``POST /twilio``
+and the status callbacks itself: it reads the body (at most ``MAX_CONTENT_LENGTH``, 413
+beyond; 408 after ``BODY_TIMEOUT``), builds a werkzeug request (the headers, host, scheme
+and query string exactly as Quart would read them), runs :func:`answer` (or
+:func:`status_callback`) and sends the TwiML (or 204). Every other request (another method,
+health, the console, the admin API, metrics) goes to Quart, which also keeps both routes,
+running the same functions. Refusals are answered and logged by :func:`refusal`, as Quart's
+error handlers answer them; anything else propagates as it would from a Quart view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
+
+from werkzeug.datastructures import Headers
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, RequestTimeout
+from werkzeug.sansio.request import Request as SansioRequest
+
+from bot.errors import BadRequest, RoutingError, StoreError
+from bot.events.parse import parse_inbound
+from bot.events.voice import VoiceEvent
+from bot.observe.metrics import Metrics
+from bot.runtime import Runtime
+from bot.twiml.render import CONTENT_TYPE
+from bot.web.deadline import Deadlines, TurnTimeout
+from bot.web.request import Incoming, Unauthorized, verified, verified_params
+from bot.web.status import dispatch_status
+
+__all__ = ["FastWebhook", "Reply", "answer", "refusal", "status_callback"]
+
+log = logging.getLogger("switchboard.web")
+Scope = Mapping[str, Any]
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
+Send = Callable[[Any], Awaitable[None]]
+ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
+_TEXT = "text/plain; charset=utf-8"
+_PATHS = frozenset({"/twilio", "/twilio/status"})
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A refusal's answer: status, one line of text, and extra headers."""
+
+    status: int
+    text: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def refusal(exc: Exception, method: str, path: str) -> Reply | None:
+    """The answer to a deliberate refusal (logged here), or None for anything else."""
+    if isinstance(exc, BadRequest):
+        log.info("%s %s: %s", method, path, exc)
+        if isinstance(exc, Unauthorized):
+            # Twilio posts without credentials first and retries after this challenge.
+            challenge = {"WWW-Authenticate": 'Basic realm="switchboard", charset="UTF-8"'}
+            return Reply(exc.status, str(exc), challenge)
+        return Reply(exc.status, str(exc))
+    if isinstance(exc, RoutingError):
+        log.error("%s", exc)
+        return Reply(404, str(exc))
+    if isinstance(exc, StoreError):
+        log.error("store error: %s", exc)
+        return Reply(503, "the conversation store is unavailable; try again")
+    if isinstance(exc, HTTPException):  # werkzeug's (a missing key of a MultiDict: 400)
+        return Reply(exc.code or 400, exc.description or exc.name)
+    return None
+
+
+async def answer(runtime: Runtime, deadlines: Deadlines, req: Incoming) -> str:
+    """One inbound webhook: verified, parsed, one engine step; the TwiML to answer."""
+    params, url = await verified(req, runtime.settings)
+    event = parse_inbound(params, req.args, url.partition("?")[0])
+    token = req.headers.get("I-Twilio-Idempotency-Token")
+    if isinstance(event, VoiceEvent):
+        try:
+            return await deadlines.run(runtime.calls.answer(event, token), event.sid)
+        except TurnTimeout:
+            return runtime.calls.holding(event)  # the caller holds; Twilio asks again
+    return await deadlines.run(runtime.engine.handle(event, token), event.sid)
+
+
+async def status_callback(runtime: Runtime, deadlines: Deadlines, req: Incoming) -> None:
+    """One status callback: verified, handed to the handler for its kind."""
+    params = await verified_params(req, runtime.settings)
+    handled = dispatch_status(runtime.status_handlers, params, req.args)
+    await deadlines.run(handled, "status callback")
+
+
+class _Headers(dict[str, str]):
+    """The request's headers by lower-case name, the first of a repeated one kept: what
+    werkzeug's ``Headers.get`` answers, without validating every value on the way in."""
+
+    def get(self, key: str, default: Any = None, type: Any = None) -> Any:
+        value = dict.get(self, key.lower(), default)
+        if type is None or value is default:
+            return value
+        try:
+            return type(value)
+        except ValueError:
+            return default
+
+
+class _Request(SansioRequest):
+    """What :func:`answer` reads of a request: werkzeug's view of the ASGI scope, the body."""
+
+    def __init__(self, scope: Scope, body: bytes) -> None:
+        headers = _Headers()
+        for name, value in scope["headers"]:
+            headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+        client = scope.get("client")
+        super().__init__(
+            scope["method"], scope["scheme"], scope.get("server"), scope.get("root_path", ""),
+            scope["path"], scope["query_string"], cast(Headers, headers),
+            client[0] if client else None,
+        )  # fmt: skip
+        self.scope, self._body = scope, body
+
+    async def get_data(
+        self, cache: bool, as_text: Literal[False], parse_form_data: bool
+    ) -> bytes:  # fmt: skip
+        return self._body
+
+
+class FastWebhook:
+    """ASGI: ``POST /twilio`` served by :func:`answer`; everything else by ``inner``."""
+
+    def __init__(
+        self, inner: ASGIApp, runtime: Runtime, deadlines: Deadlines, *,
+        max_body: int | None, body_timeout: float,
+    ) -> None:  # fmt: skip
+        self.inner, self.runtime, self.deadlines = inner, runtime, deadlines
+        self.max_body, self.body_timeout = max_body, body_timeout
+        self.metrics: Metrics | None = runtime.observer.metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in _PATHS:
+            await self.inner(scope, receive, send)
+            return
+        path = scope["path"]
+        try:
+            body = await self._body(scope, receive)
+        except (RequestEntityTooLarge, RequestTimeout) as exc:
+            text = f"{exc.description}\n".encode()
+            await self._send(send, path, exc.code or 400, _TEXT, text)
+            return
+        if body is None:
+            return  # the client went away before sending it all
+        req = _Request(scope, body)
+        try:
+            if path == "/twilio":
+                twiml = await answer(self.runtime, self.deadlines, req)
+            else:
+                await status_callback(self.runtime, self.deadlines, req)
+        except Exception as exc:
+            reply = refusal(exc, "POST", path)
+            if reply is None:
+                raise
+            text = (reply.text + "\n").encode()
+            await self._send(send, path, reply.status, _TEXT, text, reply.headers)
+            return
+        if path == "/twilio":
+            await self._send(send, path, 200, CONTENT_TYPE, twiml.encode())
+        else:
+            await self._send(send, path, 204, None, b"")
+
+    async def _body(self, scope: Scope, receive: Receive) -> bytes | None:
+        """The whole body; None if the client left first (413 and 408 as Quart's)."""
+        declared = next((v for k, v in scope["headers"] if k.lower() == b"content-length"), b"")
+        if self.max_body is not None and declared.isdigit() and int(declared) > self.max_body:
+            raise RequestEntityTooLarge()
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                return await self._read(receive)
+        except TimeoutError as exc:
+            raise RequestTimeout() from exc
+
+    async def _read(self, receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if self.max_body is not None and size > self.max_body:
+                raise RequestEntityTooLarge()
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _send(
+        self, send: Send, path: str, status: int, content_type: str | None, body: bytes,
+        extra: dict[str, str] | None = None,
+    ) -> None:  # fmt: skip
+        headers = [] if content_type is None else [
+            (b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())
+        ]  # fmt: skip
+        headers += [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        if self.metrics is not None:
+            self.metrics.request(path, status)
