@@ -129,7 +129,7 @@ async def test_a_body_growing_past_the_limit_is_413(harness: Harness) -> None:
     chunks = [{"type": "http.request", "body": b"x" * 60, "more_body": True}] * 2
     await fast(harness)(scope(), receiver(*chunks), sent)
     assert sent.status == 413
-    assert b"exceeds the capacity limit" in sent.body
+    assert b"larger than 100 bytes (SWITCHBOARD_MAX_BODY_BYTES" in sent.body
 
 
 async def test_a_body_that_never_ends_is_408(harness: Harness) -> None:

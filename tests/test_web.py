@@ -43,11 +43,17 @@ async def test_missing_required_parameters_are_400(harness: Harness, missing: st
     await assert_nothing_stored(harness)
 
 
-async def test_a_missing_signature_is_403(harness: Harness) -> None:
+async def test_a_missing_signature_is_403_saying_so_in_one_log_line(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="switchboard")
     reply = await harness.post(
         "/twilio", harness.phone("+15550001111").message_params("hi"), signed=False
     )
-    assert reply.status == 403
+    assert reply.status == 403 and "X-Twilio-Signature is missing" in reply.body
+    said = [r for r in caplog.records if "X-Twilio-Signature" in r.getMessage()]
+    assert [r.levelname for r in said] == ["WARNING"], said  # once, not once per layer
+    assert "without X-Twilio-Signature" in said[0].getMessage()
     await assert_nothing_stored(harness)
 
 
@@ -101,10 +107,24 @@ async def test_unsigned_json_is_403_not_processed(harness: Harness) -> None:
     await assert_nothing_stored(harness)
 
 
-async def test_an_oversized_body_is_413(harness: Harness) -> None:
-    status, _ = await raw_post(harness, b"Body=" + b"x" * (65 * 1024))
-    assert status == 413
+async def test_an_oversized_body_is_413_naming_the_setting_and_logged(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="switchboard")
+    status, text = await raw_post(harness, b"Body=" + b"x" * (65 * 1024))
+    assert status == 413 and "SWITCHBOARD_MAX_BODY_BYTES" in text
+    assert "POST /twilio: 413" in caplog.text
     await assert_nothing_stored(harness)
+
+
+async def test_a_wrong_method_is_405_and_logged(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="switchboard")
+    client = harness.app.test_client()  # type: ignore[union-attr]
+    response = await client.get("/twilio")
+    assert response.status_code == 405 and "POST" in response.headers["Allow"]
+    assert "GET /twilio: 405 Method Not Allowed" in caplog.text
 
 
 @pytest.mark.parametrize("body", [b"Body=\xff\xfe&From=%2B1", b"Body=%FF%FE&From=%2B1"])

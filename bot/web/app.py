@@ -130,6 +130,9 @@ def _errors(app: Quart) -> None:
 
     @app.errorhandler(HTTPException)
     async def http_error(exc: HTTPException) -> Response:
+        # nothing refused without a line: 404s excepted (scanners), each says why
+        if exc.code != 404:
+            log.info("%s %s: %s %s", request.method, request.path, exc.code, exc.name)
         response = _text(exc.description or exc.name, exc.code or 400)
         if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
             response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))

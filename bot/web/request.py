@@ -212,6 +212,12 @@ def _check_signature(
         raise SignatureError("bodySHA256 is missing from the URL or does not match the body")
     signed = Form() if mimetype == _JSON else params  # JSON: the URL alone is signed
     header = req.headers.get("X-Twilio-Signature")
+    if header is None:
+        log.warning("rejected a request without X-Twilio-Signature for %s", _public(url))
+        raise SignatureError(
+            "X-Twilio-Signature is missing: only requests Twilio signed are accepted "
+            "(`switchboard serve --dev` without TWILIO_AUTH_TOKEN accepts unsigned ones)"
+        )
     urls = [url]
     if basic is not None and "@" not in urlsplit(url).netloc:
         urls.append(_with_userinfo(url, basic))  # the SDKs sign the URL with its credentials

@@ -25,7 +25,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, RequestTimeout
 from werkzeug.sansio.request import Request as SansioRequest
 
-from bot.errors import BadRequest, RoutingError, StoreError
+from bot.errors import BadRequest, RoutingError, SignatureError, StoreError
 from bot.events.parse import parse_inbound
 from bot.events.voice import VoiceEvent
 from bot.observe.metrics import Metrics
@@ -58,7 +58,8 @@ class Reply:
 def refusal(exc: Exception, method: str, path: str) -> Reply | None:
     """The answer to a deliberate refusal (logged here), or None for anything else."""
     if isinstance(exc, BadRequest):
-        log.info("%s %s: %s", method, path, exc)
+        if not isinstance(exc, SignatureError):  # those are logged, as warnings, where raised
+            log.info("%s %s: %s", method, path, exc)
         if isinstance(exc, Unauthorized):
             # Twilio posts without credentials first and retries after this challenge.
             challenge = {"WWW-Authenticate": 'Basic realm="switchboard", charset="UTF-8"'}
@@ -139,6 +140,10 @@ class FastWebhook:
     ) -> None:  # fmt: skip
         self.inner, self.runtime, self.deadlines = inner, runtime, deadlines
         self.max_body, self.body_timeout = max_body, body_timeout
+        self._too_large = (
+            f"the request body is larger than {max_body} bytes "
+            "(SWITCHBOARD_MAX_BODY_BYTES sets the limit)"
+        )
         self.metrics: Metrics | None = runtime.observer.metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -149,6 +154,7 @@ class FastWebhook:
         try:
             body = await self._body(scope, receive)
         except (RequestEntityTooLarge, RequestTimeout) as exc:
+            log.info("POST %s: %s %s", path, exc.code, exc.description)
             text = f"{exc.description}\n".encode()
             await self._send(send, path, exc.code or 400, _TEXT, text)
             return
@@ -176,7 +182,7 @@ class FastWebhook:
         """The whole body; None if the client left first (413 and 408 as Quart's)."""
         declared = next((v for k, v in scope["headers"] if k.lower() == b"content-length"), b"")
         if self.max_body is not None and declared.isdigit() and int(declared) > self.max_body:
-            raise RequestEntityTooLarge()
+            raise RequestEntityTooLarge(self._too_large)
         try:
             async with asyncio.timeout(self.body_timeout):
                 return await self._read(receive)
@@ -193,7 +199,7 @@ class FastWebhook:
             chunk: bytes = message.get("body", b"")
             size += len(chunk)
             if self.max_body is not None and size > self.max_body:
-                raise RequestEntityTooLarge()
+                raise RequestEntityTooLarge(self._too_large)
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
