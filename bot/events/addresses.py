@@ -12,6 +12,7 @@ the shape a ``+`` takes when a form body is not URL-encoded (``curl -d From=+1â€
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
@@ -24,6 +25,10 @@ _SHORT_CODE = re.compile(r"[0-9]{3,8}")
 _ENDPOINT = re.compile(r"(client|sip):\S+")
 
 
+# Parsing a number costs ~0.2 M instructions (a third of the webhook's own share of a
+# request): the numbers seen lately are normalised from a bounded cache. Only valid numbers
+# are kept (a raised BadRequest is not cached), so bad input cannot fill it.
+@lru_cache(maxsize=8192)
 def _e164(raw: str, field: str) -> str:
     try:
         number = phonenumbers.parse(raw, None)
