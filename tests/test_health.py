@@ -89,7 +89,7 @@ async def test_a_dead_outbox_worker_is_not_ready() -> None:
     h.outbound_settings = replace(h.outbound_settings, worker=True)
     async with h:
         assert (await _get(h, "/healthz"))[0] == 200
-        task: Any = h.runtime.outbox._task
+        task: Any = h.runtime.outbox.loop.task
         task.cancel()
         await asyncio.sleep(0)
         await asyncio.sleep(0)

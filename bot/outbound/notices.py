@@ -15,8 +15,6 @@ HMAC-SHA256 with the shared secret over ``"<t>.<body>"``; :func:`verify` checks 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
@@ -31,6 +29,7 @@ import aiohttp
 from bot.clock import Clock
 from bot.errors import ConfigError
 from bot.flow.handoff import Status, current
+from bot.outbound.background import Background
 from storage.admin_queries import Runner
 from storage.handoff_queries import Notice, add_notice, claim_notices, finish_notice, inbox
 from storage.records import Conversation
@@ -98,30 +97,25 @@ class Notifier:
 
     def __init__(self, settings: NoticeSettings, runner: Runner, clock: Clock) -> None:
         self.settings, self.runner, self.clock = settings, runner, clock
-        self._task: asyncio.Task[None] | None = None
+        self.loop = Background(
+            "switchboard-handoff-notices", self._round, settings.poll_seconds, log=log,
+            failed="hand-off notices: a round failed; trying again",
+        )  # fmt: skip
 
     @property
     def enabled(self) -> bool:
         return bool(self.settings.url)
 
     def start(self) -> None:
-        if self.enabled and self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="switchboard-handoff-notices")
+        if self.enabled:
+            self.loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.loop.stop()
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("hand-off notices: a round failed; trying again")
-            await asyncio.sleep(self.settings.poll_seconds)
+    async def _round(self) -> bool:
+        await self.run_once()
+        return False  # each round sends what is due; the next waits the poll interval
 
     async def run_once(self) -> int:
         """Record new notices and send the due ones; returns how many were sent."""

@@ -12,8 +12,6 @@ engine's clock, so a fake clock drives timers in tests and transcripts.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
 from datetime import timedelta
@@ -21,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from bot.events.internal import TimerFired
 from bot.events.model import Channel, Params
+from bot.outbound.background import Background
 from storage.protocols import TimerStore
 from storage.records import Timer
 
@@ -51,33 +50,24 @@ class TimerRunner:
         self.lease = timedelta(seconds=lease_seconds)
         self.batch = batch
         self.owner = owner or f"timers-{uuid.uuid4().hex[:12]}"
-        self._task: asyncio.Task[None] | None = None
+        self.loop = Background(
+            "switchboard-timers", self._round, poll_seconds, log=log,
+            failed="the timer runner failed a round; retrying shortly",
+        )  # fmt: skip
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="switchboard-timers")
+        self.loop.start()
 
     @property
     def running(self) -> bool:
         """Whether the background loop is alive (started, and not ended by an error)."""
-        return self._task is not None and not self._task.done()
+        return self.loop.running
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.loop.stop()
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                fired = await self.run_once()
-            except Exception:
-                log.exception("the timer runner failed a round; retrying shortly")
-                fired = 0
-            if fired < self.batch:
-                await asyncio.sleep(self.poll_seconds)
+    async def _round(self) -> bool:
+        return await self.run_once() >= self.batch  # a full batch: more may be due
 
     async def run_once(self) -> int:
         """Fire every timer due now (one batch); returns how many were claimed."""

@@ -27,7 +27,6 @@ blocked, released or failed leaves a log line saying why.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import uuid
@@ -41,6 +40,7 @@ from bot.compliance.gate import Gate, Outgoing
 from bot.errors import ConfigError, RestError
 from bot.events.model import Channel, strip_channel
 from bot.observe.hooks import Observer
+from bot.outbound.background import Background
 from bot.outbound.circuit import Circuit
 from bot.outbound.config import OutboundSettings, Side
 from bot.outbound.policy import Backoff, Consequence, consequence, is_transient
@@ -105,8 +105,10 @@ class OutboxWorker:
             Consequence.OPTED_OUT: self._opted_out,
             Consequence.WINDOW_CLOSED: self._window_closed,
         }
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.loop = Background(
+            "switchboard-outbox", self._round, self.settings.poll_seconds, log=log,
+            failed="the outbox worker failed a round; retrying shortly",
+        )  # fmt: skip
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -125,40 +127,25 @@ class OutboxWorker:
                 "outbound messages stay queued in the outbox"
             )
             return
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="switchboard-outbox")
+        self.loop.start()
 
     @property
     def running(self) -> bool:
         """Whether the background loop is alive (started, and not ended by an error)."""
-        return self._task is not None and not self._task.done()
+        return self.loop.running
 
     async def stop(self) -> None:
         """Stop the loop (a claimed message's lease lets another worker pick it up) and close."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.loop.stop()
         if self.sender is not None:
             await self.sender.close()
 
     def wake(self) -> None:
         """Look at the outbox now (something was just enqueued)."""
-        self._wake.set()
+        self.loop.wake()
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                busy = await self.run_once()
-            except Exception:
-                log.exception("the outbox worker failed a round; retrying shortly")
-                busy = 0
-            if not busy:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.settings.poll_seconds):
-                        await self._wake.wait()
-                self._wake.clear()
+    async def _round(self) -> bool:
+        return bool(await self.run_once())  # something was due: look again at once
 
     async def run_once(self) -> int:
         """Claim one batch of due messages and process them all; returns how many."""

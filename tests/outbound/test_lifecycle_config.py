@@ -35,7 +35,7 @@ async def test_the_background_worker_sends_without_being_asked() -> None:
         await eventually(lambda: len(h.twilio.sent()) == 2)
         assert [m.body for m in h.twilio.sent()] == ["pong", "beep!"]
         outbox = h.runtime.outbox
-    assert outbox._task is None  # stopped with the app
+    assert outbox.loop.task is None  # stopped with the app
 
 
 def test_credentials_from_an_auth_token() -> None:
