@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-from werkzeug.datastructures import Headers
+from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, RequestTimeout
 from werkzeug.sansio.request import Request as SansioRequest
 
@@ -32,6 +32,7 @@ from bot.observe.metrics import Metrics
 from bot.runtime import Runtime
 from bot.twiml.render import CONTENT_TYPE
 from bot.web.deadline import Deadlines, TurnTimeout
+from bot.web.form import query_args
 from bot.web.request import Incoming, Unauthorized, verified, verified_params
 from bot.web.status import dispatch_status
 
@@ -82,7 +83,9 @@ async def answer(runtime: Runtime, deadlines: Deadlines, req: Incoming) -> str:
     event = parse_inbound(params, req.args, url.partition("?")[0])
     token = req.headers.get("I-Twilio-Idempotency-Token")
     if isinstance(event, VoiceEvent):
-        try:
+        if not event.hold:  # the step's own task, waited for within budget and deadline
+            return await runtime.calls.answer(event, token, deadlines.seconds)
+        try:  # a redirect back may read the store: that read keeps to the deadline too
             return await deadlines.run(runtime.calls.answer(event, token), event.sid)
         except TurnTimeout:
             return runtime.calls.holding(event)  # the caller holds; Twilio asks again
@@ -124,6 +127,14 @@ class _Request(SansioRequest):
             client[0] if client else None,
         )  # fmt: skip
         self.scope, self._body = scope, body
+        self._args: MultiDict[str, str] | None = None
+
+    @property
+    def args(self) -> MultiDict[str, str]:
+        """The query parameters: werkzeug's, without ``parse_qsl`` when nothing is quoted."""
+        if self._args is None:
+            self._args = query_args(self.query_string)
+        return self._args
 
     async def get_data(
         self, cache: bool, as_text: Literal[False], parse_form_data: bool
@@ -183,11 +194,30 @@ class FastWebhook:
         declared = next((v for k, v in scope["headers"] if k.lower() == b"content-length"), b"")
         if self.max_body is not None and declared.isdigit() and int(declared) > self.max_body:
             raise RequestEntityTooLarge(self._too_large)
+        # asyncio.timeout(body_timeout) without its object and states: one timer, which
+        # cancels this task; that cancellation (and only that one) becomes the 408.
+        task = asyncio.current_task()
+        assert task is not None
+        cancelling = task.cancelling()
+        fired = False
+
+        def expire() -> None:
+            nonlocal fired
+            fired = True
+            task.cancel()
+
+        timer = asyncio.get_running_loop().call_later(self.body_timeout, expire)
         try:
-            async with asyncio.timeout(self.body_timeout):
-                return await self._read(receive)
-        except TimeoutError as exc:
-            raise RequestTimeout() from exc
+            body = await self._read(receive)
+        except asyncio.CancelledError:
+            if fired and task.uncancel() <= cancelling:
+                raise RequestTimeout() from None
+            raise
+        finally:
+            timer.cancel()
+        if fired:  # the body came in as the timer went off: as asyncio.timeout, no 408
+            task.uncancel()
+        return body
 
     async def _read(self, receive: Receive) -> bytes | None:
         chunks: list[bytes] = []
