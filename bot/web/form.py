@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -31,9 +32,22 @@ class _Args(ImmutableMultiDictMixin[str, str], Form):  # type: ignore[misc]
 
 
 def query_args(query: bytes) -> MultiDict[str, str]:
-    """werkzeug's ``Request.args`` for the raw ``query``: the same pairs, read directly when
-    there is nothing to unquote (a voice action URL's ``step=1&on=gather``, or none at all),
-    else parsed as werkzeug parses them."""
+    """werkzeug's ``Request.args`` for the raw ``query`` (immutable, as werkzeug's): the same
+    pairs, read directly when there is nothing to unquote, else parsed as werkzeug parses
+    them. A short query is parsed once: a voice action URL's ``step=1&on=gather`` repeats,
+    and an SMS webhook's is empty."""
+    return _short_args(query) if len(query) <= _SHORT else _args(query)
+
+
+_SHORT = 100
+
+
+@functools.lru_cache(maxsize=512)
+def _short_args(query: bytes) -> MultiDict[str, str]:
+    return _args(query)
+
+
+def _args(query: bytes) -> MultiDict[str, str]:
     if b"%" in query or b"+" in query or not query.isascii():
         # werkzeug 2.3+: invalid UTF-8 stays percent-encoded ("werkzeug.url_quote")
         pairs = parse_qsl(query.decode(), keep_blank_values=True, errors="werkzeug.url_quote")

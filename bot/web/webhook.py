@@ -23,7 +23,8 @@ from typing import Any, Literal, cast
 
 from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, RequestTimeout
-from werkzeug.sansio.request import Request as SansioRequest
+from werkzeug.http import parse_options_header
+from werkzeug.sansio.utils import get_host
 
 from bot.errors import BadRequest, RoutingError, SignatureError, StoreError
 from bot.events.parse import parse_inbound
@@ -113,27 +114,47 @@ class _Headers(dict[str, str]):
             return default
 
 
-class _Request(SansioRequest):
-    """What :func:`answer` reads of a request: werkzeug's view of the ASGI scope, the body."""
+class _Request:
+    """What :func:`answer` reads of a request (:class:`~bot.web.request.Incoming`), read from
+    the ASGI scope as werkzeug's request reads it (``host``, ``mimetype`` and ``args`` by
+    werkzeug's own rules, on first use), without building the rest of a werkzeug request."""
+
+    __slots__ = ("_args", "_body", "headers", "scope")
 
     def __init__(self, scope: Scope, body: bytes) -> None:
         headers = _Headers()
         for name, value in scope["headers"]:
             headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
-        client = scope.get("client")
-        super().__init__(
-            scope["method"], scope["scheme"], scope.get("server"), scope.get("root_path", ""),
-            scope["path"], scope["query_string"], cast(Headers, headers),
-            client[0] if client else None,
-        )  # fmt: skip
+        self.headers: Headers = cast(Headers, headers)
         self.scope, self._body = scope, body
         self._args: MultiDict[str, str] | None = None
+
+    @property
+    def path(self) -> str:
+        return "/" + cast(str, self.scope["path"]).lstrip("/")
+
+    @property
+    def scheme(self) -> str:
+        return cast(str, self.scope["scheme"])
+
+    @property
+    def remote_addr(self) -> str | None:
+        client = self.scope.get("client")
+        return cast(str, client[0]) if client else None
+
+    @property
+    def host(self) -> str:
+        return get_host(self.scheme, self.headers.get("host"), self.scope.get("server"))
+
+    @property
+    def mimetype(self) -> str:
+        return parse_options_header(self.headers.get("Content-Type", ""))[0].lower()
 
     @property
     def args(self) -> MultiDict[str, str]:
         """The query parameters: werkzeug's, without ``parse_qsl`` when nothing is quoted."""
         if self._args is None:
-            self._args = query_args(self.query_string)
+            self._args = query_args(self.scope["query_string"])
         return self._args
 
     async def get_data(
