@@ -114,6 +114,13 @@ class _Headers(dict[str, str]):
             return default
 
 
+def _headers(scope: Scope) -> _Headers:
+    headers = _Headers()
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    return headers
+
+
 class _Request:
     """What :func:`answer` reads of a request (:class:`~bot.web.request.Incoming`), read from
     the ASGI scope as werkzeug's request reads it (``host``, ``mimetype`` and ``args`` by
@@ -121,10 +128,7 @@ class _Request:
 
     __slots__ = ("_args", "_body", "headers", "scope")
 
-    def __init__(self, scope: Scope, body: bytes) -> None:
-        headers = _Headers()
-        for name, value in scope["headers"]:
-            headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    def __init__(self, scope: Scope, headers: _Headers, body: bytes) -> None:
         self.headers: Headers = cast(Headers, headers)
         self.scope, self._body = scope, body
         self._args: MultiDict[str, str] | None = None
@@ -182,9 +186,9 @@ class FastWebhook:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in _PATHS:
             await self.inner(scope, receive, send)
             return
-        path = scope["path"]
+        path, headers = scope["path"], _headers(scope)
         try:
-            body = await self._body(scope, receive)
+            body = await self._body(headers, receive)
         except (RequestEntityTooLarge, RequestTimeout) as exc:
             log.info("POST %s: %s %s", path, exc.code, exc.description)
             text = f"{exc.description}\n".encode()
@@ -192,7 +196,7 @@ class FastWebhook:
             return
         if body is None:
             return  # the client went away before sending it all
-        req = _Request(scope, body)
+        req = _Request(scope, headers, body)
         try:
             if path == "/twilio":
                 twiml = await answer(self.runtime, self.deadlines, req)
@@ -210,10 +214,13 @@ class FastWebhook:
         else:
             await self._send(send, path, 204, None, b"")
 
-    async def _body(self, scope: Scope, receive: Receive) -> bytes | None:
+    async def _body(self, headers: _Headers, receive: Receive) -> bytes | None:
         """The whole body; None if the client left first (413 and 408 as Quart's)."""
-        declared = next((v for k, v in scope["headers"] if k.lower() == b"content-length"), b"")
-        if self.max_body is not None and declared.isdigit() and int(declared) > self.max_body:
+        declared: str = headers.get("content-length", "")
+        if (
+            self.max_body is not None and declared.isascii() and declared.isdigit()
+            and int(declared) > self.max_body
+        ):  # fmt: skip
             raise RequestEntityTooLarge(self._too_large)
         # asyncio.timeout(body_timeout) without its object and states: one timer, which
         # cancels this task; that cancellation (and only that one) becomes the 408.
@@ -229,7 +236,13 @@ class FastWebhook:
 
         timer = asyncio.get_running_loop().call_later(self.body_timeout, expire)
         try:
-            body = await self._read(receive)
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                body: bytes | None = message.get("body", b"")  # all of it at once: usual
+                if self.max_body is not None and len(body or b"") > self.max_body:
+                    raise RequestEntityTooLarge(self._too_large)
+            else:
+                body = await self._read(receive, message)
         except asyncio.CancelledError:
             if fired and task.uncancel() <= cancelling:
                 raise RequestTimeout() from None
@@ -240,11 +253,11 @@ class FastWebhook:
             task.uncancel()
         return body
 
-    async def _read(self, receive: Receive) -> bytes | None:
+    async def _read(self, receive: Receive, message: Mapping[str, Any]) -> bytes | None:
+        """The body from ``message`` on, in parts."""
         chunks: list[bytes] = []
         size = 0
         while True:
-            message = await receive()
             if message["type"] == "http.disconnect":
                 return None
             chunk: bytes = message.get("body", b"")
@@ -254,6 +267,7 @@ class FastWebhook:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+            message = await receive()
 
     async def _send(
         self, send: Send, path: str, status: int, content_type: str | None, body: bytes,
