@@ -33,7 +33,7 @@ _MAX_FIELDS = 1000
 
 class Incoming(Protocol):
     """What reading a webhook needs of a request: Quart's, or the ASGI fast path's
-    (:mod:`bot.web.webhook`), both werkzeug requests underneath."""
+    (:mod:`bot.web.webhook`), which reads the ASGI scope by werkzeug's rules."""
 
     @property
     def headers(self) -> Headers: ...

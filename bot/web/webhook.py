@@ -5,12 +5,12 @@ before/after hooks, the response object) costs about 0.6 M CPU instructions per 
 counted by ``python -m bench --only instructions``: a third of what a bare Quart endpoint
 costs in all. The webhook uses none of it, so :class:`FastWebhook` serves ``POST /twilio``
 and the status callbacks itself: it reads the body (at most ``MAX_CONTENT_LENGTH``, 413
-beyond; 408 after ``BODY_TIMEOUT``), builds a werkzeug request (the headers, host, scheme
-and query string exactly as Quart would read them), runs :func:`answer` (or
-:func:`status_callback`) and sends the TwiML (or 204). Every other request (another method,
-health, the console, the admin API, metrics) goes to Quart, which also keeps both routes,
-running the same functions. Refusals are answered and logged by :func:`refusal`, as Quart's
-error handlers answer them; anything else propagates as it would from a Quart view.
+beyond; 408 after ``BODY_TIMEOUT``), reads the request from the ASGI scope (the headers,
+host, scheme and query string exactly as Quart's werkzeug request reads them), runs
+:func:`answer` (or :func:`status_callback`) and sends the TwiML (or 204). Every other request
+(another method, health, the console, the admin API, metrics) goes to Quart, which also keeps
+both routes, running the same functions. Refusals are answered and logged by :func:`refusal`,
+as Quart's error handlers answer them; anything else propagates as it would from a Quart view.
 """
 
 from __future__ import annotations
