@@ -132,6 +132,12 @@ async def test_a_body_growing_past_the_limit_is_413(harness: Harness) -> None:
     assert b"larger than 100 bytes (SWITCHBOARD_MAX_BODY_BYTES" in sent.body
 
 
+async def test_an_undeclared_oversized_body_in_one_part_is_413(harness: Harness) -> None:
+    sent = Sent()
+    await fast(harness)(scope(), receiver({"type": "http.request", "body": b"x" * 101}), sent)
+    assert sent.status == 413
+
+
 async def test_a_body_that_never_ends_is_408(harness: Harness) -> None:
     sent = Sent()
     part = {"type": "http.request", "body": b"Body=x", "more_body": True}

@@ -15,6 +15,7 @@ Time to answer is measured for every request; answers over budget are logged.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -45,13 +46,17 @@ class CallAnswerer:
     pending: dict[str, asyncio.Task[str]] = field(default_factory=dict)
     timings: list[float] = field(default_factory=list)  # seconds to answer, most recent last
 
-    async def answer(self, event: VoiceEvent, token: str | None = None) -> str:
-        """The TwiML for ``event``: the step's answer, or a holding prompt within budget."""
+    async def answer(
+        self, event: VoiceEvent, token: str | None = None, deadline: float | None = None
+    ) -> str:
+        """The TwiML for ``event``: the step's answer, or a holding prompt within budget
+        (or within ``deadline`` seconds, the webhook's turn deadline, when that is shorter)."""
         started = time.perf_counter()
+        limit = self.budget if deadline is None or deadline > self.budget else deadline
         try:
             if event.hold:
-                return await self._resume(event)
-            return await self._wait(event, self._task(event, token))
+                return await self._resume(event, limit)
+            return await self._wait(event, self._task(event, token), limit)
         finally:
             self._measure(event, time.perf_counter() - started)
 
@@ -61,22 +66,47 @@ class CallAnswerer:
         if task is None:  # a retry of a step still running joins it
             task = asyncio.get_running_loop().create_task(self.engine.handle(event, token))
             self.pending[key] = task
-            task.add_done_callback(lambda _: self.pending.pop(key, None))
+            task.add_done_callback(functools.partial(self._done, key))
         return task
 
-    async def _wait(self, event: VoiceEvent, task: asyncio.Task[str]) -> str:
-        try:
-            return await asyncio.wait_for(asyncio.shield(task), self.budget)
-        except TimeoutError:
-            log.warning("call %s: %s took over %.1fs; the caller holds", event.sid, event.kind,
-                        self.budget)  # fmt: skip
-            return self._hold(event)
+    def _done(self, key: str, task: asyncio.Task[str]) -> None:
+        self.pending.pop(key, None)
+        if not task.cancelled():
+            task.exception()  # retrieved: a held caller's step may fail with nobody waiting
 
-    async def _resume(self, event: VoiceEvent) -> str:
+    async def _wait(self, event: VoiceEvent, task: asyncio.Task[str], limit: float) -> str:
+        """The step's answer within ``limit`` seconds, else the holding prompt; the step runs
+        on either way, and also when this request is cancelled (the client went away).
+
+        ``asyncio.wait_for(asyncio.shield(task), limit)`` without its extra future, task and
+        bookkeeping: one future, woken by whichever comes first, the step or the timer.
+        """
+        if not task.done():
+            loop = asyncio.get_running_loop()
+            waiter: asyncio.Future[None] = loop.create_future()
+
+            def wake(_: object = None) -> None:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+            task.add_done_callback(wake)
+            timer = loop.call_later(limit, wake)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                task.remove_done_callback(wake)
+            if not task.done():
+                log.warning("call %s: %s took over %.1fs; the caller holds", event.sid,
+                            event.kind, limit)  # fmt: skip
+                return self._hold(event)
+        return task.result()
+
+    async def _resume(self, event: VoiceEvent, limit: float) -> str:
         key = event.answers_key
         task = self.pending.get(key)
         if task is not None:
-            return await self._wait(event, task)
+            return await self._wait(event, task, limit)
         loaded = await self.engine.store.load(key_for(event).id, [key])
         if loaded.response is not None:
             return loaded.response

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
+from urllib.parse import parse_qsl
 
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import ImmutableMultiDict, ImmutableMultiDictMixin, MultiDict
 
-__all__ = ["Form"]
+__all__ = ["Form", "query_args"]
 
 
 class Form(MultiDict[str, str]):
@@ -23,3 +25,42 @@ class Form(MultiDict[str, str]):
             return super().get(key, default, type)
         values = dict.get(self, key)
         return values[0] if values else default
+
+
+class _Args(ImmutableMultiDictMixin[str, str], Form):  # type: ignore[misc]
+    """A request's query parameters: an immutable multi-dict, as werkzeug's ``args``."""
+
+
+def query_args(query: bytes) -> MultiDict[str, str]:
+    """werkzeug's ``Request.args`` for the raw ``query`` (immutable, as werkzeug's): the same
+    pairs, read directly when there is nothing to unquote, else parsed as werkzeug parses
+    them. A short query is parsed once: a voice action URL's ``step=1&on=gather`` repeats,
+    and an SMS webhook's is empty."""
+    return _short_args(query) if len(query) <= _SHORT else _args(query)
+
+
+_SHORT = 100
+
+
+@functools.lru_cache(maxsize=512)
+def _short_args(query: bytes) -> MultiDict[str, str]:
+    return _args(query)
+
+
+def _args(query: bytes) -> MultiDict[str, str]:
+    if b"%" in query or b"+" in query or not query.isascii():
+        # werkzeug 2.3+: invalid UTF-8 stays percent-encoded ("werkzeug.url_quote")
+        pairs = parse_qsl(query.decode(), keep_blank_values=True, errors="werkzeug.url_quote")
+        return ImmutableMultiDict(pairs)
+    lists: dict[str, list[str]] = {}
+    for field in query.decode("ascii").split("&"):
+        if field:
+            name, _, value = field.partition("=")
+            values = lists.get(name)
+            if values is None:
+                lists[name] = [value]
+            else:
+                values.append(value)
+    args = _Args()
+    dict.update(args, lists)
+    return args

@@ -40,8 +40,16 @@ def _pairs(params: MultiDict[str, str]) -> str:
     return "".join(parts)
 
 
+@functools.lru_cache(maxsize=8)
+def _keyed(key: bytes) -> hmac.HMAC:
+    """An HMAC-SHA1 keyed with ``key`` and fed nothing yet: copying it skips the key setup."""
+    return hmac.new(key, digestmod="sha1")
+
+
 def _sign(key: bytes, url: str, pairs: str) -> bytes:
-    return base64.b64encode(hmac.digest(key, (url + pairs).encode("utf-8"), "sha1"))
+    mac = _keyed(key).copy()
+    mac.update((url + pairs).encode("utf-8"))
+    return base64.b64encode(mac.digest())
 
 
 def compute_signature(token: str, url: str, params: MultiDict[str, str]) -> str:

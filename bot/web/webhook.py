@@ -5,12 +5,12 @@ before/after hooks, the response object) costs about 0.6 M CPU instructions per 
 counted by ``python -m bench --only instructions``: a third of what a bare Quart endpoint
 costs in all. The webhook uses none of it, so :class:`FastWebhook` serves ``POST /twilio``
 and the status callbacks itself: it reads the body (at most ``MAX_CONTENT_LENGTH``, 413
-beyond; 408 after ``BODY_TIMEOUT``), builds a werkzeug request (the headers, host, scheme
-and query string exactly as Quart would read them), runs :func:`answer` (or
-:func:`status_callback`) and sends the TwiML (or 204). Every other request (another method,
-health, the console, the admin API, metrics) goes to Quart, which also keeps both routes,
-running the same functions. Refusals are answered and logged by :func:`refusal`, as Quart's
-error handlers answer them; anything else propagates as it would from a Quart view.
+beyond; 408 after ``BODY_TIMEOUT``), reads the request from the ASGI scope (the headers,
+host, scheme and query string exactly as Quart's werkzeug request reads them), runs
+:func:`answer` (or :func:`status_callback`) and sends the TwiML (or 204). Every other request
+(another method, health, the console, the admin API, metrics) goes to Quart, which also keeps
+both routes, running the same functions. Refusals are answered and logged by :func:`refusal`,
+as Quart's error handlers answer them; anything else propagates as it would from a Quart view.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-from werkzeug.datastructures import Headers
+from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, RequestTimeout
-from werkzeug.sansio.request import Request as SansioRequest
+from werkzeug.http import parse_options_header
+from werkzeug.sansio.utils import get_host
 
 from bot.errors import BadRequest, RoutingError, SignatureError, StoreError
 from bot.events.parse import parse_inbound
@@ -32,6 +33,7 @@ from bot.observe.metrics import Metrics
 from bot.runtime import Runtime
 from bot.twiml.render import CONTENT_TYPE
 from bot.web.deadline import Deadlines, TurnTimeout
+from bot.web.form import query_args
 from bot.web.request import Incoming, Unauthorized, verified, verified_params
 from bot.web.status import dispatch_status
 
@@ -82,7 +84,9 @@ async def answer(runtime: Runtime, deadlines: Deadlines, req: Incoming) -> str:
     event = parse_inbound(params, req.args, url.partition("?")[0])
     token = req.headers.get("I-Twilio-Idempotency-Token")
     if isinstance(event, VoiceEvent):
-        try:
+        if not event.hold:  # the step's own task, waited for within budget and deadline
+            return await runtime.calls.answer(event, token, deadlines.seconds)
+        try:  # a redirect back may read the store: that read keeps to the deadline too
             return await deadlines.run(runtime.calls.answer(event, token), event.sid)
         except TurnTimeout:
             return runtime.calls.holding(event)  # the caller holds; Twilio asks again
@@ -110,20 +114,52 @@ class _Headers(dict[str, str]):
             return default
 
 
-class _Request(SansioRequest):
-    """What :func:`answer` reads of a request: werkzeug's view of the ASGI scope, the body."""
+def _headers(scope: Scope) -> _Headers:
+    headers = _Headers()
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    return headers
 
-    def __init__(self, scope: Scope, body: bytes) -> None:
-        headers = _Headers()
-        for name, value in scope["headers"]:
-            headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
-        client = scope.get("client")
-        super().__init__(
-            scope["method"], scope["scheme"], scope.get("server"), scope.get("root_path", ""),
-            scope["path"], scope["query_string"], cast(Headers, headers),
-            client[0] if client else None,
-        )  # fmt: skip
+
+class _Request:
+    """What :func:`answer` reads of a request (:class:`~bot.web.request.Incoming`), read from
+    the ASGI scope as werkzeug's request reads it (``host``, ``mimetype`` and ``args`` by
+    werkzeug's own rules, on first use), without building the rest of a werkzeug request."""
+
+    __slots__ = ("_args", "_body", "headers", "scope")
+
+    def __init__(self, scope: Scope, headers: _Headers, body: bytes) -> None:
+        self.headers: Headers = cast(Headers, headers)
         self.scope, self._body = scope, body
+        self._args: MultiDict[str, str] | None = None
+
+    @property
+    def path(self) -> str:
+        return "/" + cast(str, self.scope["path"]).lstrip("/")
+
+    @property
+    def scheme(self) -> str:
+        return cast(str, self.scope["scheme"])
+
+    @property
+    def remote_addr(self) -> str | None:
+        client = self.scope.get("client")
+        return cast(str, client[0]) if client else None
+
+    @property
+    def host(self) -> str:
+        return get_host(self.scheme, self.headers.get("host"), self.scope.get("server"))
+
+    @property
+    def mimetype(self) -> str:
+        return parse_options_header(self.headers.get("Content-Type", ""))[0].lower()
+
+    @property
+    def args(self) -> MultiDict[str, str]:
+        """The query parameters: werkzeug's, without ``parse_qsl`` when nothing is quoted."""
+        if self._args is None:
+            self._args = query_args(self.scope["query_string"])
+        return self._args
 
     async def get_data(
         self, cache: bool, as_text: Literal[False], parse_form_data: bool
@@ -150,9 +186,9 @@ class FastWebhook:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in _PATHS:
             await self.inner(scope, receive, send)
             return
-        path = scope["path"]
+        path, headers = scope["path"], _headers(scope)
         try:
-            body = await self._body(scope, receive)
+            body = await self._body(headers, receive)
         except (RequestEntityTooLarge, RequestTimeout) as exc:
             log.info("POST %s: %s %s", path, exc.code, exc.description)
             text = f"{exc.description}\n".encode()
@@ -160,7 +196,7 @@ class FastWebhook:
             return
         if body is None:
             return  # the client went away before sending it all
-        req = _Request(scope, body)
+        req = _Request(scope, headers, body)
         try:
             if path == "/twilio":
                 twiml = await answer(self.runtime, self.deadlines, req)
@@ -178,22 +214,50 @@ class FastWebhook:
         else:
             await self._send(send, path, 204, None, b"")
 
-    async def _body(self, scope: Scope, receive: Receive) -> bytes | None:
+    async def _body(self, headers: _Headers, receive: Receive) -> bytes | None:
         """The whole body; None if the client left first (413 and 408 as Quart's)."""
-        declared = next((v for k, v in scope["headers"] if k.lower() == b"content-length"), b"")
-        if self.max_body is not None and declared.isdigit() and int(declared) > self.max_body:
+        declared: str = headers.get("content-length", "")
+        if (
+            self.max_body is not None and declared.isascii() and declared.isdigit()
+            and int(declared) > self.max_body
+        ):  # fmt: skip
             raise RequestEntityTooLarge(self._too_large)
-        try:
-            async with asyncio.timeout(self.body_timeout):
-                return await self._read(receive)
-        except TimeoutError as exc:
-            raise RequestTimeout() from exc
+        # asyncio.timeout(body_timeout) without its object and states: one timer, which
+        # cancels this task; that cancellation (and only that one) becomes the 408.
+        task = asyncio.current_task()
+        assert task is not None
+        cancelling = task.cancelling()
+        fired = False
 
-    async def _read(self, receive: Receive) -> bytes | None:
+        def expire() -> None:
+            nonlocal fired
+            fired = True
+            task.cancel()
+
+        timer = asyncio.get_running_loop().call_later(self.body_timeout, expire)
+        try:
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                body: bytes | None = message.get("body", b"")  # all of it at once: usual
+                if self.max_body is not None and len(body or b"") > self.max_body:
+                    raise RequestEntityTooLarge(self._too_large)
+            else:
+                body = await self._read(receive, message)
+        except asyncio.CancelledError:
+            if fired and task.uncancel() <= cancelling:
+                raise RequestTimeout() from None
+            raise
+        finally:
+            timer.cancel()
+        if fired:  # the body came in as the timer went off: as asyncio.timeout, no 408
+            task.uncancel()
+        return body
+
+    async def _read(self, receive: Receive, message: Mapping[str, Any]) -> bytes | None:
+        """The body from ``message`` on, in parts."""
         chunks: list[bytes] = []
         size = 0
         while True:
-            message = await receive()
             if message["type"] == "http.disconnect":
                 return None
             chunk: bytes = message.get("body", b"")
@@ -203,6 +267,7 @@ class FastWebhook:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+            message = await receive()
 
     async def _send(
         self, send: Send, path: str, status: int, content_type: str | None, body: bytes,
