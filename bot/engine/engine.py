@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import operator
 import random
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -184,8 +185,10 @@ class Engine:
         flow = restart_flow(self.flows, flow, stored) if fresh else flow  # the outermost caller
         stack = () if fresh or stored is None else stored.stack
         state = flow.initial if fresh or stored is None else stored.state
-        seed = dict(event.seed) if isinstance(event, InternalEvent) else {}
-        data = seed if fresh or stored is None else stored.data
+        if fresh or stored is None:
+            data = dict(event.seed) if isinstance(event, InternalEvent) else {}
+        else:
+            data = stored.data
         version = (stored.version if stored else 0) + 1
         turn = Turn(event, key, flow.name, state, data, self.clock, step=version)
         turn.verify = self.verifier
@@ -196,6 +199,8 @@ class Engine:
         keep = event.ends_conversation or (placed is not None and placed.migrated)
         before = json.dumps(data) if keep else None
         settled = Settled(flow, state, stack)
+        checked: list[Action] = []
+        checked_nodes: list[Node] = []
         try:
             if run and fresh and key.thread:
                 turn.history = await self._history(key)
@@ -207,7 +212,9 @@ class Engine:
                 settled = await settle(self.flows, flow, turn, new_state, stack, timers)
             storable(turn.data)  # refuse data that cannot be stored, as a flow error
             if not internal:  # verbs the channel's answer cannot carry fail the step here
-                check_answer((a.node() for a in turn.actions), voice=key.channel is Channel.VOICE)
+                checked = list(turn.actions)  # their nodes are kept for the answer
+                checked_nodes = [a.node() for a in checked]
+                check_answer(checked_nodes, voice=key.channel is Channel.VOICE)
             saved = ran = run
         except Exception:
             log.exception(
@@ -246,16 +253,20 @@ class Engine:
             channel=key.channel.value, ours=key.ours, theirs=key.their, closed=closed,
             flow_version=flow.version, flow_shape=flow.shape, stack=settled.stack,
         )  # fmt: skip
-        nodes = [action.node() for action in actions]  # built once: the answer and the log
+        # built once for the answer and the log: check_answer's, when the gate kept them all
+        same = len(actions) == len(checked) and all(map(operator.is_, actions, checked))
+        nodes = checked_nodes if same else [action.node() for action in actions]
         response = render(nodes)
         meta = {**event.log_meta, **inbound.meta}
         if hold is not None:
             meta["handoff"] = hold.value
         replies = zip(actions, nodes, strict=True)
         entries = self._log(key, event, meta, replies, state, new_state, now)
-        entries += [refused_entry(key, r, now) for r in refused]
+        if refused:
+            entries += [refused_entry(key, r, now) for r in refused]
         entries += markers(was, turn.data if saved else None, key, new_state, now)
-        entries[:0] = placed.entries if placed else ()
+        if placed and placed.entries:
+            entries[:0] = placed.entries
         entries = finish_log(turn, entries, settled)  # subflow markers; a code masked
         touch = key.channel is Channel.WHATSAPP and isinstance(event, InboundMessage)
         return TurnWrite(
@@ -269,15 +280,17 @@ class Engine:
             clear_timers=settled.switched or (fresh and stored is not None and bool(stored.stack)),
         )  # fmt: skip
 
-    async def _before_flow(
+    def _before_flow(
         self, flow: CompiledFlow, key: ConversationKey, event: Event, now: datetime
-    ) -> Inbound:
+    ) -> Awaitable[Inbound]:
         """The global transitions: consent keywords, window bookkeeping (``compliance.consent``)."""
         if isinstance(event, InboundMessage):
             gate = self.gate
-            return await before_flow(
-                gate.store, gate.compliance, event, key, now, flow.cls.on_opt_in
-            )
+            return before_flow(gate.store, gate.compliance, event, key, now, flow.cls.on_opt_in)
+        return self._no_keywords(key)
+
+    async def _no_keywords(self, key: ConversationKey) -> Inbound:
+        """What an event that is not a message knows of the person: their contact."""
         if key.channel is Channel.VOICE:
             return Inbound(Contact())
         return Inbound(await self.gate.contact(key.channel, key.ours, key.their))
@@ -299,9 +312,12 @@ class Engine:
         people's contacts read for ``to=`` replies are appended to ``read``.
         """
         now, key, contact, gate = turn.now, turn.key, inbound.contact, self.gate
-        answers, refused = await gate.screen(
-            inbound.replies, key, contact, now, Purpose.CONSENT, read
-        )
+        answers: list[Action] = []
+        refused: list[Admission] = []
+        if inbound.replies:  # a consent keyword's answer
+            answers, refused = await gate.screen(
+                inbound.replies, key, contact, now, Purpose.CONSENT, read
+            )
         kept, more = await gate.screen(turn.actions, key, contact, now, read=read)
         refused += more
         if not (ran and any(r.reason is Reason.WINDOW_CLOSED for r in more)):
@@ -369,33 +385,22 @@ class Engine:
         after: str,
         now: datetime,
     ) -> list[LogEntry]:
-        media = tuple(m.url for m in event.media) if isinstance(event, InboundMessage) else ()
+        media = (
+            tuple([m.url for m in event.media])
+            if isinstance(event, InboundMessage) and event.media
+            else ()
+        )
+        conversation, channel = key.id, key.channel.value
         entries = [
             LogEntry(
-                conversation=key.id,
-                direction=Direction.IN,
-                kind=event.kind,
-                body=event.text,
-                at=now,
-                sid=event.sid,
-                channel=key.channel.value,
-                media=media,
-                state_before=before,
-                state_after=after,
-                meta=meta,
+                conversation, Direction.IN, event.kind, event.text, now, event.sid, channel,
+                media, before, after, meta,
             )
-        ]
+        ]  # fmt: skip
         for action, node in replies:
-            entries.append(
-                LogEntry(
-                    conversation=key.id,
-                    direction=Direction.OUT,
-                    kind=node.tag.lower(),
-                    body=action.summary(),
-                    at=now,
-                    channel=key.channel.value,
-                    media=tuple(getattr(action, "media", ())),
-                    state_after=after,
-                )
-            )
+            out = LogEntry(
+                conversation, Direction.OUT, node.tag.lower(), action.summary(), now, None,
+                channel, tuple(getattr(action, "media", ())), None, after, {},
+            )  # fmt: skip
+            entries.append(out)
         return entries
