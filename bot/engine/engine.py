@@ -13,9 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import operator
 import random
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -199,8 +198,6 @@ class Engine:
         keep = event.ends_conversation or (placed is not None and placed.migrated)
         before = json.dumps(data) if keep else None
         settled = Settled(flow, state, stack)
-        checked: list[Action] = []
-        checked_nodes: list[Node] = []
         try:
             if run and fresh and key.thread:
                 turn.history = await self._history(key)
@@ -212,9 +209,7 @@ class Engine:
                 settled = await settle(self.flows, flow, turn, new_state, stack, timers)
             storable(turn.data)  # refuse data that cannot be stored, as a flow error
             if not internal:  # verbs the channel's answer cannot carry fail the step here
-                checked = list(turn.actions)  # their nodes are kept for the answer
-                checked_nodes = [a.node() for a in checked]
-                check_answer(checked_nodes, voice=key.channel is Channel.VOICE)
+                check_answer((a.node() for a in turn.actions), voice=key.channel is Channel.VOICE)
             saved = ran = run
         except Exception:
             log.exception(
@@ -253,9 +248,7 @@ class Engine:
             channel=key.channel.value, ours=key.ours, theirs=key.their, closed=closed,
             flow_version=flow.version, flow_shape=flow.shape, stack=settled.stack,
         )  # fmt: skip
-        # built once for the answer and the log: check_answer's, when the gate kept them all
-        same = len(actions) == len(checked) and all(map(operator.is_, actions, checked))
-        nodes = checked_nodes if same else [action.node() for action in actions]
+        nodes = [action.node() for action in actions]  # built once: the answer and the log
         response = render(nodes)
         meta = {**event.log_meta, **inbound.meta}
         if hold is not None:
@@ -280,17 +273,15 @@ class Engine:
             clear_timers=settled.switched or (fresh and stored is not None and bool(stored.stack)),
         )  # fmt: skip
 
-    def _before_flow(
+    async def _before_flow(
         self, flow: CompiledFlow, key: ConversationKey, event: Event, now: datetime
-    ) -> Awaitable[Inbound]:
+    ) -> Inbound:
         """The global transitions: consent keywords, window bookkeeping (``compliance.consent``)."""
         if isinstance(event, InboundMessage):
             gate = self.gate
-            return before_flow(gate.store, gate.compliance, event, key, now, flow.cls.on_opt_in)
-        return self._no_keywords(key)
-
-    async def _no_keywords(self, key: ConversationKey) -> Inbound:
-        """What an event that is not a message knows of the person: their contact."""
+            return await before_flow(
+                gate.store, gate.compliance, event, key, now, flow.cls.on_opt_in
+            )
         if key.channel is Channel.VOICE:
             return Inbound(Contact())
         return Inbound(await self.gate.contact(key.channel, key.ours, key.their))
