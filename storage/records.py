@@ -1,5 +1,11 @@
-"""What the store keeps, as plain frozen records: conversations, their log, consent, the
-outbox, delivery statuses and timers. No I/O here; the backends read and write these."""
+"""What the store keeps, as plain records: conversations, their log, consent, the outbox,
+delivery statuses and timers. No I/O here; the backends read and write these.
+
+Records are frozen, except the five a turn builds every time (:class:`Conversation`,
+:class:`LogEntry`, :class:`Contact`, :class:`Loaded`, :class:`TurnWrite`): a frozen
+dataclass sets each field through ``object.__setattr__``, about three times the cost of a
+plain slot, and these hold dicts and lists, so they were never hashable. Treat them as
+read-only all the same: nothing changes one after it is built (``dataclasses.replace``)."""
 
 from __future__ import annotations
 
@@ -116,7 +122,7 @@ OPTED_OUT = ConsentStatus.OPTED_OUT  # the names bot.compliance imports
 OPTED_IN = ConsentStatus.OPTED_IN
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built every turn (module doc)
 class Conversation:
     """A conversation as stored. ``version`` counts committed turns (0 = never stored).
 
@@ -145,7 +151,7 @@ class Conversation:
     stack: tuple[dict[str, Any], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built every turn (module doc)
 class LogEntry:
     """One message (or call event) in a conversation's log."""
 
@@ -193,7 +199,7 @@ _STATUSES = frozenset(s.value for s in ConsentStatus)
 _SOURCES = frozenset(s.value for s in ConsentSource)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built every turn (module doc)
 class Contact:
     """What the outbound gate needs to know about a person before sending.
 
@@ -213,7 +219,7 @@ class Contact:
     head: str = field(default="", compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built every turn (module doc)
 class Loaded:
     """What :meth:`Store.load` found: a stored response for a duplicate, or the conversation."""
 
@@ -221,7 +227,7 @@ class Loaded:
     conversation: Conversation | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built every turn (module doc)
 class TurnWrite:
     """Everything one turn writes, committed together or not at all.
 

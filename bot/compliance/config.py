@@ -40,10 +40,13 @@ __all__ = [
 ]
 
 WHATSAPP_WINDOW = timedelta(hours=24)
+_SCOPES_KEPT = 1024  # our own addresses: a handful; the bound only guards against surprises
 
 
 def normalise(text: str) -> str:
     """How a message is compared with keywords: NFKC, casefolded, trimmed of space/punctuation."""
+    if text.isascii():  # NFKC changes no ASCII, casefold is lower(), no format character
+        return text.lower().strip(_ASCII_IGNORABLE)
     folded = _visible(unicodedata.normalize("NFKC", text)).casefold()
     start, end = 0, len(folded)
     while start < end and _ignorable(folded[start]):
@@ -55,6 +58,10 @@ def normalise(text: str) -> str:
 
 def _ignorable(char: str) -> bool:
     return char.isspace() or unicodedata.category(char).startswith("P")
+
+
+# The ASCII characters _ignorable trims: white space and punctuation (str.strip's argument).
+_ASCII_IGNORABLE = "".join(chr(c) for c in range(128) if _ignorable(chr(c)))
 
 
 def _visible(text: str) -> str:
@@ -180,6 +187,10 @@ class Compliance:
     window: timedelta = WHATSAPP_WINDOW
     # A person's time zone for quiet hours, overriding the one their number implies.
     contact_zones: Mapping[str, str] = field(default_factory=dict)
+    # our address -> its scope, worked out once (the settings are frozen)
+    _scopes: dict[str, str] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "numbers", {strip_channel(n): p for n, p in self.numbers.items()})
@@ -198,11 +209,19 @@ class Compliance:
 
     def policy(self, ours: str) -> NumberPolicy:
         """The policy of our number ``ours`` (``+1…`` or ``whatsapp:+1…``)."""
+        if not self.numbers:  # one policy for every number: a turn asks about three times
+            return self.default
         return self.numbers.get(strip_channel(ours), self.default)
 
     def scope(self, ours: str) -> str:
         """Where a consent change applies: the number's Messaging Service, else the number."""
-        return self.policy(ours).service or strip_channel(ours)
+        found = self._scopes.get(ours)
+        if found is None:
+            found = self.policy(ours).service or strip_channel(ours)
+            if len(self._scopes) >= _SCOPES_KEPT:
+                self._scopes.clear()
+            self._scopes[ours] = found
+        return found
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Compliance:

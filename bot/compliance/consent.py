@@ -115,7 +115,8 @@ async def before_flow(
         contact = replace(contact, last_inbound=now)
     policy = compliance.policy(key.ours)
     texts = policy.texts
-    advanced = event.params.get("OptOutType", "").strip().upper()
+    params = event.params  # a multi-dict: its get() costs more than a membership test
+    advanced = params.get("OptOutType", "").strip().upper() if "OptOutType" in params else ""
     keyword = _ADVANCED.get(advanced) if advanced else None
     if keyword is None:
         keyword = keyword_of(event.text, policy.keywords, policy.revocation)

@@ -3,6 +3,8 @@ number's scope and, on WhatsApp, their window. Used by consent keywords and by t
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from bot.compliance.config import Compliance
 from bot.compliance.window import window_key
 from bot.events.model import Channel, strip_channel
@@ -12,9 +14,10 @@ from storage.records import Contact
 __all__ = ["read_contact"]
 
 
-async def read_contact(
+def read_contact(
     store: ConsentStore, compliance: Compliance, channel: Channel, ours: str, theirs: str
-) -> Contact:
-    """The person ``theirs`` as seen from our address ``ours``: consent and window."""
+) -> Awaitable[Contact]:
+    """The person ``theirs`` as seen from our address ``ours``: consent and window (the
+    store's read itself, to await: no coroutine of its own on every turn's path)."""
     window = window_key(ours, theirs) if channel is Channel.WHATSAPP else None
-    return await store.contact(compliance.scope(ours), strip_channel(theirs), window)
+    return store.contact(compliance.scope(ours), strip_channel(theirs), window)

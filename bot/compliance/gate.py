@@ -181,7 +181,15 @@ class Gate:
         """
         kept: list[Action] = []
         refused: list[Admission] = []
+        if not actions:
+            return kept, refused
+        # A plain reply on SMS to someone not opted out is allowed as it is (decide() says
+        # so): no Outgoing, no Admission, no coroutine for it.
+        plain = key.channel is Channel.SMS and not contact.opted_out
         for action in actions:
+            if plain and type(action) is Message and action.to is None and action.from_ is None:
+                kept.append(action)
+                continue
             refusal = await self._refusal(action, key, contact, now, purpose, read)
             if refusal is None:
                 kept.append(action)

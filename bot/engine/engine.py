@@ -184,8 +184,10 @@ class Engine:
         flow = restart_flow(self.flows, flow, stored) if fresh else flow  # the outermost caller
         stack = () if fresh or stored is None else stored.stack
         state = flow.initial if fresh or stored is None else stored.state
-        seed = dict(event.seed) if isinstance(event, InternalEvent) else {}
-        data = seed if fresh or stored is None else stored.data
+        if fresh or stored is None:
+            data = dict(event.seed) if isinstance(event, InternalEvent) else {}
+        else:
+            data = stored.data
         version = (stored.version if stored else 0) + 1
         turn = Turn(event, key, flow.name, state, data, self.clock, step=version)
         turn.verify = self.verifier
@@ -253,9 +255,11 @@ class Engine:
             meta["handoff"] = hold.value
         replies = zip(actions, nodes, strict=True)
         entries = self._log(key, event, meta, replies, state, new_state, now)
-        entries += [refused_entry(key, r, now) for r in refused]
+        if refused:
+            entries += [refused_entry(key, r, now) for r in refused]
         entries += markers(was, turn.data if saved else None, key, new_state, now)
-        entries[:0] = placed.entries if placed else ()
+        if placed and placed.entries:
+            entries[:0] = placed.entries
         entries = finish_log(turn, entries, settled)  # subflow markers; a code masked
         touch = key.channel is Channel.WHATSAPP and isinstance(event, InboundMessage)
         return TurnWrite(
@@ -299,9 +303,12 @@ class Engine:
         people's contacts read for ``to=`` replies are appended to ``read``.
         """
         now, key, contact, gate = turn.now, turn.key, inbound.contact, self.gate
-        answers, refused = await gate.screen(
-            inbound.replies, key, contact, now, Purpose.CONSENT, read
-        )
+        answers: list[Action] = []
+        refused: list[Admission] = []
+        if inbound.replies:  # a consent keyword's answer
+            answers, refused = await gate.screen(
+                inbound.replies, key, contact, now, Purpose.CONSENT, read
+            )
         kept, more = await gate.screen(turn.actions, key, contact, now, read=read)
         refused += more
         if not (ran and any(r.reason is Reason.WINDOW_CLOSED for r in more)):
@@ -369,33 +376,22 @@ class Engine:
         after: str,
         now: datetime,
     ) -> list[LogEntry]:
-        media = tuple(m.url for m in event.media) if isinstance(event, InboundMessage) else ()
+        media = (
+            tuple([m.url for m in event.media])
+            if isinstance(event, InboundMessage) and event.media
+            else ()
+        )
+        conversation, channel = key.id, key.channel.value
         entries = [
             LogEntry(
-                conversation=key.id,
-                direction=Direction.IN,
-                kind=event.kind,
-                body=event.text,
-                at=now,
-                sid=event.sid,
-                channel=key.channel.value,
-                media=media,
-                state_before=before,
-                state_after=after,
-                meta=meta,
+                conversation, Direction.IN, event.kind, event.text, now, event.sid, channel,
+                media, before, after, meta,
             )
-        ]
+        ]  # fmt: skip
         for action, node in replies:
-            entries.append(
-                LogEntry(
-                    conversation=key.id,
-                    direction=Direction.OUT,
-                    kind=node.tag.lower(),
-                    body=action.summary(),
-                    at=now,
-                    channel=key.channel.value,
-                    media=tuple(getattr(action, "media", ())),
-                    state_after=after,
-                )
-            )
+            out = LogEntry(
+                conversation, Direction.OUT, node.tag.lower(), action.summary(), now, None,
+                channel, tuple(getattr(action, "media", ())), None, after, {},
+            )  # fmt: skip
+            entries.append(out)
         return entries

@@ -10,11 +10,14 @@ __all__ = ["Both", "KeyedLocks"]
 
 
 class _Entry:
+    """A key held by ``users - 1`` waiters and one holder. ``lock`` is made only when a
+    second user comes: a lone turn (nearly every one) holds its key without an asyncio.Lock."""
+
     __slots__ = ("lock", "users")
 
     def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.users = 0
+        self.lock: asyncio.Lock | None = None
+        self.users = 1
 
 
 class _Hold:
@@ -27,12 +30,19 @@ class _Hold:
 
     async def __aenter__(self) -> None:
         entry = self._entries.get(self._key)
-        if entry is None:
-            entry = self._entries[self._key] = _Entry()
+        if entry is None:  # nobody holds it: ours at once
+            self._entry = self._entries[self._key] = _Entry()
+            return
         entry.users += 1
         self._entry = entry
+        lock = entry.lock
+        if lock is None:
+            # The holder took the key without a lock: take one for it (free, so this does
+            # not wait), then wait behind it; it releases the lock when it leaves.
+            lock = entry.lock = asyncio.Lock()
+            await lock.acquire()
         try:
-            await entry.lock.acquire()
+            await lock.acquire()
         except BaseException:  # cancelled while waiting: leave the table as it was
             self._leave()
             raise
@@ -40,7 +50,8 @@ class _Hold:
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._entry.lock.release()
+        if self._entry.lock is not None:
+            self._entry.lock.release()
         self._leave()
 
     def _leave(self) -> None:

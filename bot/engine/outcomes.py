@@ -73,6 +73,8 @@ def apology_actions(channel: Channel, apology: str) -> list[Action]:
 def read_once(contacts: Sequence[Contact]) -> list[Contact]:
     """The contacts read from the store, each read result once (a person read twice with
     different heads keeps both: the commit then conflicts, as it should)."""
+    if len(contacts) == 1:  # most turns: the person of the conversation alone
+        return [contacts[0]] if contacts[0].head else []
     found = {(c.scope, c.person, c.window, c.head): c for c in contacts if c.head}
     return list(found.values())
 

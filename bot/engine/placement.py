@@ -30,7 +30,7 @@ __all__ = ["Placed", "place_for_step", "place_loaded"]
 log = logging.getLogger("switchboard.engine")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Placed:
     """A loaded conversation as its step sees it.
 

@@ -78,7 +78,7 @@ async def settle(
     it is called at most once, on a call."""
     done = Settled(flow, state, stack, read_timers=timers)
     for _ in range(4 * MAX_DEPTH):
-        if done.state in calls_of(done.flow.cls):
+        if done.flow.cls.subflows and done.state in calls_of(done.flow.cls):
             await _call(flows, done, turn)
         elif done.stack and done.flow.is_final(done.state):
             await _return(flows, done, turn)

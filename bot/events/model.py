@@ -139,5 +139,7 @@ def channel_of(address: str) -> Channel:
 
 def strip_channel(address: str) -> str:
     """``whatsapp:+14155550100`` → ``+14155550100``."""
-    prefix, sep, rest = address.partition(":")
-    return rest if sep and prefix.isalpha() else address
+    if ":" not in address:  # most addresses (a number): no partition, no new strings
+        return address
+    prefix, _, rest = address.partition(":")
+    return rest if prefix.isalpha() else address

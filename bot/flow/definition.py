@@ -23,6 +23,7 @@ from transitions import Machine
 from transitions.extensions.asyncio import AsyncMachine
 
 from bot.errors import FlowDefinitionError
+from bot.flow.dispatch import Dispatch, dispatch_table
 from bot.flow.intents import Timeout
 from bot.flow.subflow import Outcome, check_declaration, fired_triggers
 from bot.flow.triggers import unknown_triggers
@@ -110,6 +111,8 @@ class CompiledFlow:
     shape: str = ""  # the definition's structural fingerprint (bot.flow.versions)
     migrations: tuple[Migration, ...] = ()  # ordered by the version they lead to
     state_names: frozenset[str] = frozenset()
+    # the machine's transitions fired directly (bot.flow.dispatch); None: through the machine
+    dispatch: Dispatch | None = None
 
     @property
     def name(self) -> str:
@@ -156,6 +159,8 @@ class CompiledFlow:
         if not self.handles(trigger, state):
             return False, state
         model = self.cls(state)
+        if self.dispatch is not None:
+            return self.dispatch.fire(trigger, model, turn), model.state
         done = self.machine.events[trigger].trigger(model, turn)
         if type(done) is not bool and inspect.isawaitable(done):  # an AsyncMachine's
             done = await done
@@ -291,7 +296,7 @@ def compile_flow(cls: type[Flow]) -> CompiledFlow:
     shape = fingerprint(states, cls.initial, cls.final_states, specs, dict(cls.timeouts))
     return replace(
         compiled, version=version, shape=shape, migrations=migrations,
-        state_names=frozenset(states),
+        state_names=frozenset(states), dispatch=dispatch_table(machine),
     )  # fmt: skip
 
 

@@ -67,7 +67,11 @@ class Observer:
         self.log_content = log_content  # the turn line shows what was said and answered (dev)
 
     def turn(self, key: str, event: Event) -> Probe:
-        """A probe for one turn; use it as a context manager around the whole turn."""
+        """A probe for one turn; use it as a context manager around the whole turn. With no
+        part to tell (no metrics, no tracing, no turn log) it is a shared one that does
+        nothing: nobody would read what it noted."""
+        if self.metrics is None and self.tracing is None and not self.log_turns:
+            return _QUIET
         return Probe(self, key, event)
 
     def note(self, what: Outcome) -> None:
@@ -185,7 +189,11 @@ class Probe:
             )  # fmt: skip
 
     def phase(self, name: str) -> AbstractContextManager[None]:
-        """Time one phase of the turn (and trace it as a child span)."""
+        """Time one phase of the turn (and trace it as a child span). Only metrics read the
+        times and only tracing opens spans: without either, nothing is timed."""
+        observer = self.observer
+        if observer.metrics is None and observer.tracing is None:
+            return _UNTIMED
         return _Phase(self, name)
 
     def finish(self, outcome: Outcome) -> None:
@@ -239,3 +247,51 @@ class _Phase:
         finally:
             parts, name = self._probe.parts, self._name
             parts[name] = parts.get(name, 0.0) + time.perf_counter() - self._start
+
+
+class _Untimed:
+    """A phase nobody reads: enters and exits, nothing else (one shared instance)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+
+_UNTIMED = _Untimed()
+
+
+class _Quiet(Probe):
+    """The probe of an observer with no parts: every report is dropped (one shared instance,
+    so it keeps nothing of a turn)."""
+
+    def __init__(self) -> None:
+        super().__init__(Observer(), "", None)  # type: ignore[arg-type]
+
+    def __enter__(self) -> Probe:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+    def phase(self, name: str) -> AbstractContextManager[None]:
+        return _UNTIMED
+
+    def finish(self, outcome: Outcome) -> None:
+        return None
+
+    def conflict(self) -> None:
+        return None
+
+    async def committed(self, stored: Conversation | None, write: TurnWrite) -> None:
+        return None
+
+
+_QUIET = _Quiet()

@@ -27,7 +27,14 @@ _ATTR = str.maketrans(
 
 
 def _clean(value: str) -> str:
-    return _FORBIDDEN.sub("", value)
+    # Every forbidden character is unprintable (C0 controls are Cc, U+FFFE/U+FFFF are Cn):
+    # printable text, almost all of it, needs no regular expression.
+    return value if value.isprintable() else _FORBIDDEN.sub("", value)
+
+
+def _text(value: str) -> str:
+    value = _clean(value)
+    return value.translate(_TEXT) if "&" in value or "<" in value or ">" in value else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +49,8 @@ class Node:
     def write(self, out: list[str]) -> None:
         """Append this element's XML to ``out``."""
         out.append("<" + self.tag)
-        for name in sorted(self.attrs):
-            value = self.attrs[name]
+        # sorted by name (names are unique, so values are never compared)
+        for name, value in sorted(self.attrs.items()):
             if value is None:
                 continue
             shown = str(value).lower() if isinstance(value, bool) else str(value)
@@ -51,14 +58,21 @@ class Node:
         if not self.text and not self.children:
             out.append(" />")
             return
-        out.append(">" + _clean(self.text).translate(_TEXT))
+        out.append(">" + _text(self.text))
         for child in self.children:
             child.write(out)
         out.append(f"</{self.tag}>")
 
 
+_OPEN = _DECLARATION + "<Response>"
+
+
 def render(nodes: Iterable[Node]) -> str:
     """A complete ``<Response>`` document holding ``nodes`` in order."""
-    out = [_DECLARATION]
-    Node("Response", children=tuple(nodes)).write(out)
+    out = [_OPEN]
+    for node in nodes:
+        node.write(out)
+    if len(out) == 1:  # every node writes at least one piece
+        return EMPTY
+    out.append("</Response>")
     return "".join(out)

@@ -79,3 +79,25 @@ async def test_a_number_with_keywords_only_treats_phrases_as_text(database_url: 
         reply = await h.phone(CALLER).send("please stop")
         assert "unsubscribed" not in reply.body
         assert not (await h.engine.gate.contact(h.phone(CALLER).channel, OURS, CALLER)).opted_out
+
+
+def test_the_anchor_words_only_skip_what_cannot_match() -> None:
+    """``revokes`` skips the regular expression for a message with none of its anchor words:
+    over random phrases of the expression's own words, it answers as the expression does."""
+    import random
+    import re
+
+    from bot.compliance import revocation
+
+    vocabulary = sorted(set(re.findall(r"[a-z]+", revocation._PHRASE.pattern)))
+    pick = random.Random(18)
+    matched = 0
+    for _ in range(30_000):
+        words = " ".join(pick.choice(vocabulary) for _ in range(pick.randint(1, 6)))
+        expected = revocation._PHRASE.match(words) is not None
+        matched += expected
+        assert revokes(words) is expected, words
+    for text in REVOKING:
+        words = revocation._words(text)
+        assert revocation._PHRASE.match(words) and not revocation._ANCHORS.isdisjoint(words.split())
+    assert matched > 50  # the phrases did reach the expression
