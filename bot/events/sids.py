@@ -42,8 +42,9 @@ def is_sid(value: str, prefixes: tuple[str, ...] = ()) -> bool:
 def check_sids(params: Params) -> None:
     """:class:`BadRequest` unless every id parameter present has its shape, once, and the
     message ids a request repeats (``MessageSid``, ``SmsSid``, ``SmsMessageSid``) agree."""
-    for name, prefixes in SID_PREFIXES.items():
-        values = params.getlist(name)
+    lists = dict.get  # a MultiDict keeps each name's values as a list: read it directly,
+    for name, prefixes in SID_PREFIXES.items():  # as getlist raises and catches per absent name
+        values = lists(params, name) or ()
         if len(values) > 1:
             raise BadRequest(f"{name} is given {len(values)} times")
         if values and values[0] and not is_sid(values[0], prefixes):
