@@ -90,9 +90,12 @@ def insert_consent(conn: sqlite3.Connection, change: ConsentChange) -> None:
     )  # fmt: skip
 
 
-def _log_row(entry: LogEntry) -> tuple[object, ...]:
+def _log_row(entry: LogEntry, now: datetime, at: str) -> tuple[object, ...]:
+    """``entry``'s columns; ``at`` is ``now`` formatted (most entries are stamped the turn's
+    time: formatted once per turn)."""
     return (
-        entry.conversation, entry.direction, entry.kind, entry.body, entry.at.isoformat(),
+        entry.conversation, entry.direction, entry.kind, entry.body,
+        at if entry.at is now else entry.at.isoformat(),
         entry.sid, entry.channel, dumps(list(entry.media)), entry.state_before,
         entry.state_after, dumps(entry.meta),
     )  # fmt: skip
@@ -116,7 +119,7 @@ def write_turn(conn: sqlite3.Connection, write: TurnWrite) -> None:
             raise ConflictError(f"consent or window of {seen.person} changed since read")
     if write.save_state:
         save(conn, c, at)
-    conn.executemany(_LOG, [_log_row(entry) for entry in write.log])
+    conn.executemany(_LOG, [_log_row(entry, write.at, at) for entry in write.log])
     for change in write.consent:
         insert_consent(conn, change)
     if write.touch_window:
