@@ -12,7 +12,7 @@ only through a turn's commit (its version guard), never here.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -118,20 +118,40 @@ def _where(d: Dialect, s: Search) -> tuple[list[str], list[Any]]:
     if s.idle_before is not None:
         where.append("updated_at < ?")
         args.append(d.stamp(s.idle_before))
-    if s.after is not None:
-        where.append("(updated_at < ? OR (updated_at = ? AND key < ?))")
-        at = d.stamp(s.after.updated_at)
-        args += [at, at, s.after.key]
+    if s.after is not None:  # a row value: a range of the index, not a walk down to it
+        where.append("(updated_at, key) < (?, ?)")
+        args += [d.stamp(s.after.updated_at), s.after.key]
     return where, args
 
 
+_NEWEST = "ORDER BY updated_at DESC, key DESC LIMIT ?"
+
+
 def search(d: Dialect, s: Search) -> Program[list[Conversation]]:
-    """One page of conversations matching ``s``, newest first (by ``updated_at``, ``key``)."""
-    where, args = _where(d, s)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    """One page of conversations matching ``s``, newest first (by ``updated_at``, ``key``).
+
+    Open or closed alike (and neither a number nor a channel to go by) is the newest keys of
+    the open ones and of the closed ones merged, then their rows: two range scans of
+    ``conversations_open`` (or ``conversations_state``), so no index on ``(updated_at, key)``
+    alone is needed, which every turn's commit rewrote (issue 18)."""
+    if s.closed is not None or s.theirs or s.channel is not None:
+        where, args = _where(d, s)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        sql = f"SELECT {S.columns(S.CONVERSATION)} FROM conversations{clause} {_NEWEST}"
+        rows = yield sql, (*args, s.limit)
+        return [S.conversation(row, d) for row in rows]
+    parts, args = [], []
+    for name, closed in (("open_page", False), ("closed_page", True)):
+        where, found = _where(d, replace(s, closed=closed))
+        parts.append(
+            f"SELECT * FROM (SELECT updated_at, key FROM conversations "
+            f"WHERE {' AND '.join(where)} {_NEWEST}) AS {name}"
+        )
+        args += [*found, s.limit]
     rows = yield (
-        f"SELECT {S.columns(S.CONVERSATION)} FROM conversations{clause} "
-        "ORDER BY updated_at DESC, key DESC LIMIT ?",
+        f"SELECT {S.columns(S.CONVERSATION, 'v')} FROM ({' UNION ALL '.join(parts)} {_NEWEST}) "
+        "AS page JOIN conversations v ON v.key = page.key "
+        "ORDER BY page.updated_at DESC, page.key DESC",
         (*args, s.limit),
     )
     return [S.conversation(row, d) for row in rows]

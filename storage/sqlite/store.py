@@ -53,6 +53,7 @@ from storage.sqlite.writer import (
 __all__ = ["SQLiteStore"]
 
 R = TypeVar("R")
+_TIMERLESS_KEPT = 65_536  # conversations remembered as read without timers, then forgotten
 log = logging.getLogger("switchboard.storage")
 
 
@@ -85,6 +86,8 @@ class SQLiteStore(Backend):
         self._group: GroupCommit[TurnWrite, str | None] = GroupCommit(self._commit_many)
         self._here_group: GroupCommit[TurnWrite, str | None] = GroupCommit(self._commit_here)
         self._in_flight = InFlight()
+        # conversation key -> a version it was read at without timers (outbox.TIMERLESS)
+        self._timerless: dict[str, int] = {}
 
     @property
     def where(self) -> str:
@@ -259,7 +262,13 @@ class SQLiteStore(Backend):
     _load = staticmethod(turns.load)
 
     async def load(self, key: str, idempotency_keys: Sequence[str]) -> Loaded:
-        return await self._read(self._load, key, tuple(idempotency_keys))
+        loaded, timerless = await self._read(self._load, key, tuple(idempotency_keys))
+        if timerless:  # a fact for as long as the conversation stays at that version
+            known = self._timerless
+            if len(known) >= _TIMERLESS_KEPT:
+                known.clear()
+            known[key] = loaded.conversation.version if loaded.conversation else 0
+        return loaded
 
     async def contact(self, scope: str, person: str, window: str | None) -> Contact:
         return await self._read(turns.read_contact, scope, person, window)
@@ -291,7 +300,7 @@ class SQLiteStore(Backend):
             raise StoreError("the SQLite store is not open (call `await store.open()` first)")
         try:
             if len(writes) == 1:
-                outcome = here.run(partial(self._commit, write=writes[0]))
+                outcome = here.run(partial(self._commit_one, write=writes[0]))
                 outcomes: list[str | BaseException | None] | None = (
                     None if outcome is MISSED else [None]
                 )
@@ -340,22 +349,33 @@ class SQLiteStore(Backend):
         finally:
             self._checkpoint = None
 
-    @classmethod
     def _commit_each(
-        cls, conn: sqlite3.Connection, writes: list[TurnWrite], path: str
+        self, conn: sqlite3.Connection, writes: list[TurnWrite], path: str
     ) -> list[str | BaseException | None]:
         """Each write under its own SAVEPOINT: a duplicate or a conflict undoes only its own."""
         outcomes: list[str | BaseException | None] = []
-        for write in writes:
-            conn.execute("SAVEPOINT turn")
-            try:
-                cls._commit(conn, write)
-                outcomes.append(None)
-            except (turns.Duplicate, ConflictError, sqlite3.Error) as exc:
-                conn.execute("ROLLBACK TO turn")
-                outcomes.append(_outcome(exc, path))
-            conn.execute("RELEASE turn")
+        known = outbox.TIMERLESS.set(self._timerless)  # this thread's context
+        try:
+            for write in writes:
+                conn.execute("SAVEPOINT turn")
+                try:
+                    self._commit(conn, write)
+                    outcomes.append(None)
+                except (turns.Duplicate, ConflictError, sqlite3.Error) as exc:
+                    conn.execute("ROLLBACK TO turn")
+                    outcomes.append(_outcome(exc, path))
+                conn.execute("RELEASE turn")
+        finally:
+            outbox.TIMERLESS.reset(known)
         return outcomes
+
+    def _commit_one(self, conn: sqlite3.Connection, write: TurnWrite) -> None:
+        """:meth:`_commit` knowing the conversations read without timers (on the loop)."""
+        known = outbox.TIMERLESS.set(self._timerless)
+        try:
+            self._commit(conn, write)
+        finally:
+            outbox.TIMERLESS.reset(known)
 
     @staticmethod
     def _commit(conn: sqlite3.Connection, write: TurnWrite) -> None:

@@ -36,21 +36,27 @@ class Duplicate(Exception):
         self.response = response
 
 
-_LOAD = (  # one statement, one row: the stored response (or NULL), the conversation (or NULLs)
+_LOAD = (  # one statement, one row: the stored response (or NULL), whether the conversation
+    # has timers, the conversation (or NULLs)
     "SELECT (SELECT response FROM idempotency WHERE key IN ({marks}) LIMIT 1), "
+    "EXISTS (SELECT 1 FROM timers WHERE conversation = ?), "
     f"{S.columns(S.CONVERSATION, 'c')} FROM (SELECT 1) LEFT JOIN conversations c ON c.key = ?"
 )
 
 
-def load(conn: sqlite3.Connection, key: str, idem: tuple[str, ...]) -> Loaded:
-    """The stored response for any of ``idem``, else the conversation ``key``."""
+def load(conn: sqlite3.Connection, key: str, idem: tuple[str, ...]) -> tuple[Loaded, bool]:
+    """The stored response for any of ``idem``, else the conversation ``key``; and whether
+    that conversation (at the version read) was seen to have no timers (``False`` when not
+    asked: a turn without idempotency keys reads only the conversation)."""
     if not idem:
         found = conn.execute(_CONVERSATION, (key,)).fetchone()
-        return Loaded(None, S.conversation(found, SQLITE) if found else None)
-    row = conn.execute(_LOAD.format(marks=",".join("?" * len(idem))), (*idem, key)).fetchone()
+        return Loaded(None, S.conversation(found, SQLITE) if found else None), False
+    args = (*idem, key, key)
+    row = conn.execute(_LOAD.format(marks=",".join("?" * len(idem))), args).fetchone()
     if row[0] is not None:
-        return Loaded(row[0], None)
-    return Loaded(None, S.conversation(row[1:], SQLITE) if row[1] is not None else None)
+        return Loaded(row[0], None), False
+    found = S.conversation(row[2:], SQLITE) if row[2] is not None else None
+    return Loaded(None, found), not row[1]
 
 
 def read_contact(conn: sqlite3.Connection, scope: str, person: str, window: str | None) -> Contact:
@@ -84,9 +90,12 @@ def insert_consent(conn: sqlite3.Connection, change: ConsentChange) -> None:
     )  # fmt: skip
 
 
-def _log_row(entry: LogEntry) -> tuple[object, ...]:
+def _log_row(entry: LogEntry, now: datetime, at: str) -> tuple[object, ...]:
+    """``entry``'s columns; ``at`` is ``now`` formatted (most entries are stamped the turn's
+    time: formatted once per turn)."""
     return (
-        entry.conversation, entry.direction, entry.kind, entry.body, entry.at.isoformat(),
+        entry.conversation, entry.direction, entry.kind, entry.body,
+        at if entry.at is now else entry.at.isoformat(),
         entry.sid, entry.channel, dumps(list(entry.media)), entry.state_before,
         entry.state_after, dumps(entry.meta),
     )  # fmt: skip
@@ -110,7 +119,7 @@ def write_turn(conn: sqlite3.Connection, write: TurnWrite) -> None:
             raise ConflictError(f"consent or window of {seen.person} changed since read")
     if write.save_state:
         save(conn, c, at)
-    conn.executemany(_LOG, [_log_row(entry) for entry in write.log])
+    conn.executemany(_LOG, [_log_row(entry, write.at, at) for entry in write.log])
     for change in write.consent:
         insert_consent(conn, change)
     if write.touch_window:
