@@ -53,7 +53,8 @@ from storage.sqlite.writer import (
 __all__ = ["SQLiteStore"]
 
 R = TypeVar("R")
-_TIMERLESS_KEPT = 65_536  # conversations remembered as read without timers, then forgotten
+_TIMERLESS_KEPT = 4_096  # loaded without timers and not yet committed (a turn ignored,
+# or answered as a duplicate, leaves its entry: the memo starts over when this many are kept)
 log = logging.getLogger("switchboard.storage")
 
 
@@ -364,6 +365,8 @@ class SQLiteStore(Backend):
                 except (turns.Duplicate, ConflictError, sqlite3.Error) as exc:
                     conn.execute("ROLLBACK TO turn")
                     outcomes.append(_outcome(exc, path))
+                finally:
+                    self._timerless.pop(write.conversation.key, None)  # used: see _commit_one
                 conn.execute("RELEASE turn")
         finally:
             outbox.TIMERLESS.reset(known)
@@ -376,6 +379,10 @@ class SQLiteStore(Backend):
             self._commit(conn, write)
         finally:
             outbox.TIMERLESS.reset(known)
+            # The fact was about the version this turn read: once its commit ran (or rolled
+            # back, and a retry loads again) it is spent, so the memo holds only the turns
+            # under way, not every caller seen (the memory bench's RSS per caller).
+            self._timerless.pop(write.conversation.key, None)
 
     @staticmethod
     def _commit(conn: sqlite3.Connection, write: TurnWrite) -> None:

@@ -87,3 +87,27 @@ async def test_a_timer_set_after_a_load_elsewhere_is_still_dropped(tmp_path: Pat
     finally:
         await here.close()
         await there.close()
+
+
+async def test_the_no_timers_memo_is_spent_by_the_commit_it_serves(tmp_path: Path) -> None:
+    """A turn read without timers skips the DELETE at its commit, and the memo of that read
+    is dropped there: it holds the turns under way, not one entry per caller ever seen (the
+    memory bench grew 132 B per caller while it did)."""
+    store = SQLiteStore(tmp_path / "memo.db")
+    await store.open()
+    statements: list[str] = []
+    try:
+        for n in range(40):
+            key = f"sms:+15550100000:+1555000{n:04d}"
+            for version, state in ((1, "a"), (2, "b")):  # the second turn leaves state a
+                await store.load(key, [f"SM{n}-{version}"])
+                c = Conversation(key, "notify", state, {}, version, "sms", "+15550100000",
+                                 f"+1555000{n:04d}")  # fmt: skip
+                if n == 39 and version == 2:
+                    assert store._here is not None
+                    store._here.conn.set_trace_callback(statements.append)
+                await store.commit(TurnWrite(c, (), (f"SM{n}-{version}",), "<r/>", T0))
+        assert not store._timerless  # every read's fact spent by its commit
+        assert statements and not any("FROM timers" in s for s in statements)
+    finally:
+        await store.close()
