@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import ImmutableMultiDict, ImmutableMultiDictMixin, MultiDict
 
-__all__ = ["Form", "query_args"]
+__all__ = ["Form", "grouped", "query_args"]
+
+M = TypeVar("M", bound=MultiDict[str, str])
 
 
 class Form(MultiDict[str, str]):
@@ -52,15 +55,21 @@ def _args(query: bytes) -> MultiDict[str, str]:
         # werkzeug 2.3+: invalid UTF-8 stays percent-encoded ("werkzeug.url_quote")
         pairs = parse_qsl(query.decode(), keep_blank_values=True, errors="werkzeug.url_quote")
         return ImmutableMultiDict(pairs)
+    fields = query.decode("ascii").split("&")
+    return grouped([field.partition("=") for field in fields if field], _Args)
+
+
+def grouped(fields: Iterable[tuple[str, str, str]], into: type[M]) -> M:
+    """The multi-dict of ``fields`` split as ``field.partition("=")`` (name, ``=``, value),
+    built without werkzeug's ``iter_multi_items`` (a ``MultiDict`` keeps each name's values
+    in a list inside); the webhook's form and query strings are built here."""
     lists: dict[str, list[str]] = {}
-    for field in query.decode("ascii").split("&"):
-        if field:
-            name, _, value = field.partition("=")
-            values = lists.get(name)
-            if values is None:
-                lists[name] = [value]
-            else:
-                values.append(value)
-    args = _Args()
-    dict.update(args, lists)
-    return args
+    for name, _, value in fields:
+        values = lists.get(name)
+        if values is None:
+            lists[name] = [value]
+        else:
+            values.append(value)
+    multi = into()
+    dict.update(multi, lists)
+    return multi

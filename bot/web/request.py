@@ -20,7 +20,7 @@ from bot.errors import BadRequest, SignatureError
 from bot.events.model import Params
 from bot.events.sids import check_sids
 from bot.settings import Settings
-from bot.web.form import Form
+from bot.web.form import Form, grouped
 from bot.web.signature import valid_body_hash, valid_signature
 
 __all__ = ["Incoming", "Unauthorized", "read_form", "signed_url", "verified", "verified_params"]
@@ -64,16 +64,7 @@ class Unauthorized(BadRequest):
 
 
 def _form(pairs: list[tuple[str, str]]) -> Form:
-    lists: dict[str, list[str]] = {}
-    for name, value in pairs:  # what MultiDict(pairs) does, without iter_multi_items
-        values = lists.get(name)
-        if values is None:
-            lists[name] = [value]
-        else:
-            values.append(value)
-    form = Form()
-    dict.update(form, lists)  # a MultiDict holds lists inside
-    return form
+    return grouped([(name, "=", value) for name, value in pairs], Form)
 
 
 def _no_nul(pairs: list[tuple[str, str]]) -> Form:
@@ -155,20 +146,10 @@ def _form_of(text: str) -> Form:
         # separator is escaped: the same pairs as unquoting field by field.
         text = unquote_to_bytes(text.replace("+", " ")).decode("utf-8")
         quoted = False
-    lists: dict[str, list[str]] = {}
-    for field in text.split("&"):
-        if field:
-            name, _, value = field.partition("=")
-            if quoted:
-                name, value = _unquoted(name), _unquoted(value)
-            values = lists.get(name)
-            if values is None:
-                lists[name] = [value]
-            else:
-                values.append(value)
-    form = Form()
-    dict.update(form, lists)  # a MultiDict holds lists inside
-    return form
+    fields = [field.partition("=") for field in text.split("&") if field]
+    if quoted:
+        fields = [(_unquoted(name), eq, _unquoted(value)) for name, eq, value in fields]
+    return grouped(fields, Form)
 
 
 def _trusted(req: Incoming, settings: Settings) -> bool:
