@@ -64,8 +64,9 @@ async def test_a_crash_with_a_busy_recipient_reconciles_across_pages(database_ur
         assert [m.body for m in fake(h).sent(CALLER)].count("pong") == 4  # nothing new
 
 
-async def late_accept(h: Harness, message_id: str) -> None:
-    """Twilio takes the create after the client gave up: settled without a second send."""
+async def late_accept(h: Harness, message_id: str) -> list[str]:
+    """Twilio takes the create after the client gave up: settled without a second send.
+    Returns the bodies Twilio accepted (checked here to be that one message, once)."""
     await h.drain()  # the create times out
     message = await h.store.outbox_message(message_id)
     assert message is not None and message.status == "pending" and message.unsettled
@@ -79,6 +80,7 @@ async def late_accept(h: Harness, message_id: str) -> None:
     assert message is not None and message.status == "accepted"
     assert [message.sid] == [m.sid for m in fake(h).sent()]
     assert await history(h, message_id) == ["queued", "attempt", "unanswered", "reconciled"]
+    return [m.body for m in fake(h).sent()]
 
 
 async def first_id(h: Harness) -> str:
@@ -92,7 +94,7 @@ async def test_twilio_accepting_after_the_timeout_is_not_sent_twice(database_url
         await h.phone(CALLER).send("hi")
         await h.phone(CALLER).send("ping")
         fake(h).fail_next(delay=0.6, create_anyway=True)
-        await late_accept(h, await first_id(h))
+        assert await late_accept(h, await first_id(h)) == ["pong"]  # once, not twice
 
 
 async def test_a_smart_encoded_body_is_matched_as_sent(database_url: str) -> None:
