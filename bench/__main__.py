@@ -77,7 +77,8 @@ def run_engine(report: Report, work: Path, args: argparse.Namespace) -> None:
         split = "  ".join(f"{part} {us:.0f}" for part, us in cost.split_us.items())
         say(
             f"  synchronous={sync:<6} {cost.us_per_turn:6.0f} µs/turn, "
-            f"CPU {cost.cpu_us_per_turn:4.0f} µs/turn  (split µs: {split})"
+            f"CPU {cost.cpu_us_per_turn:4.0f} µs/turn, on the loop's thread "
+            f"{cost.loop_cpu_us_per_turn:4.0f}  (split µs: {split})"
         )
         report.figure(
             f"engine turn, synchronous={sync}",
@@ -85,15 +86,17 @@ def run_engine(report: Report, work: Path, args: argparse.Namespace) -> None:
         )
         results[sync] = {
             "us_per_turn": cost.us_per_turn, "cpu_us_per_turn": cost.cpu_us_per_turn,
-            "split_us": cost.split_us,
+            "loop_cpu_us_per_turn": cost.loop_cpu_us_per_turn, "split_us": cost.split_us,
         }  # fmt: skip
     alone = asyncio.run(store_alone(args.turns))
     say(f"  the same turns' store calls alone (load, contact, commit): CPU {alone:4.0f} µs/turn")
     report.figures["engine"] = {**results, "store_alone_cpu_us_per_turn": alone}
     normal = float(results["NORMAL"]["cpu_us_per_turn"])  # type: ignore[arg-type]
+    loop = float(results["NORMAL"]["loop_cpu_us_per_turn"])  # type: ignore[arg-type]
     report.target(
         "engine turn ≤ 150 µs CPU (synchronous=NORMAL)", normal <= 150,
-        f"{normal:.0f} µs CPU per turn, of which the store calls alone {alone:.0f}",
+        f"{normal:.0f} µs CPU per turn, WAL checkpoints included (the loop's thread alone: "
+        f"{loop:.0f}); the store calls alone {alone:.0f}",
     )  # fmt: skip
 
 

@@ -44,6 +44,7 @@ from storage.sqlite.tx import drive, transaction
 from storage.sqlite.writer import (
     CHECKPOINT_EVERY,
     MISSED,
+    Checkpointer,
     CommitLock,
     InFlight,
     LoopWriter,
@@ -82,7 +83,7 @@ class SQLiteStore(Backend):
         self._commit_lock: CommitLock | None = None  # "<path>-lock", taken on the thread
         self._here: LoopWriter | None = None  # commits on the loop's thread (writer.py)
         self._commits = 0  # since the last checkpoint
-        self._checkpoint: asyncio.Task[None] | None = None
+        self._checkpointer: Checkpointer | None = None  # with _here: turns skip autocheckpoint
         self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file opened
         self._group: GroupCommit[TurnWrite, str | None] = GroupCommit(self._commit_many)
         self._here_group: GroupCommit[TurnWrite, str | None] = GroupCommit(self._commit_here)
@@ -145,6 +146,7 @@ class SQLiteStore(Backend):
             self._commit_lock = CommitLock(self.path)
         if self._here is None and self._commits_here:
             self._here = LoopWriter(self.path, self.synchronous)
+            self._checkpointer = Checkpointer(self.path, self.synchronous)
             # The turn's reads go to the same connection: its page cache stays valid across
             # its own commits, where a second connection's is dropped after every commit it
             # did not make (a point lookup: 20-26 µs there, a few here).
@@ -166,7 +168,7 @@ class SQLiteStore(Backend):
         self._wal(conn)
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         conn.execute("PRAGMA foreign_keys = ON")
-        if self._commits_here:  # checkpoints run apart, on this thread (_count_commits)
+        if self._commits_here:  # checkpoints run apart, on a thread (_count_commits)
             conn.execute("PRAGMA wal_autocheckpoint = 0")
 
     def _wal(self, conn: sqlite3.Connection) -> None:
@@ -219,9 +221,9 @@ class SQLiteStore(Backend):
                 f"less than {self.min_free_bytes // 1024} KiB"]  # fmt: skip
 
     async def disconnect(self) -> None:
-        if self._checkpoint is not None:
-            checkpoint, self._checkpoint = self._checkpoint, None
-            await asyncio.gather(checkpoint, return_exceptions=True)
+        if self._checkpointer is not None:
+            checkpointer, self._checkpointer = self._checkpointer, None
+            await asyncio.to_thread(checkpointer.close)  # waits for one under way
         reader, self._reader = self._reader, None
         if self._here is not None:
             here, self._here = self._here, None
@@ -334,21 +336,14 @@ class SQLiteStore(Backend):
             lock.release()
 
     def _count_commits(self) -> None:
-        """Every :data:`CHECKPOINT_EVERY` commits, a checkpoint on the connection's thread
+        """Every :data:`CHECKPOINT_EVERY` commits, a checkpoint on a thread of its own
         (``wal_autocheckpoint`` is off where turns commit on the loop's thread)."""
         self._commits += 1
-        if self._here is None or self._commits < CHECKPOINT_EVERY or self._checkpoint:
+        checkpointer = self._checkpointer
+        if checkpointer is None or self._commits < CHECKPOINT_EVERY:
             return
-        self._commits = 0
-        self._checkpoint = asyncio.ensure_future(self._run_checkpoint())
-
-    async def _run_checkpoint(self) -> None:
-        try:
-            await self._run(self._locked, _checkpoint)
-        except StoreError as exc:  # the next one tries again; the WAL only grows meanwhile
-            log.warning("WAL checkpoint failed: %s", exc)
-        finally:
-            self._checkpoint = None
+        if checkpointer.start():  # else one is under way: try again at the next commit
+            self._commits = 0
 
     def _commit_each(
         self, conn: sqlite3.Connection, writes: list[TurnWrite], path: str
@@ -407,16 +402,6 @@ class SQLiteStore(Backend):
     ) -> list[Timer]:
         claim = partial(outbox.claim_timers, owner=owner, now=now, lease_until=lease_until)
         return await self._run(transaction, partial(claim, limit=limit))
-
-
-def _checkpoint(conn: sqlite3.Connection) -> None:
-    """Copy the WAL into the database, run under the commit flock: no turn commit appends
-    meanwhile (they wait on a thread), so the checkpoint catches up and the next commit starts
-    the WAL again from its beginning. PASSIVE racing a stream of commits never caught up (the
-    WAL only grew); RESTART would hold every writer while a long reader (`switchboard stats`
-    on a big file) finishes. PASSIVE never waits: a reader's old snapshot only delays the
-    restart to a later checkpoint, as with SQLite's own automatic checkpoints."""
-    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def _outcome(exc: Exception, path: str) -> str | BaseException:

@@ -97,6 +97,22 @@ async def test_the_wal_is_checkpointed_apart_from_the_commits(
     assert wal.stat().st_size < 2.5 * first  # without checkpoints: about 4 ×
 
 
+async def test_the_wal_stays_bounded_while_turns_keep_the_loop_busy(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    """Back-to-back commits that never give the loop a pass: the checkpoint must not wait
+    for one (it did, and the WAL grew without bound: issue 18)."""
+    wal = tmp_path / "paths.db-wal"
+    for n in range(CHECKPOINT_EVERY - 1):
+        await store.commit(write(conv(f"sms:+5:+{n}"), (f"msg:D{n}",)))
+    first = wal.stat().st_size
+    largest = first
+    for n in range(6 * CHECKPOINT_EVERY):
+        await store.commit(write(conv(f"sms:+6:+{n}"), (f"msg:E{n}",)))
+        largest = max(largest, wal.stat().st_size)
+    assert largest < 3 * first  # without checkpoints: about 7 ×
+
+
 async def test_a_long_reader_does_not_hold_commits_up_at_a_checkpoint(
     store: SQLiteStore, tmp_path: Path
 ) -> None:
