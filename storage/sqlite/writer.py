@@ -202,7 +202,7 @@ class Checkpointer:
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             finally:
                 self._lock.release()
-        except sqlite3.Error as exc:  # the next one tries again; the WAL only grows meanwhile
+        except (sqlite3.Error, OSError) as exc:  # the next one tries again; the WAL grows
             log.warning("WAL checkpoint of %s failed: %s", self.path, exc)
 
     def close(self) -> None:

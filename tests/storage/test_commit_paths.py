@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import logging
 import os
 import sqlite3
 from collections.abc import AsyncIterator
@@ -111,6 +112,24 @@ async def test_the_wal_stays_bounded_while_turns_keep_the_loop_busy(
         await store.commit(write(conv(f"sms:+6:+{n}"), (f"msg:E{n}",)))
         largest = max(largest, wal.stat().st_size)
     assert largest < 3 * first  # without checkpoints: about 7 ×
+
+
+async def test_a_failed_checkpoint_says_so_and_the_turns_go_on(
+    store: SQLiteStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    checkpointer = store._checkpointer
+    assert checkpointer is not None
+    assert checkpointer._conn is not None
+    checkpointer._conn.close()  # every checkpoint from now on fails
+    with caplog.at_level(logging.WARNING, logger="switchboard.storage"):
+        for n in range(2 * CHECKPOINT_EVERY + 1):
+            await store.commit(write(conv(f"sms:+7:+{n}"), (f"msg:F{n}",)))
+        started = checkpointer._running
+        assert started is not None
+        await asyncio.wrap_future(started)  # the last one started has run (and failed)
+    failures = [r for r in caplog.records if "WAL checkpoint of" in r.getMessage()]
+    assert failures and "failed" in failures[0].getMessage()
+    assert (await store.load(f"sms:+7:+{2 * CHECKPOINT_EVERY}", [])).conversation is not None
 
 
 async def test_a_long_reader_does_not_hold_commits_up_at_a_checkpoint(
