@@ -301,6 +301,11 @@ class SQLiteStore(Backend):
         here = self._here
         if here is None:
             raise StoreError("the SQLite store is not open (call `await store.open()` first)")
+        checkpointer = self._checkpointer
+        if checkpointer is not None and checkpointer.running:
+            # A checkpoint waits for the flock or holds it: queue behind it on the thread. Taking
+            # the flock again on the loop between back-to-back commits starved it (the WAL grew).
+            return await asyncio.gather(*map(self._group.submit, writes), return_exceptions=True)
         try:
             if len(writes) == 1:
                 outcome = here.run(partial(self._commit_one, write=writes[0]))

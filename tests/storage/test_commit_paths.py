@@ -111,7 +111,9 @@ async def test_the_wal_stays_bounded_while_turns_keep_the_loop_busy(
     for n in range(6 * CHECKPOINT_EVERY):
         await store.commit(write(conv(f"sms:+6:+{n}"), (f"msg:E{n}",)))
         largest = max(largest, wal.stat().st_size)
-    assert largest < 3 * first  # without checkpoints: about 7 ×
+    # without checkpoints: about 7 ×; with the loop retaking the flock between commits, up
+    # to 3 × (the checkpoint starved); queued behind a checkpoint once it starts: 1.07 ×
+    assert largest < 1.5 * first
 
 
 async def test_a_failed_checkpoint_says_so_and_the_turns_go_on(
