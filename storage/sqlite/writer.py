@@ -180,23 +180,22 @@ class Checkpointer:
         self._lock = CommitLock(path)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint")
         self._running: Future[None] | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._running is not None and not self._running.done()
+        # set here, cleared by the thread when done: read on every commit, so a plain flag
+        self.running = False
 
     def start(self) -> bool:
         """Begin a checkpoint on the thread unless one is under way; whether one began."""
         if self.running:
             return False
+        self.running = True
         self._running = self._pool.submit(self._checkpoint)
         return True
 
     def _checkpoint(self) -> None:
-        conn = self._conn
-        if conn is None:
-            return
         try:
+            conn = self._conn
+            if conn is None:  # closed meanwhile
+                return
             self._lock.take()
             try:
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
@@ -204,6 +203,8 @@ class Checkpointer:
                 self._lock.release()
         except (sqlite3.Error, OSError) as exc:  # the next one tries again; the WAL grows
             log.warning("WAL checkpoint of %s failed: %s", self.path, exc)
+        finally:
+            self.running = False
 
     def close(self) -> None:
         """Wait for a checkpoint under way, then let the thread and the connection go."""
