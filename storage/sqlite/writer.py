@@ -158,9 +158,9 @@ class Checkpointer:
 
     :meth:`start` hands the checkpoint to the thread at once. A checkpoint that needed a pass
     of the event loop to begin never began while turns kept the loop busy: the WAL then grew
-    without bound, and every commit appended to new file space, which costs the kernel four
-    times an overwrite of pages already there (issue 18: 152 MB of WAL after 3,000 turns of
-    the engine bench; its commits spent a third of their CPU in ``pwrite``).
+    without bound, and every commit appended to new file space, which costs the kernel more
+    than twice an overwrite of pages already there (issue 18: 152 MB of WAL after 3,000 turns
+    of the engine bench; its commits spent a third of their CPU in ``pwrite``).
 
     PASSIVE racing a stream of commits never caught up (the WAL only grew); RESTART would hold
     every writer while a long reader (`switchboard stats` on a big file) finishes. PASSIVE
@@ -179,7 +179,7 @@ class Checkpointer:
         self._conn: sqlite3.Connection | None = conn
         self._lock = CommitLock(path)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint")
-        self._running: Future[None] | None = None
+        self.last: Future[None] | None = None  # the checkpoint last handed to the thread
         # set here, cleared by the thread when done: read on every commit, so a plain flag
         self.running = False
 
@@ -188,7 +188,7 @@ class Checkpointer:
         if self.running:
             return False
         self.running = True
-        self._running = self._pool.submit(self._checkpoint)
+        self.last = self._pool.submit(self._checkpoint)
         return True
 
     def _checkpoint(self) -> None:

@@ -126,7 +126,7 @@ async def test_a_failed_checkpoint_says_so_and_the_turns_go_on(
     with caplog.at_level(logging.WARNING, logger="switchboard.storage"):
         for n in range(2 * CHECKPOINT_EVERY + 1):
             await store.commit(write(conv(f"sms:+7:+{n}"), (f"msg:F{n}",)))
-        started = checkpointer._running
+        started = checkpointer.last
         assert started is not None
         await asyncio.wrap_future(started)  # the last one started has run (and failed)
     failures = [r for r in caplog.records if "WAL checkpoint of" in r.getMessage()]
