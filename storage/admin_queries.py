@@ -115,16 +115,21 @@ def _where(d: Dialect, s: Search) -> tuple[list[str], list[Any]]:
     if s.closed is not None:
         where.append("closed = ?")
         args.append(s.closed)
+    # The indexes hold the minute of updated_at (migration 0018): a range of minutes from the
+    # index, the exact time only within the boundary minute.
     if s.idle_before is not None:
-        where.append("updated_at < ?")
-        args.append(d.stamp(s.idle_before))
+        minute = d.minute(s.idle_before)
+        where.append("active_minute <= ? AND (active_minute < ? OR updated_at < ?)")
+        args += [minute, minute, d.stamp(s.idle_before)]
     if s.after is not None:  # a row value: a range of the index, not a walk down to it
-        where.append("(updated_at, key) < (?, ?)")
-        args += [d.stamp(s.after.updated_at), s.after.key]
+        minute = d.minute(s.after.updated_at)
+        where.append("active_minute <= ? AND (active_minute < ? OR (updated_at, key) < (?, ?))")
+        args += [minute, minute, d.stamp(s.after.updated_at), s.after.key]
     return where, args
 
 
-_NEWEST = "ORDER BY updated_at DESC, key DESC LIMIT ?"
+# The index gives the minutes in order; only each minute's rows are sorted (exact order).
+_NEWEST = "ORDER BY active_minute DESC, updated_at DESC, key DESC LIMIT ?"
 
 
 def search(d: Dialect, s: Search) -> Program[list[Conversation]]:
@@ -144,25 +149,28 @@ def search(d: Dialect, s: Search) -> Program[list[Conversation]]:
     for name, closed in (("open_page", False), ("closed_page", True)):
         where, found = _where(d, replace(s, closed=closed))
         parts.append(
-            f"SELECT * FROM (SELECT updated_at, key FROM conversations "
+            f"SELECT * FROM (SELECT active_minute, updated_at, key FROM conversations "
             f"WHERE {' AND '.join(where)} {_NEWEST}) AS {name}"
         )
         args += [*found, s.limit]
     rows = yield (
         f"SELECT {S.columns(S.CONVERSATION, 'v')} FROM ({' UNION ALL '.join(parts)} {_NEWEST}) "
         "AS page JOIN conversations v ON v.key = page.key "
-        "ORDER BY page.updated_at DESC, page.key DESC",
+        "ORDER BY page.active_minute DESC, page.updated_at DESC, page.key DESC",
         (*args, s.limit),
     )
     return [S.conversation(row, d) for row in rows]
 
 
 def state_counts(d: Dialect, idle_before: datetime) -> Program[list[StateCount]]:
-    """Open conversations per flow and state, and how many have idled since ``idle_before``."""
+    """Open conversations per flow and state, and how many have idled since ``idle_before``
+    (the exact time read only for the rows of its minute)."""
+    minute = d.minute(idle_before)
     rows = yield (
-        "SELECT flow, state, COUNT(*), SUM(CASE WHEN updated_at < ? THEN 1 ELSE 0 END) "
+        "SELECT flow, state, COUNT(*), SUM(CASE WHEN active_minute < ? THEN 1 "
+        "WHEN active_minute > ? THEN 0 WHEN updated_at < ? THEN 1 ELSE 0 END) "
         "FROM conversations WHERE closed = ? GROUP BY flow, state ORDER BY flow, state",
-        (d.stamp(idle_before), False),
+        (minute, minute, d.stamp(idle_before), False),
     )
     return [StateCount(f, st, int(n), int(idle or 0)) for f, st, n, idle in rows]
 

@@ -43,6 +43,16 @@ def _iso(when: datetime) -> str:
     return when.isoformat()
 
 
+def _iso_minute(when: datetime) -> str:
+    """``substr(updated_at, 1, 16)`` of a time stored as :func:`_iso` writes it."""
+    return when.isoformat()[:16]
+
+
+def _utc_minute(when: datetime) -> datetime:
+    """``date_trunc('minute', updated_at AT TIME ZONE 'UTC')``: naive UTC."""
+    return when.astimezone(UTC).replace(tzinfo=None, second=0, microsecond=0)
+
+
 @dataclass(frozen=True, slots=True)
 class Dialect:
     """The few differences between SQLite and PostgreSQL that shared statements need."""
@@ -57,16 +67,19 @@ class Dialect:
     read_time: Callable[[Any], datetime]
     read_json: Callable[[Any], Any]
     detail_time: Callable[[datetime], str]  # a timestamp inside a JSON detail
+    minute: Callable[[datetime], Any]  # a conversation timestamp's active_minute (0018)
 
 
 SQLITE = Dialect(
     name="sqlite", lock="", same="IS", changed="", stamp=_iso, utc=utc_text, json=dumps,
     read_time=datetime.fromisoformat, read_json=json.loads, detail_time=utc_text,
+    minute=_iso_minute,
 )  # fmt: skip
 
 POSTGRES = Dialect(
     name="postgres", lock=" FOR UPDATE", same="IS NOT DISTINCT FROM", changed=" RETURNING 1",
     stamp=_same, utc=_same, json=_same, read_time=_same, read_json=_same, detail_time=_iso,
+    minute=_utc_minute,
 )  # fmt: skip
 
 

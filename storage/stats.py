@@ -162,10 +162,12 @@ def flow_stats(
         (flow, d.stamp(since)),
     )
     stats.started, stats.completed = int(totals[0][0] or 0), int(totals[0][1] or 0)
+    first, last = d.minute(since), d.minute(now - idle)  # the exact times only at the ends
     idle_rows = yield (
         "SELECT state, COUNT(*) FROM conversations WHERE flow = ? AND NOT closed "
-        "AND updated_at >= ? AND updated_at < ? GROUP BY state",
-        (flow, d.stamp(since), d.stamp(now - idle)),
+        "AND active_minute >= ? AND active_minute <= ? AND (active_minute > ? OR updated_at >= ?) "
+        "AND (active_minute < ? OR updated_at < ?) GROUP BY state",
+        (flow, first, last, first, d.stamp(since), last, d.stamp(now - idle)),
     )
     for state, count in idle_rows:
         stats.state(state).gave_up = int(count)

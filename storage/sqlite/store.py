@@ -90,6 +90,8 @@ class SQLiteStore(Backend):
         self._in_flight = InFlight()
         # conversation key -> a version it was read at without timers (outbox.TIMERLESS)
         self._timerless: dict[str, int] = {}
+        # conversation key -> what a turn under way read of it (turns.READ)
+        self._loaded: dict[str, turns.Read] = {}
 
     @property
     def where(self) -> str:
@@ -271,6 +273,12 @@ class SQLiteStore(Backend):
             if len(known) >= _TIMERLESS_KEPT:
                 known.clear()
             known[key] = loaded.conversation.version if loaded.conversation else 0
+        found = loaded.conversation
+        if found is not None:  # what its commit may leave out of the UPDATE
+            read = self._loaded
+            if len(read) >= _TIMERLESS_KEPT:
+                read.clear()
+            read[key] = (found.version, found.flow, found.state, found.closed)
         return loaded
 
     async def contact(self, scope: str, person: str, window: str | None) -> Contact:
@@ -356,6 +364,7 @@ class SQLiteStore(Backend):
         """Each write under its own SAVEPOINT: a duplicate or a conflict undoes only its own."""
         outcomes: list[str | BaseException | None] = []
         known = outbox.TIMERLESS.set(self._timerless)  # this thread's context
+        read = turns.READ.set(self._loaded)
         try:
             for write in writes:
                 conn.execute("SAVEPOINT turn")
@@ -367,22 +376,27 @@ class SQLiteStore(Backend):
                     outcomes.append(_outcome(exc, path))
                 finally:
                     self._timerless.pop(write.conversation.key, None)  # used: see _commit_one
+                    self._loaded.pop(write.conversation.key, None)
                 conn.execute("RELEASE turn")
         finally:
             outbox.TIMERLESS.reset(known)
+            turns.READ.reset(read)
         return outcomes
 
     def _commit_one(self, conn: sqlite3.Connection, write: TurnWrite) -> None:
         """:meth:`_commit` knowing the conversations read without timers (on the loop)."""
         known = outbox.TIMERLESS.set(self._timerless)
+        read = turns.READ.set(self._loaded)
         try:
             self._commit(conn, write)
         finally:
             outbox.TIMERLESS.reset(known)
+            turns.READ.reset(read)
             # The fact was about the version this turn read: once its commit ran (or rolled
             # back, and a retry loads again) it is spent, so the memo holds only the turns
             # under way, not every caller seen (the memory bench's RSS per caller).
             self._timerless.pop(write.conversation.key, None)
+            self._loaded.pop(write.conversation.key, None)
 
     @staticmethod
     def _commit(conn: sqlite3.Connection, write: TurnWrite) -> None:

@@ -7,7 +7,11 @@ decided its replies on and fails with a conflict if one moved (docs/compliance.m
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import datetime
+from functools import lru_cache
+from types import MappingProxyType
 
 import storage.schema as S
 from storage.dialect import SQLITE, dumps
@@ -22,7 +26,25 @@ from storage.records import (
     TurnWrite,
 )
 
-__all__ = ["Duplicate", "insert_consent", "load", "read_contact", "save", "write_turn"]
+__all__ = [
+    "READ",
+    "Duplicate",
+    "Read",
+    "insert_consent",
+    "load",
+    "read_contact",
+    "save",
+    "write_turn",
+]
+
+Read = tuple[int, str, str, bool]  # a conversation's version, flow, state and closed, as read
+
+# The conversations as this process's turns loaded them, set by the store around its commits.
+# Where the row is still at the version read (the UPDATE's guard), a column the turn left as
+# it was is left out of the UPDATE: SQLite rewrites every index holding a column that an
+# UPDATE's SET list names, whatever its value (even ``col = col``), and leaves alone those it
+# does not (issue 18: a turn that stays in its state and minute rewrites no admin index).
+READ: ContextVar[Mapping[str, Read]] = ContextVar("READ", default=MappingProxyType({}))
 
 _CONVERSATION = f"SELECT {S.columns(S.CONVERSATION)} FROM conversations WHERE key = ?"
 _LOG = f"INSERT INTO message_log ({S.columns(S.LOG)}) VALUES ({S.marks(S.LOG)})"
@@ -141,23 +163,26 @@ def save(conn: sqlite3.Connection, c: Conversation, at: str) -> None:
              at, at, c.flow_version, c.flow_shape, dumps(list(c.stack))),
         )  # fmt: skip
     else:
+        read = READ.get().get(c.key)
+        kept = (False, False, False)
+        if read is not None and read[0] == c.version - 1:
+            kept = (read[1] == c.flow, read[2] == c.state, read[3] == c.closed)
+        values = (c.flow, c.state, int(c.closed))
         cur = conn.execute(
-            "UPDATE conversations SET flow = ?, state = ?, data = ?, version = ?, closed = ?, "
-            "updated_at = ?, flow_version = ?, flow_shape = ?, stack = ? "
-            "WHERE key = ? AND version = ?",
-            (
-                c.flow,
-                c.state,
-                data,
-                c.version,
-                int(c.closed),
-                at,
-                c.flow_version,
-                c.flow_shape,
-                dumps(list(c.stack)),
-                c.key,
-                c.version - 1,
-            ),
-        )
+            _update(*kept),
+            (*(v for v, same in zip(values, kept, strict=True) if not same), data, c.version,
+             at, c.flow_version, c.flow_shape, dumps(list(c.stack)), c.key, c.version - 1),
+        )  # fmt: skip
     if cur.rowcount != 1:
         raise ConflictError(f"conversation {c.key!r} moved past version {c.version - 1}")
+
+
+@lru_cache(maxsize=8)
+def _update(flow_kept: bool, state_kept: bool, closed_kept: bool) -> str:
+    """The turn's UPDATE, leaving out each of flow, state and closed it keeps as read."""
+    kept = {"flow": flow_kept, "state": state_kept, "closed": closed_kept}
+    named = "".join(f"{col} = ?, " for col, same in kept.items() if not same)
+    return (
+        f"UPDATE conversations SET {named}data = ?, version = ?, updated_at = ?, "
+        "flow_version = ?, flow_shape = ?, stack = ? WHERE key = ? AND version = ?"
+    )

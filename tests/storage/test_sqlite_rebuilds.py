@@ -4,7 +4,8 @@ keyed WITHOUT ROWID, message_log without AUTOINCREMENT), and what a turn's commi
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+import struct
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,73 @@ async def test_the_rebuilds_keep_rows_ids_and_constraints(tmp_path: Path) -> Non
     indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema WHERE tbl_name = ?",
                                               ("message_log",))}  # fmt: skip
     assert "message_log_conversation" in indexes
+    minutes = conn.execute("SELECT active_minute, substr(updated_at, 1, 16) FROM conversations")
+    assert [a == b for a, b in minutes] == [True]  # 0018 filled it in for the rows there
     conn.close()
+
+
+RECENCY = {"conversations_open", "conversations_state", "conversations_channel"}
+
+
+def _trees_written(path: Path) -> set[str]:
+    """The b-trees with a page in the WAL (checkpointed away before the commit looked at)."""
+    wal = path.with_name(path.name + "-wal").read_bytes()
+    size = 24 + struct.unpack(">I", wal[8:12])[0]
+    pages = {struct.unpack(">I", wal[at : at + 4])[0] for at in range(32, len(wal), size)}
+    conn = sqlite3.connect(path)
+    try:
+        owner = dict(conn.execute("SELECT pageno, name FROM dbstat"))
+    finally:
+        conn.close()
+    return {str(owner.get(page)) for page in pages}
+
+
+def _checkpoint(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+    finally:
+        conn.close()
+
+
+async def test_a_turn_within_the_minute_leaves_the_recency_indexes_alone(tmp_path: Path) -> None:
+    """Migration 0018: the admin lists' indexes hold the minute of updated_at, set by a
+    trigger only when it changes, so the turns of a minute rewrite none of their pages."""
+    path = tmp_path / "minute.db"
+    store = SQLiteStore(path)
+    await store.open()
+    c = Conversation(KEY, "notify", "a", {}, 1, "sms", "+15550100000", "+15550001111")
+    try:
+        await store.commit(
+            TurnWrite(c, (entry("v1"),), ("SM1",), "<r/>", T0 + timedelta(seconds=5))
+        )
+        _checkpoint(path)
+        await store.load(KEY, ["SM2"])  # as a turn does: the commit knows what it read
+        c = Conversation(KEY, "notify", "a", {}, 2, "sms", "+15550100000", "+15550001111")
+        await store.commit(
+            TurnWrite(c, (entry("v2"),), ("SM2",), "<r/>", T0 + timedelta(seconds=40))
+        )
+        written = _trees_written(path)
+        assert "conversations" in written and not written & RECENCY
+        _checkpoint(path)
+        await store.load(KEY, ["SM3"])
+        c = Conversation(KEY, "notify", "a", {}, 3, "sms", "+15550100000", "+15550001111")
+        await store.commit(
+            TurnWrite(c, (entry("v3"),), ("SM3",), "<r/>", T0 + timedelta(seconds=65))
+        )
+        assert _trees_written(path) >= RECENCY  # the next minute moves them
+    finally:
+        await store.close()
+    conn = sqlite3.connect(path)
+    try:  # any writer of updated_at keeps the minute: the sqlite3 shell, a tool, a test
+        conn.execute("UPDATE conversations SET updated_at = ? WHERE key = ?",
+                     ("2026-01-05T10:17:03.250000+00:00", KEY))  # fmt: skip
+        conn.commit()
+        assert conn.execute("SELECT active_minute FROM conversations").fetchone() == (
+            "2026-01-05T10:17",
+        )
+    finally:
+        conn.close()
 
 
 async def test_a_timer_set_after_a_load_elsewhere_is_still_dropped(tmp_path: Path) -> None:
