@@ -156,11 +156,11 @@ def save(conn: sqlite3.Connection, c: Conversation, at: str) -> None:
     """Insert version 1, or move ``c`` on from version ``c.version - 1`` (else a conflict)."""
     data = dumps(c.data)
     if c.version == 1:
-        cur = conn.execute(
-            f"INSERT INTO conversations ({S.columns(S.CONVERSATION)}) "
-            f"VALUES ({S.marks(S.CONVERSATION)}) ON CONFLICT (key) DO NOTHING",
+        cur = conn.execute(  # active_minute as migration 0018's trigger sets it: it idles
+            f"INSERT INTO conversations ({S.columns(S.CONVERSATION)}, active_minute) "
+            f"VALUES ({S.marks(S.CONVERSATION)}, ?) ON CONFLICT (key) DO NOTHING",
             (c.key, c.flow, c.state, data, 1, int(c.closed), c.channel, c.ours, c.theirs,
-             at, at, c.flow_version, c.flow_shape, dumps(list(c.stack))),
+             at, at, c.flow_version, c.flow_shape, dumps(list(c.stack)), at[:16]),
         )  # fmt: skip
     else:
         read = READ.get().get(c.key)

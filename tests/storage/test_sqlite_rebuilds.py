@@ -18,6 +18,7 @@ from storage.sqlite import SQLiteStore
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 KEY = "sms:+15550100000:+15550001111"
 REBUILDS = 15  # the first of them
+MINUTE = 18  # conversations.active_minute
 
 
 def entry(body: str) -> LogEntry:
@@ -39,14 +40,14 @@ async def test_the_rebuilds_keep_rows_ids_and_constraints(tmp_path: Path) -> Non
     store = SQLiteStore(path, auto_migrate=False)
     await store.connect()
     try:
-        for step in migrations("sqlite"):
-            if step.version < REBUILDS:
+        for step in migrations("sqlite"):  # and 0018, which a turn's INSERT names
+            if step.version < REBUILDS or step.version == MINUTE:
                 await store.apply_migration(step)
         for n in range(1, 6):  # a database in use: log rows, idempotency records
             await store.commit(turn(n, f"s{n}", idem=f"SM{n}"))
         before = await store.log(KEY)
-        for step in migrations("sqlite"):
-            if step.version >= REBUILDS:
+        for step in migrations("sqlite"):  # out of number order, as the runner allows
+            if REBUILDS <= step.version != MINUTE:
                 assert await store.apply_migration(step)
         await store.check_schema()
         assert await store.log(KEY) == before
@@ -64,8 +65,40 @@ async def test_the_rebuilds_keep_rows_ids_and_constraints(tmp_path: Path) -> Non
                                               ("message_log",))}  # fmt: skip
     assert "message_log_conversation" in indexes
     minutes = conn.execute("SELECT active_minute, substr(updated_at, 1, 16) FROM conversations")
-    assert [a == b for a, b in minutes] == [True]  # 0018 filled it in for the rows there
+    assert [a == b for a, b in minutes] == [True]
     conn.close()
+
+
+async def test_0018_fills_the_minute_in_for_the_conversations_there(tmp_path: Path) -> None:
+    path = tmp_path / "before.db"
+    store = SQLiteStore(path, auto_migrate=False)
+    await store.connect()
+    try:
+        for step in migrations("sqlite"):
+            if step.version < MINUTE:
+                await store.apply_migration(step)
+        conn = sqlite3.connect(path)
+        conn.execute(  # a row as a release before 0018 wrote it
+            "INSERT INTO conversations (key, flow, state, data, version, closed, channel, ours, "
+            "theirs, created_at, updated_at, flow_version, flow_shape, stack) VALUES "
+            "(?, 'notify', 'a', '{}', 3, 0, 'sms', '+1', '+2', ?, ?, 'v', 's', '[]')",
+            (KEY, "2026-01-05T09:00:00+00:00", "2026-01-05T09:41:59.5+00:00"),
+        )
+        conn.commit()
+        conn.close()
+        for step in migrations("sqlite"):
+            if step.version >= MINUTE:
+                assert await store.apply_migration(step)
+        await store.check_schema()
+    finally:
+        await store.close()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("SELECT active_minute FROM conversations").fetchall() == [
+            ("2026-01-05T09:41",)
+        ]
+    finally:
+        conn.close()
 
 
 RECENCY = {"conversations_open", "conversations_state", "conversations_channel"}
