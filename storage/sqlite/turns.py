@@ -156,7 +156,7 @@ def save(conn: sqlite3.Connection, c: Conversation, at: str) -> None:
     """Insert version 1, or move ``c`` on from version ``c.version - 1`` (else a conflict)."""
     data = dumps(c.data)
     if c.version == 1:
-        cur = conn.execute(  # active_minute as migration 0018's trigger sets it: it idles
+        cur = conn.execute(  # active_minute named: 0018's trigger then has nothing to do
             f"INSERT INTO conversations ({S.columns(S.CONVERSATION)}, active_minute) "
             f"VALUES ({S.marks(S.CONVERSATION)}, ?) ON CONFLICT (key) DO NOTHING",
             (c.key, c.flow, c.state, data, 1, int(c.closed), c.channel, c.ours, c.theirs,
