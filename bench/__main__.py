@@ -1,7 +1,7 @@
 """Run every benchmark and print each figure, each ratio and each target: ``bash bench/run.sh``.
 
-Sections (``--only`` picks some): micro, engine, instructions, webhook, metrics, voice, scale,
-memory.
+Sections (``--only`` picks some): micro, engine, baseline, instructions, webhook, metrics, voice,
+scale, memory.
 Working files (databases, traffic, server logs) go to a temporary directory, removed at the
 end unless ``--keep``.
 """
@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.baseline import START, TARGET_RATIO, BaselineError, baseline_bench
 from bench.common import say
 from bench.engine_turn import engine_bench, store_alone
 from bench.instructions import InstructionsResult, instructions_bench
@@ -31,7 +32,9 @@ from bench.scale import scale_bench
 from bench.traffic import sms_traffic, write_traffic
 from bench.webhook import webhook_bench
 
-SECTIONS = ("micro", "engine", "instructions", "webhook", "metrics", "voice", "scale", "memory")
+SECTIONS = (
+    "micro", "engine", "baseline", "instructions", "webhook", "metrics", "voice", "scale", "memory",
+)  # fmt: skip
 
 
 def machine() -> str:
@@ -98,6 +101,24 @@ def run_engine(report: Report, work: Path, args: argparse.Namespace) -> None:
         f"{normal:.0f} µs CPU per turn, WAL checkpoints included (the loop's thread alone: "
         f"{loop:.0f}); the store calls alone {alone:.0f}",
     )  # fmt: skip
+
+
+def run_baseline(report: Report, work: Path, args: argparse.Namespace) -> None:
+    say(f"\n== Engine turn against issue 18's start ({START}), alternated on this machine")
+    try:
+        result = baseline_bench(args.turns, args.pairs)
+    except BaselineError as exc:
+        say(f"  not measured: {exc}")
+        report.figures["baseline"] = None
+        return
+    for start, now in result.pairs:
+        say(f"  {START} {start:7.1f}  now {now:6.1f} µs CPU per turn  ({now / start:.2f}×)")
+    report.figures["baseline"] = {"pairs": result.pairs, "ratio": result.ratio}
+    report.figure(
+        f"engine turn against {START}, same machine",
+        f"{result.start_us:.0f} → {result.now_us:.0f} µs CPU = {result.ratio:.2f}× (target 1 "
+        f"was set as 150 of 479 µs: {TARGET_RATIO:.2f}×)",
+    )
 
 
 def run_instructions(report: Report, work: Path, args: argparse.Namespace) -> None:
@@ -227,7 +248,8 @@ def run_memory(report: Report, work: Path, args: argparse.Namespace) -> None:
 
 
 RUNNERS: dict[str, Callable[[Report, Path, argparse.Namespace], None]] = {
-    "micro": run_micro, "engine": run_engine, "instructions": run_instructions,
+    "micro": run_micro, "engine": run_engine, "baseline": run_baseline,
+    "instructions": run_instructions,
     "webhook": run_webhook, "metrics": run_metrics, "voice": run_voice, "scale": run_scale,
     "memory": run_memory,
 }  # fmt: skip
@@ -240,6 +262,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=2, help="wrk rounds per cell (best kept)")
     parser.add_argument("--requests", type=int, default=120_000, help="signed SMS to generate")
     parser.add_argument("--turns", type=int, default=10_000, help="engine turns per pass")
+    parser.add_argument("--pairs", type=int, default=6, help="baseline: alternated pass pairs")
     parser.add_argument("--large", type=int, default=1_000_000, help="conversations for scale")
     parser.add_argument("--callers", type=int, default=100_000, help="callers for memory")
     parser.add_argument(
