@@ -112,8 +112,11 @@ async def test_the_wal_stays_bounded_while_turns_keep_the_loop_busy(
         await store.commit(write(conv(f"sms:+6:+{n}"), (f"msg:E{n}",)))
         largest = max(largest, wal.stat().st_size)
     # without checkpoints: about 7 ×; with the loop retaking the flock between commits, up
-    # to 3 × (the checkpoint starved); queued behind a checkpoint once it starts: 1.07 ×
-    assert largest < 1.5 * first
+    # to 3 × (the checkpoint starved); queued behind a checkpoint once it starts: 1.02 ×,
+    # except that now and then the commit after a checkpoint does not wrap the WAL round
+    # (SQLite's restart missed: seen on a 2-core Intel VM from the WAL header's checkpoint
+    # counter) and that cycle appends: up to 1.97 × there, bounded from then on
+    assert largest < 2.5 * first
 
 
 async def test_a_failed_checkpoint_says_so_and_the_turns_go_on(
