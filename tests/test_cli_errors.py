@@ -79,6 +79,26 @@ def test_upgrade_creates_the_database_and_then_readers_work(tmp_path: Path) -> N
     assert code == 0 and "group" in out
 
 
+@pytest.mark.parametrize(
+    "command", [["db", "upgrade"], ["serve", "--dev", "--port", "0"]], ids=" ".join
+)
+def test_a_database_in_a_missing_directory_is_one_line_naming_it(
+    command: list[str], tmp_path: Path
+) -> None:
+    """It was aiosqlite's "unable to open database file", and often a traceback from its
+    thread after the event loop had closed."""
+    url = f"sqlite:///{tmp_path / 'nowhere' / 'x.db'}"
+    for _ in range(3):  # the traceback came from a race: not every run
+        code, out, err = switchboard(*command, "--database", url, cwd=tmp_path)
+        assert code == 2 and "Traceback" not in err + out
+        assert [line for line in _errors(err) if line.startswith("switchboard:")] == [
+            f"switchboard: cannot open the SQLite file {tmp_path / 'nowhere' / 'x.db'}: the "
+            f"directory {tmp_path / 'nowhere'} does not exist (create it, or point the database "
+            "URL at another path)"
+        ]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_unexpected_error_is_one_line_unless_debug(tmp_path: Path) -> None:
     bad = {"SWITCHBOARD_DATABASE_URL": "mysql://nowhere/db"}
     code, _, err = switchboard("outbox", cwd=tmp_path, env=bad)
