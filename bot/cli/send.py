@@ -151,6 +151,11 @@ def _runtime(args: argparse.Namespace) -> Runtime:
 
 
 async def _send(args: argparse.Namespace) -> int:
+    if not _ADDRESS.match(args.from_):  # else a conversation keyed on garbage, queued
+        raise ValueError(
+            f"--from {args.from_!r} is not one of our numbers in E.164 form: give +15550100000 "
+            "or whatsapp:+15550100000"
+        )
     content = args.csv.read_text("utf-8-sig") if args.csv else ""
     rows = list(csv.DictReader(content.splitlines())) if content else []
     recipients, invalid = read_recipients(rows, args.column) if rows else ([], [])

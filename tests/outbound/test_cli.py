@@ -89,6 +89,17 @@ def test_unknown_flow_is_a_clear_error(
     assert "no flow named 'nope'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("sender", ["garbage", "+1 555 010 0000", "sms:+15550100000", ""])
+def test_a_sender_that_is_not_a_number_is_refused_before_anything_is_queued(
+    sender: str, twilio: FakeTwilio, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It was accepted: a conversation keyed ``sms:garbage:+1…`` with a message pending."""
+    assert main(["send", "appointments", "--from", sender, "--to", "+15550004444"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert f"--from {sender!r} is not one of our numbers in E.164 form" in line
+    assert not (tmp_path / "cli.db").exists()
+
+
 def test_read_recipients_needs_a_number_column() -> None:
     with pytest.raises(ValueError, match="no to/phone/number/mobile column"):
         read_recipients([{"name": "x"}], None)
