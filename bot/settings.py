@@ -105,6 +105,10 @@ class Settings:
             raise ConfigError(
                 "set both SWITCHBOARD_WEBHOOK_USER and SWITCHBOARD_WEBHOOK_PASSWORD, or neither"
             )
+        if self.webhook_auth is not None and ":" in self.webhook_auth[0]:
+            raise ConfigError(  # Basic auth splits "user:password" at the first colon (RFC 7617)
+                "SWITCHBOARD_WEBHOOK_USER must not contain ':' (Basic auth could never match it)"
+            )
         if not 0.1 <= self.turn_deadline <= 14:
             raise ConfigError(
                 "SWITCHBOARD_TURN_DEADLINE must be from 0.1 to 14 seconds (Twilio gives up at 15)"

@@ -158,6 +158,10 @@ def test_basic_auth_and_account_settings_are_checked_when_built() -> None:
         Settings.from_env({**env, "SWITCHBOARD_WEBHOOK_USER": "twilio"})
     with pytest.raises(ConfigError, match="TWILIO_ACCOUNT_SID"):
         Settings.from_env({**env, "TWILIO_ACCOUNT_SID": "AC123"})
+    with pytest.raises(ConfigError, match="must not contain ':'"):  # every request a 401
+        Settings.from_env(
+            {**env, "SWITCHBOARD_WEBHOOK_USER": "u:x", "SWITCHBOARD_WEBHOOK_PASSWORD": "p4ss"}
+        )
     built = Settings.from_env(
         {**env, "SWITCHBOARD_WEBHOOK_USER": "u", "SWITCHBOARD_WEBHOOK_PASSWORD": "p4ss"}
     )
