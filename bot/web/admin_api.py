@@ -35,6 +35,7 @@ from bot.admin.views import (
 )
 from bot.observe.config import parse_duration
 from bot.web.handoff_api import HANDOFF_ACTIONS, handoff_action, handoff_json
+from bot.web.json_body import BadBody, read_object
 from bot.web.simulator import simulate, simulate_call
 from storage.stats import flow_stats
 
@@ -83,10 +84,12 @@ def _json(value: Any, status: int = 200) -> Response:
 
 
 async def _body() -> dict[str, Any]:
-    body = await request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise OperatorError("send a JSON object as the request body")
-    return body
+    """The request's JSON object (every POST reads it, even one that needs nothing from it);
+    a malformed, too deeply nested or not-text body is a 400 before anything is written."""
+    try:
+        return await read_object(request)
+    except BadBody as exc:
+        raise OperatorError(str(exc)) from None
 
 
 def _expected(body: dict[str, Any]) -> int | None:
