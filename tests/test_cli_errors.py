@@ -159,3 +159,18 @@ def test_dev_mode_says_once_that_signatures_are_off(tmp_path: Path) -> None:
 def test_dev_mode_with_a_token_says_signatures_are_checked(tmp_path: Path) -> None:
     err = _serve_until_ready(tmp_path, {"TWILIO_AUTH_TOKEN": "x" * 32})
     assert "signatures ARE checked" in err and "NOT verified" not in err
+
+
+@pytest.mark.parametrize("option", ["--since", "--idle"])
+@pytest.mark.parametrize("value", ["999999d", "99999999999999d", "soon"])
+def test_a_bad_statistics_duration_is_one_line_naming_the_option(
+    option: str, value: str, tmp_path: Path
+) -> None:
+    """``999999d`` was ``OverflowError: date value out of range`` after opening the
+    database, ``99999999999999d`` a traceback from argparse; ``soon`` argparse's usage too."""
+    assert switchboard("db", "upgrade", cwd=tmp_path)[0] == 0  # a database the stats can read
+    code, out, err = switchboard("stats", "support", option, value, cwd=tmp_path)
+    assert code == 2 and "Traceback" not in err + out
+    [line] = _errors(err)
+    assert line.startswith(f"switchboard: {option}: '{value}' ")
+    assert ("36500d (100 years)" if value[0].isdigit() else "like 7d, 12h or 30m") in line

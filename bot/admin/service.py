@@ -140,13 +140,16 @@ class Operations:
     async def edit_data(
         self, key: str, operator: str, data: dict[str, Any], *, expected: int | None = None
     ) -> Conversation:
-        """Replace the conversation's data (state and timers stay; a hand-off record,
-        ``_handoff``, stays too: it changes only through the hand-off actions)."""
+        """Replace the conversation's data (state and timers stay). The framework's keys, those
+        starting with ``_`` (the hand-off record ``_handoff``, a reprompt count), stay as
+        stored: an edit may leave them out or send them unchanged, never add, change or remove
+        one. A ``_handoff`` planted by an edit held the person's messages for operators with
+        no hand-off in the inbox; it changes only through the hand-off actions."""
         if not isinstance(data, dict):
             raise Invalid("data must be a JSON object")
 
         async def change(c: Conversation) -> Any:
-            kept = {**data, **({HANDOFF: c.data[HANDOFF]} if HANDOFF in c.data else {})}
+            kept = _edited(c.data, data)
             return await self.actions.write(c, operator, state=c.state, data=kept, closed=c.closed)
 
         return await self.actions.apply(key, operator, "edit_data", change, expected)
@@ -285,3 +288,26 @@ class Operations:
             await self.runner.run(recorded)
             self.actions.changed()
         return c
+
+
+def _reserved(key: str) -> bool:
+    return key.startswith("_")  # docs/flows.md: keys starting with _ are the framework's
+
+
+def _edited(stored: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with the framework's keys of ``stored`` kept; Invalid naming a key ``data``
+    would add or change (it is checked against the stored row, under the conversation's lock)."""
+    for name in sorted(k for k in data if _reserved(k)):
+        if name in stored and data[name] == stored[name]:
+            continue
+        if name == HANDOFF:
+            raise Invalid(
+                f"data key {HANDOFF!r} is the hand-off record: it changes only through the "
+                "hand-off actions (take over, claim, reply, return, close); leave it out of "
+                "the data, or send it as it is stored"
+            )
+        raise Invalid(
+            f"data key {name!r} is the framework's (keys starting with _ are): leave it out of "
+            "the data, or send it as it is stored"
+        )
+    return {**data, **{k: v for k, v in stored.items() if _reserved(k)}}

@@ -26,21 +26,22 @@ COLUMNS = ("state", "entered", "left_to", "timed_out", "handed_off", "gave_up", 
            "median_seconds")  # fmt: skip
 
 
-def duration(text: str) -> timedelta:
-    """``7d``, ``12h``, ``30m``, ``90s``, ``2w`` as a timedelta."""
+def duration(option: str, text: str) -> timedelta:
+    """``7d``, ``12h``, ``30m``, ``90s``, ``2w`` (at most 100 years) as a timedelta;
+    ValueError naming ``option`` otherwise. Read in :func:`run`, not as argparse's ``type``,
+    so a bad one is one line (argparse would add its usage)."""
     try:
         return parse_duration(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
+        raise ValueError(f"{option}: {exc}") from None
 
 
 def add_parser(commands: Commands) -> None:
     """Register ``switchboard stats``."""
     stats = commands.add_parser("stats", help="per-state statistics of a flow")
     stats.add_argument("flow", help="the flow's name")
-    stats.add_argument("--since", type=duration, default=timedelta(days=7),
-                       help="look this far back (default 7d)")  # fmt: skip
-    stats.add_argument("--idle", type=duration, default=timedelta(hours=24),
+    stats.add_argument("--since", default="7d", help="look this far back (default 7d)")
+    stats.add_argument("--idle", default="24h",
                        help="idle this long in a state: gave up (default 24h)")  # fmt: skip
     stats.add_argument("--csv", action="store_true", help="write CSV to stdout")
     stats.add_argument("--database", help="database URL (default: from env)")
@@ -114,6 +115,10 @@ async def _stats(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Print the statistics; exit 2 with one line on an error."""
+    try:
+        args.since, args.idle = duration("--since", args.since), duration("--idle", args.idle)
+    except ValueError as exc:
+        return fail(str(exc))
     try:
         store = open_store(database_url(args), auto_migrate=False)
     except ConfigError as exc:

@@ -10,19 +10,29 @@ from typing import Literal, cast
 
 from bot.errors import ConfigError
 
-__all__ = ["LogFormat", "ObserveSettings", "parse_duration"]
+__all__ = ["MAX_DURATION", "LogFormat", "ObserveSettings", "parse_duration"]
 
 LogFormat = Literal["text", "json"]
 _ON = {"1", "true", "yes", "on"}
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Every caller subtracts a duration from now (or adds it to the dev clock): 100 years keeps
+# the result a date that datetime and both stores hold (years 1 to 9999), by a wide margin.
+MAX_DURATION = timedelta(days=36500)
 
 
 def parse_duration(text: str) -> timedelta:
-    """``7d``, ``12h``, ``30m``, ``90s``, ``2w`` as a timedelta; ValueError otherwise."""
+    """``7d``, ``12h``, ``30m``, ``90s``, ``2w`` as a timedelta of at most
+    :data:`MAX_DURATION`; ValueError saying why otherwise (a longer one overflowed the date
+    arithmetic of its callers: an OverflowError, a 500 in the admin API)."""
     found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text.lower())
     if found is None:
         raise ValueError(f"{text!r} is not a duration like 7d, 12h or 30m")
-    return timedelta(seconds=float(found.group(1)) * _UNITS[found.group(2)])
+    seconds = float(found.group(1)) * _UNITS[found.group(2)]  # inf for thousands of digits
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(
+            f"{text.strip()!r} is longer than the longest duration, 36500d (100 years)"
+        )
+    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import asdict
+from datetime import timedelta
 from ipaddress import ip_address
 from typing import Any
 
@@ -34,6 +35,7 @@ from bot.admin.views import (
 )
 from bot.observe.config import parse_duration
 from bot.web.handoff_api import HANDOFF_ACTIONS, handoff_action, handoff_json
+from bot.web.json_body import BadBody, read_object
 from bot.web.simulator import simulate, simulate_call
 from storage.stats import flow_stats
 
@@ -82,10 +84,12 @@ def _json(value: Any, status: int = 200) -> Response:
 
 
 async def _body() -> dict[str, Any]:
-    body = await request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise OperatorError("send a JSON object as the request body")
-    return body
+    """The request's JSON object (every POST reads it, even one that needs nothing from it);
+    a malformed, too deeply nested or not-text body is a 400 before anything is written."""
+    try:
+        return await read_object(request)
+    except BadBody as exc:
+        raise OperatorError(str(exc)) from None
 
 
 def _expected(body: dict[str, Any]) -> int | None:
@@ -93,6 +97,15 @@ def _expected(body: dict[str, Any]) -> int | None:
     if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
         raise OperatorError("version must be a whole number (the version you saw)")
     return version
+
+
+def _duration(name: str, default: str) -> timedelta:
+    """Query parameter ``name`` as a duration; a bad or too long one is a bad parameter (422),
+    as a bad list filter is."""
+    try:
+        return parse_duration(request.args.get(name, default))
+    except ValueError as exc:
+        raise Invalid(f"{name}: {exc}") from None
 
 
 def admin_api(ops: Operations, access: ConsoleAccess, *, poll_seconds: float = 1.0) -> Blueprint:
@@ -204,11 +217,7 @@ def admin_api(ops: Operations, access: ConsoleAccess, *, poll_seconds: float = 1
         """Per-state statistics (``switchboard stats``): ``?since=7d&idle=24h``."""
         if name not in ops.engine.flows:
             return _error(f"no flow {name!r}", 404)
-        try:
-            since = parse_duration(request.args.get("since", "7d"))
-            idle = parse_duration(request.args.get("idle", "24h"))
-        except ValueError as exc:
-            return _error(str(exc), 400)
+        since, idle = _duration("since", "7d"), _duration("idle", "24h")
         now, runner = ops.engine.clock.now(), ops.runner
         program = flow_stats(runner.dialect, name, now - since, now, idle)
         return _json((await runner.run(program, atomic=False)).as_json())

@@ -209,3 +209,44 @@ async def test_saving_data_keeps_the_handoff(harness: Harness, api: Api) -> None
     )
     assert status == 200 and body["conversation"]["data"]["vip"] is True
     assert body["conversation"]["data"]["_handoff"]["reason"] == "asked for a person"
+
+
+def _data_path() -> str:
+    return "/admin/api/conversations/" + quote(KEY, safe="") + "/data"
+
+
+async def test_an_edit_cannot_plant_a_handoff_or_another_framework_key(
+    harness: Harness, api: Api
+) -> None:
+    """A planted ``_handoff`` was stored: the person's messages were then held for
+    operators, with no hand-off in the inbox to answer them."""
+    phone = harness.phone(PERSON, to=HELPDESK_NUMBER)
+    assert (await phone.send("hi")).messages == [PROMPT]
+    before = await _conversation(harness)
+    for planted, words in (({"_handoff": {"status": "waiting"}}, "hand-off actions"),
+                           ({"_reprompt": {"count": 9}}, "keys starting with _")):  # fmt: skip
+        status, body = await api.post(_data_path(), {"data": {"vip": True, **planted}})
+        [name] = planted
+        assert status == 422 and f"data key {name!r}" in body["error"] and words in body["error"]
+    assert await _conversation(harness) == before  # nothing written
+    assert (await api.get("/admin/api/audit"))[1]["audit"] == []
+    assert (await api.get("/admin/api/handoffs"))[1]["handoffs"] == []
+    assert (await phone.send("delivery")).messages != []  # the flow still answers
+
+
+async def test_an_edit_cannot_change_or_remove_the_handoff_but_may_send_it_unchanged(
+    harness: Harness, api: Api
+) -> None:
+    await _handed_off(harness)
+    before, stored = await _conversation(harness), await harness.store.conversation(KEY)
+    assert stored is not None
+    record = stored.data["_handoff"]
+    for changed in ({**record, "status": "claimed", "operator": "alice"}, None, {}):
+        status, body = await api.post(_data_path(), {"data": {"_handoff": changed}})
+        assert status == 422 and "'_handoff'" in body["error"], changed
+        assert "hand-off actions" in body["error"]
+    assert await _conversation(harness) == before
+    status, body = await api.post(_data_path(), {"data": {"vip": True, "_handoff": record}})
+    assert status == 200 and body["conversation"]["data"] == {"vip": True, "_handoff": record}
+    _, inbox = await api.get("/admin/api/handoffs")
+    assert [c["handoff"]["status"] for c in inbox["handoffs"]] == ["waiting"]

@@ -1,15 +1,17 @@
-"""Observability settings: read from the environment, bad values refused by name, and the
-multiprocess directory `switchboard serve` prepares for its workers."""
+"""Observability settings: read from the environment, bad values refused by name, the
+multiprocess directory `switchboard serve` prepares for its workers, and the durations the
+statistics take."""
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import pytest
 
 from bot.errors import ConfigError
 from bot.observe.build import build_observer, prepare_multiprocess
-from bot.observe.config import ObserveSettings
+from bot.observe.config import MAX_DURATION, ObserveSettings, parse_duration
 from bot.settings import Settings
 
 
@@ -49,3 +51,11 @@ def test_serve_gives_workers_a_fresh_directory_and_removes_it() -> None:
     off: dict[str, str] = {}
     prepare_multiprocess(off)()
     assert off == {}
+
+
+def test_a_duration_is_at_most_a_hundred_years() -> None:
+    assert parse_duration(" 2W ") == timedelta(weeks=2)
+    assert parse_duration("36500d") == MAX_DURATION == timedelta(days=36500)
+    for text in ("36501d", "999999d", "99999999999999d", "9" * 400 + "s"):
+        with pytest.raises(ValueError, match=r"longer than the longest duration, 36500d"):
+            parse_duration(text)
