@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 from urllib.parse import urlencode
 
+import pytest
 from quart import Quart
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
@@ -172,3 +174,22 @@ async def test_malformed_json_bodies_are_400_never_500(harness: Harness) -> None
     for body in (b"[" * 40000, b'["a list"]', b"{not json", b'{"Body": "\xff"}'):
         status, _, _ = await _raw(harness, "/twilio", body, "application/json", {})
         assert status == 400, body[:20]
+
+
+async def test_a_long_bad_value_is_named_in_part_in_the_answer_and_the_log(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 5,000-character ``From`` or ``Digits`` was echoed whole in the 400 and its log line."""
+    junk = "x" * 5000
+    params = [(k, junk if k == "From" else v) for k, v in harness.phone("+15550001111")
+              .message_params("hi")]  # fmt: skip
+    with caplog.at_level(logging.INFO):
+        reply = await harness.post("/twilio", params)
+        call = harness.call("+15550001111")
+        await call.start()
+        pressed = await call.press("1" + "#" * 4999)
+    assert reply.status == 400 and "'xxxxxxxx" in reply.body and "(5,000 characters)" in reply.body
+    assert len(reply.body) < 300
+    assert pressed.status == 400 and "(5,000 characters)" in pressed.body
+    assert all(len(r.getMessage()) < 400 for r in caplog.records), "a log line held it whole"
+    assert junk not in caplog.text

@@ -17,6 +17,7 @@ from functools import lru_cache
 import phonenumbers
 
 from bot.errors import BadRequest
+from bot.events.quoting import quoted
 
 __all__ = ["WITHHELD", "address"]
 
@@ -33,9 +34,9 @@ def _e164(raw: str, field: str) -> str:
     try:
         number = phonenumbers.parse(raw, None)
     except phonenumbers.NumberParseException as exc:
-        raise BadRequest(f"{field} {raw!r} is not a phone number: {exc}") from None
+        raise BadRequest(f"{field} {quoted(raw)} is not a phone number: {exc}") from None
     if not phonenumbers.is_possible_number(number):
-        raise BadRequest(f"{field} {raw!r} is not a possible phone number for its country")
+        raise BadRequest(f"{field} {quoted(raw)} is not a possible phone number for its country")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -51,10 +52,10 @@ def address(raw: str, field: str, *, voice: bool = False) -> str:
         return raw
     if raw[:1].isspace() and raw.strip().isdigit():
         raise BadRequest(
-            f"{field} {raw!r} is not an address: a '+' sent unencoded in a form body arrives as "
-            "a space; encode it as %2B (curl --data-urlencode)"
+            f"{field} {quoted(raw)} is not an address: a '+' sent unencoded in a form body "
+            "arrives as a space; encode it as %2B (curl --data-urlencode)"
         )
     raise BadRequest(
-        f"{field} {raw!r} is not an address Twilio sends: use +E.164, whatsapp:+E.164, "
+        f"{field} {quoted(raw)} is not an address Twilio sends: use +E.164, whatsapp:+E.164, "
         "a short code, client:… or sip:…"
     )

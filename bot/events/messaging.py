@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.errors import BadRequest
 from bot.events.addresses import address
 from bot.events.model import Event, Location, Media, Params, channel_of
+from bot.events.quoting import quoted
 
 __all__ = ["InboundMessage", "parse_message"]
 
@@ -52,7 +53,7 @@ def _required(params: Params, name: str) -> str:
 def _media(params: Params) -> tuple[Media, ...]:
     raw = params.get("NumMedia", "0") or "0"
     if not (raw.isascii() and raw.isdigit()) or int(raw) > 10:
-        raise BadRequest(f"NumMedia must be a whole number from 0 to 10, got {raw!r}")
+        raise BadRequest(f"NumMedia must be a whole number from 0 to 10, got {quoted(raw)}")
     items = []
     for i in range(int(raw)):
         url = _required(params, f"MediaUrl{i}")
@@ -67,7 +68,8 @@ def _location(params: Params) -> Location | None:
     try:
         return Location(float(lat), float(lon), params.get("Address"), params.get("Label"))
     except ValueError as exc:
-        raise BadRequest(f"Latitude/Longitude must be numbers, got {lat!r}/{lon!r}") from exc
+        shown = f"{quoted(lat)}/{quoted(lon)}"
+        raise BadRequest(f"Latitude/Longitude must be numbers, got {shown}") from exc
 
 
 def parse_message(params: Params) -> InboundMessage:
@@ -77,7 +79,7 @@ def parse_message(params: Params) -> InboundMessage:
     if not sid:
         raise BadRequest("missing required parameter 'MessageSid'")
     if channel_of(from_) is not channel_of(to):
-        raise BadRequest(f"From {from_!r} and To {to!r} are on different channels")
+        raise BadRequest(f"From {quoted(from_)} and To {quoted(to)} are on different channels")
     from_, to = address(from_, "From"), address(to, "To")
     return InboundMessage(
         channel=channel_of(from_),

@@ -13,6 +13,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from bot.errors import BadRequest
+from bot.events.quoting import quoted
 
 __all__ = [
     "Channel",
@@ -133,7 +134,7 @@ def channel_of(address: str) -> Channel:
         return Channel.WHATSAPP
     prefix, sep, _ = address.partition(":")
     if sep and prefix.isalpha():
-        raise BadRequest(f"address {address!r} is on a channel Switchboard does not handle")
+        raise BadRequest(f"address {quoted(address)} is on a channel Switchboard does not handle")
     return Channel.SMS
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from bot.errors import BadRequest
 from bot.events.addresses import address
 from bot.events.model import Channel, Event, Params
+from bot.events.quoting import quoted
 
 __all__ = [
     "ACTION_VIAS",
@@ -164,7 +165,7 @@ def _int(source: Mapping[str, str], name: str, low: int = 0) -> int | None:
     try:
         value = int(raw)
     except ValueError as exc:
-        raise BadRequest(f"{name} must be a whole number, got {raw!r}") from exc
+        raise BadRequest(f"{name} must be a whole number, got {quoted(raw)}") from exc
     if value < low:
         raise BadRequest(f"{name} must be at least {low}, got {value}")
     return value
@@ -173,14 +174,14 @@ def _int(source: Mapping[str, str], name: str, low: int = 0) -> int | None:
 def _call_sid(params: Params) -> str:
     sid = _required(params, "CallSid")
     if not _SID.fullmatch(sid):
-        raise BadRequest(f"CallSid {sid!r} is not a Twilio call sid (CA + 32 hex digits)")
+        raise BadRequest(f"CallSid {quoted(sid)} is not a Twilio call sid (CA + 32 hex digits)")
     return sid
 
 
 def _call_status(params: Params, required: bool) -> str:
     status = params.get("CallStatus", "")
     if (status or required) and status not in CALL_STATUSES:
-        raise BadRequest(f"CallStatus {status!r} is not one of {sorted(CALL_STATUSES)}")
+        raise BadRequest(f"CallStatus {quoted(status)} is not one of {sorted(CALL_STATUSES)}")
     return status
 
 
@@ -189,7 +190,7 @@ def _digits(params: Params, via: str) -> str:
     if not digits or (via == "record" and digits == "hangup"):
         return digits
     if not _DTMF.fullmatch(digits):
-        raise BadRequest(f"Digits must be keypad keys (0-9, *, #), got {digits!r}")
+        raise BadRequest(f"Digits must be keypad keys (0-9, *, #), got {quoted(digits)}")
     return digits
 
 
@@ -200,16 +201,16 @@ def _confidence(params: Params) -> float | None:
     try:
         value = float(raw)
     except ValueError as exc:
-        raise BadRequest(f"Confidence must be a number from 0 to 1, got {raw!r}") from exc
+        raise BadRequest(f"Confidence must be a number from 0 to 1, got {quoted(raw)}") from exc
     if not 0.0 <= value <= 1.0:
-        raise BadRequest(f"Confidence must be from 0 to 1, got {raw!r}")
+        raise BadRequest(f"Confidence must be from 0 to 1, got {quoted(raw)}")
     return value
 
 
 def _via(query: Mapping[str, str]) -> tuple[str, int | None, int]:
     via = query.get("on", "call")
     if via not in ACTION_VIAS:
-        raise BadRequest(f"unknown voice action on={via!r} (known: {sorted(ACTION_VIAS)})")
+        raise BadRequest(f"unknown voice action on={quoted(via)} (known: {sorted(ACTION_VIAS)})")
     step = _int(query, "step", low=1)
     if via not in {"call", "redirect"} and step is None:
         raise BadRequest(f"a voice action on={via} needs its step in the URL")
@@ -235,10 +236,11 @@ def parse_voice(params: Params, query: Mapping[str, str], webhook: str = "") -> 
     digits, speech = _digits(params, via), params.get("SpeechResult", "").strip()
     dial_status = params.get("DialCallStatus", "")
     if via == "dial" and dial_status not in DIAL_STATUSES:
-        raise BadRequest(f"DialCallStatus {dial_status!r} is not one of {sorted(DIAL_STATUSES)}")
+        known = sorted(DIAL_STATUSES)
+        raise BadRequest(f"DialCallStatus {quoted(dial_status)} is not one of {known}")
     queued = params.get("QueueResult", "")
     if via == "enqueue" and queued not in QUEUE_RESULTS:
-        raise BadRequest(f"QueueResult {queued!r} is not one of {sorted(QUEUE_RESULTS)}")
+        raise BadRequest(f"QueueResult {quoted(queued)} is not one of {sorted(QUEUE_RESULTS)}")
     return VoiceEvent(
         channel=Channel.VOICE, from_=_caller(params, "From", True),
         to=_caller(params, "To", True), params=params, call_sid=sid,
