@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -69,14 +70,21 @@ def support(**kwargs: object) -> Harness:
     return Harness.of(EXAMPLE_FLOWS, example_router(), **kwargs)  # type: ignore[arg-type]
 
 
-async def test_stop_mid_flow_then_silence_then_start_resumes() -> None:
+async def test_stop_mid_flow_then_silence_then_start_resumes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async with support() as h:
         phone = h.phone("+15550001111")
         assert (await phone.send("hi")).messages == [MENU]
         await phone.send("2")
         assert (await phone.send("STOP")).messages == [TEXTS.opted_out]
-        assert (await phone.send("A1001")).messages == []  # logged, not answered
-        assert (await phone.send("menu")).messages == []
+        with caplog.at_level(logging.INFO, logger="switchboard.compliance"):
+            assert (await phone.send("A1001")).messages == []  # logged, not answered
+            assert (await phone.send("menu")).messages == []
+        said = [r.getMessage() for r in caplog.records if r.name == "switchboard.compliance"]
+        assert len(said) == 2  # the server log says why too, not only the message log
+        assert all(f"in {KEY} not passed to the flow: +15550001111 has opted out" in m
+                   for m in said)  # fmt: skip
         assert (await phone.send("help")).messages == [TEXTS.help]
         stored = await h.store.conversation(KEY)
         assert stored is not None and stored.state == "order_lookup"
@@ -109,11 +117,16 @@ async def test_yes_from_a_subscribed_person_is_plain_text_for_the_flow() -> None
         assert await h.store.consent_history("+15550001111") == []
 
 
-async def test_a_repeated_stop_is_neither_answered_nor_recorded_again() -> None:
+async def test_a_repeated_stop_is_neither_answered_nor_recorded_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async with support() as h:
         phone = h.phone("+15550001111")
         assert (await phone.send("stop")).messages == [TEXTS.opted_out]
-        assert (await phone.send("STOP")).messages == []
+        with caplog.at_level(logging.INFO, logger="switchboard.compliance"):
+            assert (await phone.send("STOP")).messages == []
+        [said] = [r.getMessage() for r in caplog.records if r.name == "switchboard.compliance"]
+        assert f"in {KEY} not answered: +15550001111 had opted out already" in said
         assert len(await h.store.consent_history("+15550001111")) == 1
         # STOP as a first message creates no conversation
         assert await h.store.conversation(KEY) is None
@@ -207,12 +220,15 @@ class Notifier(Flow):
         turn.say("they have not written in 24 hours; I could not tell them")
 
 
-async def test_replies_to_someone_else_pass_the_gate_too() -> None:
+async def test_replies_to_someone_else_pass_the_gate_too(caplog: pytest.LogCaptureFixture) -> None:
     async with Harness.of([Notifier], Router(default="notifier")) as h:
         alice, bob = h.phone("+15550001111"), h.phone("+15550002222")
         await bob.send("stop")
         await alice.send("hi")  # the first message only enters the flow
-        reply = await alice.send("tell +15550002222")
+        with caplog.at_level(logging.INFO, logger="switchboard.engine"):
+            reply = await alice.send("tell +15550002222")
+        said = [r.getMessage() for r in caplog.records if r.name == "switchboard.engine"]
+        assert any(f"reply to +15550002222 in {KEY} not sent: opted_out" in m for m in said)
         assert reply.messages == ["ok"]  # the message to Bob was refused
         log = await h.store.log(KEY)
         refused = [e for e in log if e.kind == "refused"]

@@ -24,6 +24,7 @@ send because the person opted out: we record it with source ``carrier``), and
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -52,6 +53,8 @@ __all__ = [
     "record_carrier_opt_out",
     "set_consent",
 ]
+
+log = logging.getLogger("switchboard.compliance")
 
 OPT_OUT_ERROR = "21610"
 
@@ -136,6 +139,8 @@ async def before_flow(
 
     if keyword is Keyword.OPT_OUT:
         if contact.opted_out:  # already out: only opt-in and help keywords are answered
+            log.info("opt-out %s in %s not answered: %s had opted out already",
+                     event.sid, key.id, key.their)  # fmt: skip
             return Inbound(contact, keyword, run_flow=False)
         out = replace(contact, opted_out=True)
         return Inbound(out, keyword, change(OPTED_OUT), say(texts.opted_out), run_flow=False)
@@ -147,6 +152,10 @@ async def before_flow(
         restart = contact.opted_out and on_opt_in == "restart"
         return Inbound(back, keyword, changes, say(texts.opted_in), False, restart)
     if contact.opted_out:
+        log.info(
+            "message %s in %s not passed to the flow: %s has opted out (a START opts back in)",
+            event.sid, key.id, key.their,
+        )  # fmt: skip
         return Inbound(contact, None, run_flow=False)
     return Inbound(contact, None)
 

@@ -235,6 +235,9 @@ class Engine:
         read = [inbound.contact]  # the contacts the replies are decided on: checked at commit
         screened = await self._screen(flow, turn, inbound, new_state, saved, read)
         actions, refused, new_state = screened
+        for admission in refused:  # kept in the message log too (refused_entry)
+            log.info("reply to %s in %s not sent: %s (message %s)",
+                     admission.outgoing.theirs, key.id, admission.reason, event.sid)  # fmt: skip
         # A migration that renamed the state moves it for the timers: those bound to the old
         # name go, and the new state's timeouts are armed afresh.
         origin = placed.old_state or state if placed and placed.migrated else state
