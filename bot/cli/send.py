@@ -86,6 +86,7 @@ class Progress:
 
     def advance(self, n: int = 1) -> None:
         self.done += n
+        self.total = max(self.total, self.done)  # more sent than started (a flow's 2nd text)
         width = 30
         filled = width * self.done // max(1, self.total)
         bar = "#" * filled + "-" * (width - filled)

@@ -146,3 +146,15 @@ def test_queueing_needs_no_auth_token_and_wait_says_what_it_needs(
     assert "SWITCHBOARD_DEV" not in os.environ
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM outbox").fetchone() == (1,)
+
+
+def test_the_progress_bar_never_counts_past_its_total() -> None:
+    """``send --wait`` showed ``sending [...] 5/1`` when the outbox held more than was started."""
+    import io
+
+    from bot.cli.send import Progress
+
+    out = io.StringIO()
+    bar = Progress("sending", 1, out)
+    bar.advance(5)
+    assert out.getvalue().endswith("5/5\n") and "#" * 30 in out.getvalue()
