@@ -57,7 +57,12 @@ class ShiftedClock:
         returns the new now."""
         if by < timedelta(0):
             raise ValueError("the dev clock only moves forward")
-        self._offset = self.offset + by
+        offset = self.offset + by
+        try:
+            datetime.now(UTC) + offset
+        except OverflowError:  # checked before it moves: every now() after would raise
+            raise ValueError("the dev clock cannot go past the year 9999") from None
+        self._offset = offset
         if self._path is not None:
             scratch = self._path.with_name(self._path.name + f".{os.getpid()}")
             scratch.write_text(f"{self._offset.total_seconds()!r}\n", "utf-8")

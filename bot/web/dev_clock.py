@@ -18,6 +18,7 @@ from quart import Blueprint, Quart, Response, jsonify, request
 from bot.clock import ShiftedClock
 from bot.observe.config import parse_duration
 from bot.runtime import Runtime
+from bot.web.json_body import BadBody, read_object
 
 __all__ = ["mount_dev_clock"]
 
@@ -64,14 +65,17 @@ def mount_dev_clock(app: Quart, runtime: Runtime) -> None:
 
     @bp.post("/clock")
     async def advance() -> Response:
-        body = await request.get_json(silent=True)  # JSON only: no cross-site form posts
-        if request.mimetype != "application/json" or not isinstance(body, dict):
+        if request.mimetype != "application/json":  # JSON only: no cross-site form posts
+            return _answer({"error": 'send JSON like {"advance": "2h"}'}, 415)
+        try:
+            body = await read_object(request)
+        except BadBody:
             return _answer({"error": 'send JSON like {"advance": "2h"}'}, 415)
         try:
             by = parse_duration(str(body.get("advance", "")))
+            now = clock.advance(by)
         except ValueError as exc:
             return _answer({"error": f"advance: {exc}"}, 400)
-        now = clock.advance(by)
         log.info("dev clock advanced by %s to %s", by, now.isoformat(timespec="seconds"))
         fired = await runtime.timers.drain()
         runtime.outbox.wake()

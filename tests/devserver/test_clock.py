@@ -24,6 +24,17 @@ def test_it_runs_ahead_of_the_wall_clock_by_what_was_advanced() -> None:
     assert clock.offset == timedelta(hours=2)
 
 
+def test_it_refuses_to_go_past_the_year_9999_and_stays_where_it_was() -> None:
+    """Advanced 100 years at a time it overflowed, and every ``now()`` after raised."""
+    clock = ShiftedClock()
+    for _ in range(79):
+        clock.advance(timedelta(days=36500))
+    before = clock.offset
+    with pytest.raises(ValueError, match="past the year 9999"):
+        clock.advance(timedelta(days=36500))
+    assert clock.offset == before and clock.now().year > 9000
+
+
 def test_workers_share_one_time_line_through_the_file(tmp_path: Path) -> None:
     shared = tmp_path / "clock"
     one, other = ShiftedClock(shared), ShiftedClock(shared)

@@ -106,6 +106,13 @@ def test_switchboard_dev_clock_moves_it_and_says_so(dev: Server) -> None:
     assert len(bad.stderr.strip().splitlines()) == 1
 
 
+def test_the_dev_clock_refuses_a_body_it_cannot_read_without_a_500(dev: Server) -> None:
+    deep = b'{"advance": ' + b"[" * 1100 + b"]" * 1100 + b"}"
+    for body in (deep, b'{"advance": "\\ud800"}', b"[1]", b"{nope"):
+        status, answer = dev.request("/dev/clock", body)
+        assert status == 415 and "send JSON like" in answer, body[:20]
+
+
 def test_dev_clock_without_a_server_is_one_line_and_non_zero() -> None:
     done = _dev_clock("--advance", "1h", "--url", "http://127.0.0.1:9")
     assert done.returncode == 2
