@@ -190,3 +190,12 @@ def test_refusals_are_answered_as_quart_answered_them() -> None:
     missing = refusal(BadRequestKeyError("From"), "POST", "/twilio")
     assert missing is not None and missing.status == 400
     assert refusal(ValueError("a bug"), "POST", "/twilio") is None  # propagates: a 500
+
+
+async def test_the_app_waits_for_a_body_as_long_as_twilio_waits_for_an_answer(
+    harness: Harness,
+) -> None:
+    """Quart's default was 60 s: a stalled body held a connection four times Twilio's timeout."""
+    from bot.web.app import BODY_TIMEOUT_S
+
+    assert served(harness).config["BODY_TIMEOUT"] == BODY_TIMEOUT_S == 15

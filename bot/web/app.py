@@ -33,7 +33,9 @@ from bot.web.metrics import mount_metrics
 from bot.web.webhook import FastWebhook, answer, refusal, status_callback
 from storage.base import Store
 
-__all__ = ["create_app", "runtime_of", "web_app"]
+__all__ = ["BODY_TIMEOUT_S", "create_app", "runtime_of", "web_app"]
+
+BODY_TIMEOUT_S = 15.0  # a request body's time to arrive: 408 after (Twilio waits 15 s in all)
 
 log = logging.getLogger("switchboard.web")
 
@@ -75,6 +77,9 @@ def web_app(runtime: Runtime) -> Quart:
     settings = runtime.settings
     app = Quart("switchboard")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # Twilio gives up on a request after 15 s: a body still arriving then is no webhook worth a
+    # connection (Quart waits 60 s: the attack run held one that long with a stalled body)
+    app.config["BODY_TIMEOUT"] = BODY_TIMEOUT_S
     app.extensions["switchboard"] = runtime
     deadlines = Deadlines(settings.turn_deadline)
 
