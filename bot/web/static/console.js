@@ -59,11 +59,18 @@ async function act(path, body, done) {
 }
 
 // -- the change stream: server-sent events read with fetch (EventSource cannot send headers)
+// The stream's first mark is the baseline: route() opens the stream and waits for it before it
+// reads the page, so a change made while the page loads arrives as a later mark and re-renders
+// (opened after the page, that change was in the baseline and was lost). After a reconnect the
+// first mark counts as a change: something may have happened in the gap.
 function watch(query, onChange) {
   if (stream) stream.abort();
   const controller = new AbortController();
   stream = controller;
+  let baseline;
+  const ready = new Promise((resolve) => { baseline = resolve; });
   (async () => {
+    let reconnected = false;
     while (!controller.signal.aborted) {
       try {
         const response = await fetch(API + "/stream" + query, { headers: headers(), signal: controller.signal });
@@ -81,17 +88,21 @@ function watch(query, onChange) {
             const block = buffer.slice(0, cut);
             buffer = buffer.slice(cut + 2);
             if (block.includes("event: change")) {
-              if (first) first = false; else onChange();
+              if (first && !reconnected) baseline(); else onChange();
+              first = false;
             }
           }
         }
       } catch (err) {
-        if (controller.signal.aborted) return;
+        if (controller.signal.aborted) { baseline(); return; }
       }
+      baseline(); // a stream that fails never holds the page up
+      reconnected = true;
       $("live").classList.remove("on");
       await new Promise((r) => setTimeout(r, 2000));
     }
   })();
+  return ready;
 }
 
 // -- pages -------------------------------------------------------------------------------
@@ -282,49 +293,54 @@ async function statsPage(name, params) {
 // -- routing and sign-in -----------------------------------------------------------------
 function showLogin(message) {
   if (stream) stream.abort();
+  stream = null; // signed in again: route() opens a new one
   $("login").hidden = false;
   $("view").replaceChildren();
   $("login-error").textContent = message || "";
 }
 
+// What each page reads, and what its live changes do (re-render it unless said otherwise).
+function pageOf(path, params) {
+  if (path.startsWith("/c/")) {
+    const key = decodeURIComponent(path.slice(3));
+    return { name: "conversation", load: () => conversationPage(key),
+             watchQuery: "?conversation=" + encodeURIComponent(key), again: route };
+  }
+  if (path === "/flows") return { name: "flows", load: flowsPage, watchQuery: "", again: route };
+  if (path === "/inbox") return { name: "inbox", load: inboxPage, watchQuery: "", again: route };
+  if (path.startsWith("/stats/")) {
+    const flow = decodeURIComponent(path.slice(7));
+    // heavy on a big log: no re-render on every live change (its own stream, whose
+    // callback does nothing)
+    return { name: "stats", load: () => statsPage(flow, params), watchQuery: "?stats=1", again: () => {} };
+  }
+  if (path === "/phone") {
+    // live changes update the state only: the page is being typed on
+    return { name: "phone", load: phonePage, watchQuery: "", again: phoneLive };
+  }
+  return { name: "list", load: () => listPage(params), watchQuery: "", again: route };
+}
+
 async function route() {
   const id = ++renderId;
   const [path, query] = location.hash.slice(1).split("?");
-  const params = new URLSearchParams(query || "");
-  let content, watchQuery = "", again = route;
+  const page = pageOf(path, new URLSearchParams(query || ""));
+  if (stream?.query !== page.watchQuery) { // the stream's baseline first (see watch)
+    const ready = watch(page.watchQuery, () => page.again());
+    stream.query = page.watchQuery;
+    await Promise.race([ready, new Promise((r) => setTimeout(r, 3000))]);
+  }
+  let content;
   try {
-    if (path.startsWith("/c/")) {
-      const key = decodeURIComponent(path.slice(3));
-      content = await conversationPage(key);
-      watchQuery = "?conversation=" + encodeURIComponent(key);
-      document.body.dataset.page = "conversation";
-    } else if (path === "/flows") { content = await flowsPage(); document.body.dataset.page = "flows"; }
-    else if (path === "/inbox") { content = await inboxPage(); document.body.dataset.page = "inbox"; }
-    else if (path.startsWith("/stats/")) {
-      content = await statsPage(decodeURIComponent(path.slice(7)), params);
-      document.body.dataset.page = "stats";
-      // heavy on a big log: no re-render on every live change (its own stream, whose
-      // callback does nothing)
-      watchQuery = "?stats=1";
-      again = () => {};
-    }
-    else if (path === "/phone") {
-      content = await phonePage();
-      document.body.dataset.page = "phone";
-      again = phoneLive; // live changes update the state only: the page is being typed on
-    }
-    else { content = await listPage(params); document.body.dataset.page = "list"; }
+    content = await page.load();
   } catch (err) {
     if (err.message !== "unauthorized") toast(err.message, true);
     return;
   }
   if (id !== renderId) return; // a newer render started meanwhile
+  document.body.dataset.page = page.name;
   $("login").hidden = true;
   $("view").replaceChildren(...[content].flat(Infinity).filter(Boolean));
-  if (stream?.query !== watchQuery) {
-    watch(watchQuery, () => again());
-    stream.query = watchQuery;
-  }
 }
 
 async function start() {
