@@ -40,6 +40,7 @@ from storage.migrations import Migration
 from storage.programs import Program
 from storage.records import Contact, Loaded, OutboundMessage, Timer, TurnWrite
 from storage.sqlite import outbox, turns
+from storage.sqlite.files import check_openable
 from storage.sqlite.tx import drive, transaction
 from storage.sqlite.writer import (
     CHECKPOINT_EVERY,
@@ -136,29 +137,9 @@ class SQLiteStore(Backend):
 
     # -- connections and the schema -----------------------------------------------------
 
-    def _openable(self) -> None:
-        """Open the file once on this thread first: a path SQLite cannot open is a StoreError
-        that says what to do, raised before aiosqlite starts its thread (whose clean-up after a
-        failed connect raced the event loop's closing and printed a traceback)."""
-        if self.path == ":memory:":
-            return
-        folder = os.path.dirname(os.path.abspath(self.path))
-        if not os.path.isdir(folder):
-            raise StoreError(
-                f"cannot open the SQLite file {self.path}: the directory {folder} does not "
-                "exist (create it, or point the database URL at another path)"
-            )
-        try:
-            sqlite3.connect(self.path).close()
-        except sqlite3.Error as exc:
-            raise StoreError(
-                f"cannot open the SQLite file {self.path}: {exc} (check that the path names a "
-                "file, and that this user may read and write it and its directory)"
-            ) from exc
-
     async def connect(self) -> None:
         if self._db is None:
-            self._openable()
+            check_openable(self.path)
             self._db = await aiosqlite.connect(self.path, isolation_level=None)
             self._identity = None
             await self._run(self._configure)
