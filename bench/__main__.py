@@ -111,8 +111,8 @@ def run_baseline(report: Report, work: Path, args: argparse.Namespace) -> None:
         say(f"  not measured: {exc}")
         report.figures["baseline"] = None
         return
-    for start, now in result.pairs:
-        say(f"  {START} {start:7.1f}  now {now:6.1f} µs CPU per turn  ({now / start:.2f}×)")
+    for line in result.lines():
+        say(line)
     report.figures["baseline"] = {"pairs": result.pairs, "ratio": result.ratio}
     report.figure(
         f"engine turn against {START}, same machine",

@@ -27,7 +27,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["START", "TARGET_RATIO", "BaselineResult", "baseline_bench"]
+__all__ = ["START", "TARGET_RATIO", "BaselineError", "BaselineResult", "baseline_bench"]
 
 START = "c377554"  # main before issue 18 (the parent of b89771c, its first change)
 START_US, TARGET_US = 479.0, 150.0  # the issue's figure for START, and its target
@@ -56,6 +56,11 @@ class BaselineResult:
     def ratio(self) -> float:
         """The median of the pairs' ratios: each pair ran back to back, under the same load."""
         return statistics.median(b / a for a, b in self.pairs)
+
+    def lines(self) -> list[str]:
+        """One line per pair, in run order."""
+        return [f"  {START} {a:7.1f}  now {b:6.1f} µs CPU per turn  ({b / a:.2f}×)"
+                for a, b in self.pairs]  # fmt: skip
 
 
 def _old_tree(into: Path) -> Path:
@@ -109,8 +114,7 @@ def main() -> int:
     except BaselineError as exc:
         print(f"baseline: {exc}", file=sys.stderr)
         return 1
-    for start, now in result.pairs:
-        print(f"  {START} {start:7.1f}  now {now:6.1f} µs CPU per turn  ({now / start:.2f}×)")
+    print("\n".join(result.lines()))
     print(
         f"median {result.start_us:.0f} → {result.now_us:.0f} µs CPU per turn: "
         f"{result.ratio:.2f}× (target 1's own: {TARGET_US:.0f}/{START_US:.0f} = "

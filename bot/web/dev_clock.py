@@ -65,9 +65,9 @@ def mount_dev_clock(app: Quart, runtime: Runtime) -> None:
 
     @bp.post("/clock")
     async def advance() -> Response:
-        if request.mimetype != "application/json":  # JSON only: no cross-site form posts
-            return _answer({"error": 'send JSON like {"advance": "2h"}'}, 415)
-        try:
+        try:  # JSON only: no cross-site form posts
+            if request.mimetype != "application/json":
+                raise BadBody(request.mimetype)
             body = await read_object(request)
         except BadBody:
             return _answer({"error": 'send JSON like {"advance": "2h"}'}, 415)
