@@ -6,7 +6,7 @@ import pytest
 from twilio.twiml.messaging_response import Message as TwilioMessage
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.twiml.messaging import Message, parse_answer
+from bot.twiml.messaging import Action, Message, parse_answer
 from bot.twiml.render import EMPTY, Node, render
 from bot.twiml.voice import Redirect
 
@@ -82,7 +82,7 @@ def test_characters_xml_forbids_are_dropped() -> None:
 def test_a_stored_messaging_answer_parses_back_to_its_actions() -> None:
     """A duplicate's stored answer is screened again (bot.engine): parsing must give back
     exactly the actions that were rendered."""
-    actions = [
+    actions: list[Action] = [
         Message("a & b < c > \"d\" 'e'\nline two ✓"),
         Message("pic", ("https://x.test/1.png", "https://x.test/2.png?a=1&b=2")),
         Message("", ("https://x.test/3.png",)),
