@@ -252,6 +252,34 @@ async def test_window_closed_is_a_global_event_a_flow_may_handle() -> None:
         assert reply.messages == ["ok", "they have not written in 24 hours; I could not tell them"]
 
 
+async def test_a_whatsapp_message_to_from_an_sms_thread_keeps_to_the_window() -> None:
+    """Regression (guarantees under attack, 2026-11-24): a ``<Message to="whatsapp:+1…">``
+    in an SMS conversation was screened as SMS, so free-form WhatsApp text went out to
+    someone whose window had closed."""
+    async with Harness.of([Notifier], Router(default="notifier")) as h:
+        alice = h.phone("+15550001111")  # on SMS
+        bob = h.phone("+15550002222", channel=Channel.WHATSAPP)
+        await bob.send("hi")
+        await alice.send("hi")
+        assert (await alice.send("tell whatsapp:+15550002222")).messages == ["news for you", "ok"]
+        h.clock.advance(timedelta(hours=25))
+        reply = await alice.send("tell whatsapp:+15550002222")
+        assert reply.messages == ["ok", "they have not written in 24 hours; I could not tell them"]
+        refused = [e for e in await h.store.log(KEY) if e.kind == "refused"]
+        assert [(e.meta["reason"], e.meta["to"]) for e in refused] == [
+            ("window_closed", "whatsapp:+15550002222")
+        ]
+
+
+async def test_a_message_to_a_channel_we_do_not_handle_is_never_sent() -> None:
+    async with Harness.of([Notifier], Router(default="notifier")) as h:
+        alice = h.phone("+15550001111")
+        await alice.send("hi")
+        assert (await alice.send("tell messenger:1234")).messages == ["ok"]
+        refused = [e for e in await h.store.log(KEY) if e.kind == "refused"]
+        assert [e.meta["reason"] for e in refused] == ["unknown"]
+
+
 def test_the_documented_configuration_loads(tmp_path: object) -> None:
     import json
     import re

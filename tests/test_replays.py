@@ -1,15 +1,20 @@
 """A reused MessageSid with another body, or from another conversation, is answered as a
 duplicate and logged as suspicious, without the bodies; a true retry is not (issue 11).
-Both backends."""
+Both backends.
+
+A retry is answered from the store only as consent and the WhatsApp window allow at the
+retry: the answer to a message the person sent before their STOP is not sent again after it
+(guarantees under attack, 2026-11-24)."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import timedelta
 
 import pytest
 
-from bot import Flow, Router, T, Turn
+from bot import Channel, Flow, Router, T, Turn
 from bot.testing import Harness
 from storage.base import Store
 
@@ -113,3 +118,32 @@ async def test_a_reuse_found_only_at_commit_is_logged_too(
     assert reused.messages == ["you said hello there"]  # the first answer, from the commit
     [line] = _suspicious(caplog)
     assert SID in line and "body differs" in line and "something" not in line
+
+
+async def test_a_retry_after_the_persons_stop_is_answered_with_nothing(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="switchboard.engine")
+    async with Harness.of([Echo], Router(default="echo"), database_url=url) as h:
+        anna = h.phone(ANNA)
+        first = await anna.send("hello there", sid=SID)
+        stop_sid = "SM" + "cd" * 16
+        stopped = await anna.send("STOP", sid=stop_sid)
+        again = await anna.send("hello there", sid=SID)  # Twilio's retry, after the STOP
+        stop_again = await anna.send("STOP", sid=stop_sid)  # the STOP's own retry
+    assert first.messages == ["you said hello there"]
+    assert again.messages == []
+    assert stop_again.messages == stopped.messages and "unsubscribed" in stopped.messages[0]
+    lines = [r.getMessage() for r in caplog.records if "not sent again" in r.getMessage()]
+    assert lines == [
+        f"stored answer to {ANNA} in sms:+15550100000:{ANNA} not sent again: opted_out"
+    ]
+
+
+async def test_a_whatsapp_retry_after_the_window_closed_is_answered_with_nothing(url: str) -> None:
+    async with Harness.of([Echo], Router(default="echo"), database_url=url) as h:
+        anna = h.phone(ANNA, channel=Channel.WHATSAPP)
+        first = await anna.send("hello there", sid=SID)
+        h.clock.advance(timedelta(hours=25))
+        again = await anna.send("hello there", sid=SID)
+    assert first.messages == ["you said hello there"] and again.messages == []

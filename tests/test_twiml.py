@@ -6,8 +6,9 @@ import pytest
 from twilio.twiml.messaging_response import Message as TwilioMessage
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.twiml.messaging import Message
+from bot.twiml.messaging import Action, Message, parse_answer
 from bot.twiml.render import EMPTY, Node, render
+from bot.twiml.voice import Redirect
 
 TEXTS = [
     "plain",
@@ -76,3 +77,16 @@ def test_booleans_and_numbers_render_like_the_library() -> None:
 def test_characters_xml_forbids_are_dropped() -> None:
     out = render([Message("bell\x07 nul\x00 ok").node()])
     assert "<Message>bell nul ok</Message>" in out
+
+
+def test_a_stored_messaging_answer_parses_back_to_its_actions() -> None:
+    """A duplicate's stored answer is screened again (bot.engine): parsing must give back
+    exactly the actions that were rendered."""
+    actions: list[Action] = [
+        Message("a & b < c > \"d\" 'e'\nline two ✓"),
+        Message("pic", ("https://x.test/1.png", "https://x.test/2.png?a=1&b=2")),
+        Message("", ("https://x.test/3.png",)),
+        Message("to you", to="whatsapp:+15550009999", from_="whatsapp:+15550100000"),
+        Redirect("https://switchboard.test/twilio?x=1&y=2"),
+    ]
+    assert parse_answer(render(a.node() for a in actions)) == actions

@@ -160,6 +160,25 @@ async def test_an_opted_out_person_gets_no_code_by_message(fake: FakeTwilio, sto
     await close(v)
 
 
+async def test_without_our_number_an_opt_out_in_any_scope_counts(
+    fake: FakeTwilio, store: Store
+) -> None:
+    """Regression (guarantees under attack, 2026-11-24): ``send`` without ``ours`` read the
+    person's consent in the empty scope, where nobody is ever opted out, and sent the code."""
+    clock = FakeClock()
+    opted_out = ConsentChange(
+        ME, "+15550100000", ConsentStatus.OPTED_OUT, ConsentSource.KEYWORD, clock.now()
+    )
+    await store.record_consent(opted_out)
+    v = verifier(fake, store, clock)
+    assert (await v.send(ME, VerifyChannel.SMS)).outcome is VerifyOutcome.OPTED_OUT
+    assert (await v.send("whatsapp:" + ME, VerifyChannel.WHATSAPP)).outcome is (
+        VerifyOutcome.OPTED_OUT
+    )
+    assert fake.verify.sends == []
+    await close(v)
+
+
 async def test_unauthenticated_requests_are_refused(fake: FakeTwilio, store: Store) -> None:
     v = verifier(fake, store, FakeClock())
     fake.auth_token = "changed"  # after the client read its credentials

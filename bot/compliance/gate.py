@@ -32,9 +32,9 @@ from bot.compliance.consent import record_carrier_opt_out
 from bot.compliance.contacts import read_contact
 from bot.compliance.quiet import zone
 from bot.compliance.window import close_window_after_63016, window_open
-from bot.errors import OptedOut, OutboundRefused, WindowClosed
+from bot.errors import BadRequest, OptedOut, OutboundRefused, WindowClosed
 from bot.events.keys import ConversationKey
-from bot.events.model import Channel, strip_channel
+from bot.events.model import Channel, channel_of, strip_channel
 from bot.twiml.messaging import Action, Message
 from storage.protocols import ConsentStore
 from storage.records import Contact, Purpose
@@ -212,7 +212,11 @@ class Gate:
                 return None  # voice verbs: not messages
             unknown = Outgoing(key.channel, key.ours, key.their, action.summary(), purpose=purpose)
             return Admission(False, unknown, Reason.UNKNOWN)  # a message we cannot describe: never
-        outgoing = reply_outgoing(action, key, purpose)
+        try:
+            outgoing = reply_outgoing(action, key, purpose)
+        except BadRequest:  # to= on a channel we do not handle: we cannot screen it, so never
+            unknown = Outgoing(key.channel, key.ours, key.their, action.summary(), purpose=purpose)
+            return Admission(False, unknown, Reason.UNKNOWN)
         other = (outgoing.ours, outgoing.theirs) != (key.ours, key.their)
         if other and outgoing.channel is not Channel.VOICE:
             contact = await self.contact(outgoing.channel, outgoing.ours, outgoing.theirs)
@@ -241,9 +245,13 @@ class Gate:
 def reply_outgoing(
     message: Message, key: ConversationKey, purpose: Purpose = Purpose.REPLY
 ) -> Outgoing:
-    """The :class:`Outgoing` a TwiML ``<Message>`` in conversation ``key`` amounts to."""
+    """The :class:`Outgoing` a TwiML ``<Message>`` in conversation ``key`` amounts to: on
+    the channel of its ``to`` (a ``whatsapp:`` one from an SMS thread is WhatsApp, window
+    and all), else the conversation's."""
+    theirs = message.to or key.their
+    channel = channel_of(theirs) if message.to and key.channel is not Channel.VOICE else key.channel
     return Outgoing(
-        channel=key.channel, ours=message.from_ or key.ours, theirs=message.to or key.their,
+        channel=channel, ours=message.from_ or key.ours, theirs=theirs,
         body=message.body, media=message.media, purpose=purpose,
     )  # fmt: skip
 

@@ -46,7 +46,7 @@ from bot.flow.turn import Turn
 from bot.flow.verification import Verifier
 from bot.flow.versions import Lost
 from bot.observe.hooks import Observer, Outcome
-from bot.twiml.messaging import Action, Message
+from bot.twiml.messaging import Action, Message, parse_answer
 from bot.twiml.render import EMPTY, Node, render
 from bot.twiml.rules import check_answer
 from storage.protocols import TurnStore
@@ -130,7 +130,7 @@ class Engine:
                     if loaded.response is not None:
                         probe.finish(Outcome.DUPLICATE)
                         await check_replay(self.store, key, event)  # only for duplicates
-                        return loaded.response
+                        return await self._replayed(loaded.response, key)
                     stored = loaded.conversation
                     flow = self._flow_of(event, stored)
                     if flow is None:
@@ -328,6 +328,20 @@ class Engine:
             turn.data, turn.actions[:] = json.loads(before), []
         extra, more = await gate.screen(turn.actions, key, contact, now, read=read)
         return answers + kept + extra, refused + more, state
+
+    async def _replayed(self, response: str, key: ConversationKey) -> str:
+        """A stored answer sent again, as consent and the window allow *now*: Twilio's retry
+        of a message answered before the person's STOP must not deliver that answer after it.
+        Screened as a consent answer, so a replayed STOP confirmation still goes."""
+        if key.channel is Channel.VOICE or "<Message" not in response:
+            return response
+        contact = await self.gate.contact(key.channel, key.ours, key.their)
+        now, answer = self.clock.now(), parse_answer(response)
+        kept, refused = await self.gate.screen(answer, key, contact, now, Purpose.CONSENT)
+        for refusal in refused:
+            log.info("stored answer to %s in %s not sent again: %s", refusal.outgoing.theirs,
+                     key.id, refusal.reason)  # fmt: skip
+        return render(action.node() for action in kept) if refused else response
 
     async def _run(
         self, flow: CompiledFlow, turn: Turn, fresh: bool, placed: Placed | None = None,

@@ -148,6 +148,8 @@ class Turn(VoiceReplies):
         except ValueError:
             known = ", ".join(p.value for p in Purpose)
             raise ValueError(f"purpose must be one of {known}, got {purpose!r}") from None
+        if why is Purpose.CONSENT:  # the gate lets those reach an opted-out person
+            raise ValueError("purpose 'consent' is the framework's own answer to a keyword")
         if len(media) > 10:
             raise ValueError("a message carries at most 10 media URLs")
         if not (text or media or content_sid):

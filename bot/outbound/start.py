@@ -51,6 +51,8 @@ async def start_conversation(
     """
     if flow not in engine.flows:
         raise ConfigError(f"no flow named {flow!r} is registered (have: {sorted(engine.flows)})")
+    if Purpose(purpose) is Purpose.CONSENT:  # the gate lets those reach an opted-out person
+        raise ConfigError("purpose 'consent' is the framework's own answer to a keyword")
     channel = channel_of(to)
     if channel_of(from_) is not channel:
         raise ConfigError(f"{to!r} and {from_!r} are on different channels")

@@ -11,7 +11,8 @@ limits, and our per-number limit is counted before the request.
 
 Before a code goes out by SMS or WhatsApp the person's consent is read: an opted-out person
 (STOP) gets no code by message (``opted_out``); a code by call is not a message and is not
-screened. Codes are never stored, logged or kept: the person's reply goes straight to
+screened. Without ``ours`` (a flow calling ``turn.verify.send`` itself) an opt-out in any of
+our scopes counts. Codes are never stored, logged or kept: the person's reply goes straight to
 :meth:`check` (the engine masks it in the conversation's log).
 """
 
@@ -25,10 +26,11 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.compliance.gate import Gate
 from bot.errors import RestError
-from bot.events.model import Channel
+from bot.events.model import Channel, strip_channel
 from bot.flow.verification import ERROR_OUTCOMES, Checked, Sent, VerifyChannel, VerifyOutcome
 from bot.outbound.verify_config import VerifyConfig
 from storage.protocols import VerifyLimitStore
+from storage.records import OPTED_OUT
 
 __all__ = ["TwilioVerify", "VerifyApi"]
 
@@ -94,6 +96,10 @@ class TwilioVerify:
         return Checked(VerifyOutcome.APPROVED if status == "approved" else VerifyOutcome.PENDING)
 
     async def _opted_out(self, to: str, channel: VerifyChannel, ours: str) -> bool:
+        if not ours:  # no number of ours to scope it by: an opt-out in any scope counts
+            latest = {c.scope: c.status for c in await self.gate.store.consent_history(
+                strip_channel(to))}  # fmt: skip
+            return OPTED_OUT in latest.values()
         wire = Channel.WHATSAPP if channel is VerifyChannel.WHATSAPP else Channel.SMS
         contact = await self.gate.contact(wire, ours, to)
         return contact.opted_out

@@ -56,7 +56,6 @@ from storage.records import (
     OutboundMessage,
     OutboxChange,
     OutboxStatus,
-    Purpose,
 )
 from storage.rules import WAITING
 
@@ -314,9 +313,8 @@ class OutboxWorker:
             return
         callback = callback_url(self.status_callback, message.id)
         wire = wire_request(admitted, self.settings.smart_encoding, callback)
-        consent = None
-        if admitted.purpose is not Purpose.CONSENT:
-            consent = (strip_channel(message.theirs), self.gate.scope(message.ours))
+        # Every row, whatever its purpose: our answers to keywords are TwiML, never outbox rows.
+        consent = (strip_channel(message.theirs), self.gate.scope(message.ours))
         started = await self.store.begin_attempt(
             message.id, self.owner, Attempt(attempt, wire, now, consent)
         )

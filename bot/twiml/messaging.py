@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
+from xml.etree import ElementTree
 
 from bot.twiml.render import Node
+from bot.twiml.voice import Redirect
 
-__all__ = ["Action", "Message"]
+__all__ = ["Action", "Message", "parse_answer"]
 
 
 class Action(Protocol):
@@ -43,3 +45,18 @@ class Message:
         body = [Node("Body", text=self.body)] if self.body else []
         media = [Node("Media", text=url) for url in self.media]
         return Node("Message", attrs, children=tuple(body + media))
+
+
+def parse_answer(document: str) -> list[Action]:
+    """The actions of a messaging answer this package rendered (a stored answer, replayed):
+    ``<Message>`` and ``<Redirect>``, in order."""
+    actions: list[Action] = []
+    for verb in ElementTree.fromstring(document):
+        if verb.tag == "Redirect":
+            actions.append(Redirect(verb.text or ""))
+            continue
+        parts = list(verb)
+        body = next((p.text or "" for p in parts if p.tag == "Body"), verb.text or "")
+        media = tuple(p.text or "" for p in parts if p.tag == "Media")
+        actions.append(Message(body, media, verb.get("to"), verb.get("from")))
+    return actions
