@@ -1,0 +1,49 @@
+"""The Twilio wire conformance pass (2026-11-24): each test is named after what it found.
+
+Requests are signed with the real ``twilio`` ``RequestValidator`` (``bot.testing.sign``), and
+answers are read with an XML parser, as Twilio reads them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+import pytest
+from quart import Quart
+
+from bot.testing import TEST_PUBLIC_URL, Harness, sign
+
+KEY = "sms:+15550100000:+15550001111"
+
+
+async def _json(h: Harness, document: dict[str, str]) -> tuple[int, str]:
+    """POST ``document`` as a JSON webhook, signed as Twilio signs one (``bodySHA256``)."""
+    body = json.dumps(document).encode()
+    path = "/twilio?bodySHA256=" + hashlib.sha256(body).hexdigest()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Twilio-Signature": sign(TEST_PUBLIC_URL + path, []),
+    }
+    app: Quart = h.app  # type: ignore[assignment]
+    response = await app.test_client().post(path, data=body, headers=headers)
+    return response.status_code, await response.get_data(as_text=True)
+
+
+async def test_a_json_webhook_holding_a_lone_surrogate_is_400_not_500(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``"\\ud800"`` is valid JSON but decodes to half a surrogate pair, which no UTF-8
+    encoder takes: storing the message raised ``UnicodeEncodeError`` (a 500 and a
+    traceback). It is now refused before anything is written."""
+    document = dict(harness.phone("+15550001111").message_params("hi"))
+    document["Body"] = "\ud800 hi"
+    with caplog.at_level(logging.INFO, logger="switchboard.web"):
+        status, text = await _json(harness, document)
+    assert status == 400 and "surrogate" in text
+    assert "surrogate" in caplog.text
+    assert await harness.store.conversation(KEY) is None
+    document["Body"] = "hi"
+    document["X\udfff"] = "a name holding one"
+    assert (await _json(harness, document))[0] == 400
