@@ -47,3 +47,34 @@ async def test_a_json_webhook_holding_a_lone_surrogate_is_400_not_500(
     document["Body"] = "hi"
     document["X\udfff"] = "a name holding one"
     assert (await _json(harness, document))[0] == 400
+
+
+@pytest.mark.parametrize(
+    "spelled, word",
+    [("+266696687", "anonymous"), ("+7378742833", "restricted"), ("+2562533", "blocked"),
+     ("+8656696", "unknown"), ("+86282452253", "unavailable")],
+)  # fmt: skip
+async def test_a_withheld_caller_id_spelled_on_a_keypad_is_answered(
+    harness: Harness, spelled: str, word: str
+) -> None:
+    """Twilio's voice has sent a withheld caller ID as the word spelled on a keypad
+    (+266696687 is ANONYMOUS; its changelog of 16 Nov 2022 says it "translates the alpha
+    string into digits"): most are not possible numbers, so the call was a 400 and the
+    caller heard Twilio's application error. They are now the word, as the word is."""
+    call = harness.call(spelled)
+    reply = await call.start()
+    assert reply.status == 200 and reply.root.find("Gather") is not None
+    conversation = await harness.store.conversation(f"voice:{call.sid}")
+    assert conversation is not None and conversation.theirs == word
+
+
+async def test_two_withheld_callers_are_not_one_person(harness: Harness) -> None:
+    """A call's ``turn.history`` holds the caller's earlier calls; +266696687 is everyone
+    who withholds their number, so it must not link them (as ``anonymous`` does not)."""
+    first = harness.call("+266696687")
+    await first.start()
+    await first.hangup()
+    second = harness.call("+266696687")
+    reply = await second.start()
+    say = reply.root.find("Gather/Say")
+    assert say is not None and "Welcome back" not in (say.text or "")
