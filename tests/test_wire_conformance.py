@@ -78,3 +78,15 @@ async def test_two_withheld_callers_are_not_one_person(harness: Harness) -> None
     reply = await second.start()
     say = reply.root.find("Gather/Say")
     assert say is not None and "Welcome back" not in (say.text or "")
+
+
+@pytest.mark.parametrize("status", ["received", "receiving", "partially_delivered"])
+async def test_a_status_callback_that_changes_nothing_says_so_in_a_log_line(
+    harness: Harness, caplog: pytest.LogCaptureFixture, status: str
+) -> None:
+    """Twilio's Message status enum holds ``received``, ``receiving`` and
+    ``partially_delivered``; such a callback was answered 204 without a word."""
+    params = [("MessageSid", "SM" + "1" * 32), ("MessageStatus", status)]
+    with caplog.at_level(logging.INFO, logger="switchboard.status"):
+        assert (await harness.post("/twilio/status", params)).status == 204
+    assert f"ignored status {status} for SM{'1' * 32}" in caplog.text

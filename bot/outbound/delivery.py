@@ -53,7 +53,10 @@ class DeliveryCallbacks:
         status = params.get("MessageStatus", "").strip().lower()
         if not sid:
             raise BadRequest("missing required parameter 'MessageSid'")
-        if status in _OTHER:
+        if status in _OTHER:  # an inbound message's, or one no outbound message settles on
+            log.info(
+                "ignored status %s for %s: not one an outbound message settles on", status, sid
+            )
             return
         if status not in _KNOWN:
             raise BadRequest(f"unknown MessageStatus {status!r}")
