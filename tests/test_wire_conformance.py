@@ -90,3 +90,44 @@ async def test_a_status_callback_that_changes_nothing_says_so_in_a_log_line(
     with caplog.at_level(logging.INFO, logger="switchboard.status"):
         assert (await harness.post("/twilio/status", params)).status == 204
     assert f"ignored status {status} for SM{'1' * 32}" in caplog.text
+
+
+def _delivery_report(status: str) -> list[tuple[str, str]]:
+    """Twilio's delivery status callback for a reply we sent to +15550001111."""
+    sid = "SM" + "2" * 32
+    return [("SmsSid", sid), ("SmsStatus", status), ("MessageStatus", status),
+            ("To", "+15550001111"), ("MessageSid", sid), ("AccountSid", "AC" + "0" * 32),
+            ("From", "+15550100000"), ("ApiVersion", "2010-04-01")]  # fmt: skip
+
+
+@pytest.mark.parametrize("status", ["sent", "delivered", "undelivered"])
+async def test_a_delivery_report_posted_to_the_inbound_url_is_not_a_message(
+    harness: Harness, caplog: pytest.LogCaptureFixture, status: str
+) -> None:
+    """A Messaging Service's status callback URL set to ``/twilio`` (one URL for all) made
+    each delivery report an inbound message *from our own number*: a conversation started
+    with it as the person, and its reply went nowhere. It is handled as the status callback
+    it is, answered with an empty ``<Response />``, and a log line names the right URL."""
+    with caplog.at_level(logging.INFO, logger="switchboard.web"):
+        reply = await harness.post("/twilio", _delivery_report(status))
+    assert reply.status == 200 and reply.content_type.startswith("text/xml")
+    assert reply.root.tag == "Response" and len(reply.root) == 0
+    assert await harness.store.conversation("sms:+15550001111:+15550100000") is None
+    assert await harness.store.conversation(KEY) is None
+    assert "/twilio/status" in caplog.text
+
+
+async def test_a_recording_status_posted_to_the_inbound_url_reaches_the_call(
+    harness: Harness,
+) -> None:
+    """A ``recordingStatusCallback`` sent to ``/twilio`` was read as the call's first request
+    again and answered from its stored reply: the recording never reached the flow."""
+    call = harness.call("+15550001111")
+    await call.start()
+    params = [("AccountSid", "AC" + "0" * 32), ("CallSid", call.sid),
+              ("RecordingSid", "RE" + "3" * 32), ("RecordingUrl", "https://api.twilio.com/r"),
+              ("RecordingStatus", "completed"), ("RecordingDuration", "12")]  # fmt: skip
+    reply = await harness.post("/twilio", params)
+    assert reply.status == 200 and len(reply.root) == 0
+    kinds = [e.kind for e in await harness.store.log(f"voice:{call.sid}") if e.direction == "in"]
+    assert kinds[-1] == "recording_status", kinds
