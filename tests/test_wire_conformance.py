@@ -131,3 +131,27 @@ async def test_a_recording_status_posted_to_the_inbound_url_reaches_the_call(
     assert reply.status == 200 and len(reply.root) == 0
     kinds = [e.kind for e in await harness.store.log(f"voice:{call.sid}") if e.direction == "in"]
     assert kinds[-1] == "recording_status", kinds
+
+
+@pytest.mark.parametrize(
+    "latitude, longitude",
+    [
+        ("nan", "0"),
+        ("0", "inf"),
+        ("-Infinity", "0"),
+        ("90.5", "0"),
+        ("0", "-180.1"),
+        ("1e999", "0"),
+    ],
+)
+async def test_a_location_that_is_not_a_place_on_earth_is_400(
+    harness: Harness, latitude: str, longitude: str
+) -> None:
+    """``float()`` reads ``nan``, ``inf`` and ``1e999``: a shared location of NaN degrees
+    reached the flow (and NaN is no JSON the store's PostgreSQL takes)."""
+    phone = harness.phone("+15550001111")
+    params = [*phone.message_params(""), ("Latitude", latitude), ("Longitude", longitude)]
+    reply = await harness.post("/twilio", params)
+    assert reply.status == 400 and "Latitude/Longitude" in reply.body
+    good = [*phone.message_params(""), ("Latitude", "-33.8688"), ("Longitude", "151.2093")]
+    assert (await harness.post("/twilio", good)).status == 200
