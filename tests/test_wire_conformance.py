@@ -155,3 +155,16 @@ async def test_a_location_that_is_not_a_place_on_earth_is_400(
     assert reply.status == 400 and "Latitude/Longitude" in reply.body
     good = [*phone.message_params(""), ("Latitude", "-33.8688"), ("Longitude", "151.2093")]
     assert (await harness.post("/twilio", good)).status == 200
+
+
+@pytest.mark.parametrize(
+    "public_url",
+    ["https://hooks.example.com/?site=1", "https://hooks.example.com#rc=2", "https://h.example/?"],
+)
+def test_a_public_url_with_a_query_or_fragment_is_refused_when_built(public_url: str) -> None:
+    """The URL Twilio signed is the public URL + the request's own path and query: with a
+    query or fragment in it (``https://h/?x=1/twilio``) every request was a 403."""
+    from bot import ConfigError, Settings
+
+    with pytest.raises(ConfigError, match="query string or fragment"):
+        Settings.from_env({"TWILIO_AUTH_TOKEN": "t", "SWITCHBOARD_PUBLIC_URL": public_url})
