@@ -9,11 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from urllib.parse import urlencode
 
 import pytest
 from quart import Quart
+from twilio.request_validator import RequestValidator
+from werkzeug.datastructures import MultiDict
 
-from bot.testing import TEST_PUBLIC_URL, Harness, sign
+from bot.testing import TEST_AUTH_TOKEN, TEST_PUBLIC_URL, Harness, sign
+from flows import build
 
 KEY = "sms:+15550100000:+15550001111"
 
@@ -168,3 +172,46 @@ def test_a_public_url_with_a_query_or_fragment_is_refused_when_built(public_url:
 
     with pytest.raises(ConfigError, match="query string or fragment"):
         Settings.from_env({"TWILIO_AUTH_TOKEN": "t", "SWITCHBOARD_PUBLIC_URL": public_url})
+
+
+# (public URL the app is configured with, URL Twilio signed, path and query posted to)
+SIGNED_AS = [
+    ("https://hooks.example.com", "https://hooks.example.com/twilio", "/twilio"),
+    ("https://hooks.example.com", "https://hooks.example.com:443/twilio", "/twilio"),
+    ("https://hooks.example.com:8443", "https://hooks.example.com:8443/twilio", "/twilio"),
+    ("https://hooks.example.com:8443", "https://hooks.example.com/twilio", "/twilio"),
+    ("http://hooks.example.com", "http://hooks.example.com:80/twilio", "/twilio"),
+    ("https://hooks.example.com/sb/", "https://hooks.example.com/sb/twilio", "/twilio"),
+    ("https://hooks.example.com", "https://hooks.example.com/twilio?foo=1&bar=2",
+     "/twilio?foo=1&bar=2"),
+    ("https://hooks.example.com", "https://hooks.example.com/twilio?n=a%20b&p=%2B1&s=a+b",
+     "/twilio?n=a%20b&p=%2B1&s=a+b"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("public, signed, path", SIGNED_AS)
+async def test_the_webhook_accepts_what_the_sdk_accepts_and_refuses_a_tamper(
+    public: str, signed: str, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """End to end through the app: signed by the real ``RequestValidator`` for the URL
+    Twilio called (with and without the port, a path prefix, a query kept as encoded),
+    with repeated, empty and non-ASCII parameters; one changed value is a 403 and a line."""
+    async with Harness(build, public_url=public) as h:
+        params = h.phone("+15550001111").message_params("Héllo 👋 & <café>")
+        params += [("Extra", "b"), ("Extra", "a"), ("Extra", "b"), ("Empty", "")]
+        validator = RequestValidator(TEST_AUTH_TOKEN)
+        signature = validator.compute_signature(signed, MultiDict(params))
+        received = public.rstrip("/") + path
+        assert validator.validate(received, MultiDict(params), signature)
+        app: Quart = h.app  # type: ignore[assignment]
+        client = app.test_client()
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "X-Twilio-Signature": signature}  # fmt: skip
+        ok = await client.post(path, data=urlencode(params).encode(), headers=headers)
+        assert ok.status_code == 200, await ok.get_data(as_text=True)
+        tampered = [(k, "Héllo 👋 & <cafe>" if k == "Body" else v) for k, v in params]
+        assert not validator.validate(received, MultiDict(tampered), signature)
+        with caplog.at_level(logging.WARNING, logger="switchboard.web"):
+            bad = await client.post(path, data=urlencode(tampered).encode(), headers=headers)
+        assert bad.status_code == 403
+        assert "bad X-Twilio-Signature" in caplog.text and TEST_AUTH_TOKEN not in caplog.text
