@@ -79,5 +79,8 @@ class DeliveryCallbacks:
             return
         if retry_at is not None:
             outbox.wake()
-        elif status in FAILED_DELIVERY and code is not None:
-            await outbox.after_permanent(update.message, code, now)
+        elif status in FAILED_DELIVERY:
+            shown = f"Twilio error {code}" if code is not None else "no error code"
+            log.warning("outbox message %s %s (%s)", update.message.id, status, shown)
+            if code is not None:
+                await outbox.after_permanent(update.message, code, now)
