@@ -93,6 +93,11 @@ class Settings:
                     f"SWITCHBOARD_PUBLIC_URL {self.public_url!r} must look like "
                     "https://hooks.example.com (scheme and host, optional path prefix)"
                 )
+            if parts.query or parts.fragment or "?" in self.public_url:
+                raise ConfigError(
+                    f"SWITCHBOARD_PUBLIC_URL {self.public_url!r} has a query string or fragment: "
+                    "give the origin (and any path prefix) alone; each request's path follows it"
+                )
         if not 0.01 <= self.voice_budget <= 12:
             raise ConfigError(
                 "SWITCHBOARD_VOICE_BUDGET must be from 0.01 to 12 seconds (Twilio hangs up at 15)"

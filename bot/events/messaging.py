@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from bot.errors import BadRequest
@@ -66,10 +67,14 @@ def _location(params: Params) -> Location | None:
     if not lat or not lon:
         return None
     try:
-        return Location(float(lat), float(lon), params.get("Address"), params.get("Label"))
-    except ValueError as exc:
+        latitude, longitude = float(lat), float(lon)
+    except ValueError:
+        latitude = longitude = math.nan
+    # float() also reads nan, inf and 1e999: none is a place
+    if not (abs(latitude) <= 90 and abs(longitude) <= 180):
         shown = f"{quoted(lat)}/{quoted(lon)}"
-        raise BadRequest(f"Latitude/Longitude must be numbers, got {shown}") from exc
+        raise BadRequest(f"Latitude/Longitude must be degrees (±90/±180), got {shown}")
+    return Location(latitude, longitude, params.get("Address"), params.get("Label"))
 
 
 def parse_message(params: Params) -> InboundMessage:

@@ -53,7 +53,10 @@ class DeliveryCallbacks:
         status = params.get("MessageStatus", "").strip().lower()
         if not sid:
             raise BadRequest("missing required parameter 'MessageSid'")
-        if status in _OTHER:
+        if status in _OTHER:  # an inbound message's, or one no outbound message settles on
+            log.info(
+                "ignored status %s for %s: not one an outbound message settles on", status, sid
+            )
             return
         if status not in _KNOWN:
             raise BadRequest(f"unknown MessageStatus {status!r}")
@@ -76,5 +79,8 @@ class DeliveryCallbacks:
             return
         if retry_at is not None:
             outbox.wake()
-        elif status in FAILED_DELIVERY and code is not None:
-            await outbox.after_permanent(update.message, code, now)
+        elif status in FAILED_DELIVERY:
+            shown = f"Twilio error {code}" if code is not None else "no error code"
+            log.warning("outbox message %s %s (%s)", update.message.id, status, shown)
+            if code is not None:
+                await outbox.after_permanent(update.message, code, now)

@@ -102,7 +102,25 @@ def _json_pairs(body: bytes) -> list[tuple[str, str]]:
         raise BadRequest("a JSON request body must be an object")
     if len(document) > _MAX_FIELDS:
         raise BadRequest(f"request body has more than {_MAX_FIELDS} fields")
-    return [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in document.items()]
+    pairs = [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in document.items()]
+    for name, value in pairs:  # json.dumps escapes them in nested values: only these remain
+        _no_surrogate(name)
+        _no_surrogate(value)
+    return pairs
+
+
+def _no_surrogate(text: str) -> None:
+    """A ``\\ud800`` escape decodes to half a surrogate pair: no UTF-8 encoder takes it, so
+    the store (and the TwiML answer) would fail on it with a 500."""
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRequest(
+            f"the JSON body holds U+{ord(text[exc.start]):04X}, half of a surrogate pair "
+            "without the other half: strings must be Unicode text"
+        ) from None
 
 
 def _mimetype(req: Incoming) -> str:

@@ -31,7 +31,7 @@ from bot.events.parse import parse_inbound
 from bot.events.voice import VoiceEvent
 from bot.observe.metrics import Metrics
 from bot.runtime import Runtime
-from bot.twiml.render import CONTENT_TYPE
+from bot.twiml.render import CONTENT_TYPE, EMPTY
 from bot.web.deadline import Deadlines, TurnTimeout
 from bot.web.form import query_args
 from bot.web.request import Incoming, Unauthorized, verified, verified_params
@@ -78,9 +78,26 @@ def refusal(exc: Exception, method: str, path: str) -> Reply | None:
     return None
 
 
+def _status_kind(params: MultiDict[str, str]) -> str | None:
+    """The status parameter of a callback posted to ``/twilio`` (a Messaging Service's or a
+    ``<Record>``'s callback URL set to it), or None for an inbound message or call. An inbound
+    message carries no ``MessageStatus``, or ``received``; Twilio's own tools send that."""
+    status = params.get("MessageStatus")
+    if status is not None and status.strip().lower() not in {"received", "receiving"}:
+        return "MessageStatus"
+    return next((p for p in ("RecordingStatus", "TranscriptionStatus") if p in params), None)
+
+
 async def answer(runtime: Runtime, deadlines: Deadlines, req: Incoming) -> str:
     """One inbound webhook: verified, parsed, one engine step; the TwiML to answer."""
     params, url = await verified(req, runtime.settings)
+    kind = _status_kind(params)
+    if kind is not None:  # never an inbound message (from our own number) or a call's step
+        log.info("POST /twilio: a %s callback, handled as one; its URL should end in "
+                 "/twilio/status", kind)  # fmt: skip
+        handled = dispatch_status(runtime.status_handlers, params, req.args)
+        await deadlines.run(handled, "status callback")
+        return EMPTY
     event = parse_inbound(params, req.args, url.partition("?")[0])
     token = req.headers.get("I-Twilio-Idempotency-Token")
     if isinstance(event, VoiceEvent):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -131,3 +132,15 @@ async def test_message_history_is_complete(h: Harness) -> None:
         ("queued", "pending"), ("attempt", "claimed"), ("sent", "accepted"), ("status", "sent"),
         ("status", "delivered"), ("status-ignored", "delivered"),
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("status", "code"), [("undelivered", 30007), ("failed", 30034)])
+async def test_a_failure_reported_by_callback_leaves_a_log_line(
+    h: Harness, caplog: pytest.LogCaptureFixture, status: str, code: int
+) -> None:
+    """A send Twilio refused at once was logged (a warning); one that failed later, in a
+    status callback, was only stored: the operator's log said nothing (wire conformance)."""
+    message_id, sid = await sent_message(h)
+    with caplog.at_level(logging.WARNING, logger="switchboard.status"):
+        await fake(h).deliver(sid, "sent", status, error_code=code)
+    assert f"outbox message {message_id} {status} (Twilio error {code})" in caplog.text
