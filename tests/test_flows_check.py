@@ -168,6 +168,14 @@ def test_an_app_that_cannot_be_loaded_is_one_line(
     assert err.startswith("switchboard: ") and says in err and err.count("\n") == 1
 
 
+def test_a_state_running_a_subflow_is_not_asked_for_an_invalid_transition() -> None:
+    # while the child runs, the person's text goes to the child, never to the caller's state
+    from flows import SignupFlow
+
+    found = {(f.state, f.problem) for f in static_checks(compile_flow(SignupFlow))}
+    assert ("verifying", Problem.NO_INVALID) not in found
+
+
 def test_static_checks_name_each_problem() -> None:
     found = {(f.state, f.problem) for f in static_checks(compile_flow(Sloppy))}
     assert found == {
