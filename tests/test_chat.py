@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -280,3 +281,38 @@ def test_a_misspelt_trigger_in_the_app_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "broken.py").write_text(BROKEN, encoding="utf-8")
     line = _fails("--app", "broken:app", cwd=tmp_path)
     assert "flow 'bad'" in line and "did you mean 'message'?" in line
+
+
+def test_the_sign_up_shows_the_code_verify_sent_and_records_it_as_code(tmp_path: Path) -> None:
+    # the person's phone would show the code; chat shows what the fake Verify "sent", so the
+    # example sign-up can be finished in the terminal, and the transcript never writes it down
+    child = chat("--app", "flows:build", "--to", "+15550100400", cwd=tmp_path)
+    say(child, "hi", "< Welcome! What's your name?")
+    shown = say(child, "Ada", "We've sent a code to …1111", "(Verify code by sms): ")
+    code = re.search(r"\(Verify code by sms\): (\d{6})", shown)
+    assert code is not None, shown
+    say(child, code[1], "< Thanks, your number is verified.", "< You're signed up, Ada.")
+    saved = tmp_path / "signup.transcript"
+    say(child, f"/save {saved}", "saved ")
+    assert leave(child) == 0
+    text = saved.read_text(encoding="utf-8")
+    assert "> [code]\n< Thanks, your number is verified." in text and code[1] not in text
+    assert replay(saved) == 3
+
+
+def test_on_a_call_the_code_is_shown_and_keyed_in_with_the_pound_key(tmp_path: Path) -> None:
+    child = pexpect.spawn(
+        SWITCHBOARD, ["chat", "--app", "flows:build", "--channel", "voice", "--to", "+15550100400"],
+        cwd=str(tmp_path), env=_env(), encoding="utf-8", timeout=20,
+    )  # fmt: skip
+    child.expect_exact(PROMPT)
+    shown = say(child, "1", "followed by the pound key", "(Verify code by sms): ")
+    code = re.search(r"\(Verify code by sms\): (\d{6})", shown)
+    assert code is not None, shown
+    say(child, f"{code[1]}#", "< say: Thanks, your number is verified.")
+    saved = tmp_path / "call.transcript"
+    say(child, f"/save {saved}", "saved ")
+    assert leave(child) == 0
+    text = saved.read_text(encoding="utf-8")
+    assert "> [code]\n< say: Thanks, your number is verified." in text and code[1] not in text
+    assert replay(saved) == 3

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 from bot.cli import main
 from bot.flow.checks import Problem, static_checks
 from bot.flow.definition import compile_flow
+from bot.settings import BANNER_SHOWN
 from bot.testing import Harness
 from storage import open_store
 from storage.records import Conversation, TurnWrite
@@ -114,6 +117,24 @@ async def test_a_database_before_migration_0008_is_read_and_then_upgraded(
     )
 
 
+async def test_the_check_needs_no_twilio_auth_token(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It answers no webhook: an app module that reads its settings when imported (as
+    ``app.py`` does) loads without TWILIO_AUTH_TOKEN, as in a CI job holding no Twilio secret."""
+    await _live_v1(sqlite_url)
+    for name in ("TWILIO_AUTH_TOKEN", "SWITCHBOARD_DEV", BANNER_SHOWN):
+        monkeypatch.setenv(name, "x")  # so that the environment is restored afterwards
+        monkeypatch.delenv(name)
+    module = APP_V2.partition(":")[0]  # imported afresh, reading the environment above
+    monkeypatch.setitem(sys.modules, module, types.ModuleType(module))
+    monkeypatch.delitem(sys.modules, module)
+    assert await _main(["flows", "check", "--app", APP_V2, "--database", sqlite_url]) == 0
+    captured = capsys.readouterr()
+    assert "ok: every live conversation is placed" in captured.out
+    assert "TWILIO_AUTH_TOKEN" not in captured.err and "DEV MODE" not in captured.err
+
+
 def _statement(sql: str) -> Any:
     yield sql, ()
 
@@ -145,6 +166,14 @@ def test_an_app_that_cannot_be_loaded_is_one_line(
     assert main(["flows", "check", "--app", app, "--database", sqlite_url]) == 2
     err = capsys.readouterr().err
     assert err.startswith("switchboard: ") and says in err and err.count("\n") == 1
+
+
+def test_a_state_running_a_subflow_is_not_asked_for_an_invalid_transition() -> None:
+    # while the child runs, the person's text goes to the child, never to the caller's state
+    from flows import SignupFlow
+
+    found = {(f.state, f.problem) for f in static_checks(compile_flow(SignupFlow))}
+    assert ("verifying", Problem.NO_INVALID) not in found
 
 
 def test_static_checks_name_each_problem() -> None:

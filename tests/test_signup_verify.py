@@ -176,6 +176,18 @@ async def test_on_a_call_the_code_is_entered_on_the_keypad(url: str) -> None:
         assert verify(h).code_for(ME) not in str(log)
 
 
+async def test_the_code_followed_by_the_pound_key_as_the_prompt_says(url: str) -> None:
+    # Twilio posts the keys without the <Gather>'s finishOnKey; the fake call (chat,
+    # transcripts) sent "123456#", and the right code was refused as wrong
+    async with Harness(build, database_url=url) as h:
+        call = h.call(ME, SIGNUP_NUMBER)
+        await call.start()
+        reply = await call.press("1")
+        assert "Enter the code followed by the pound key" in reply.body
+        reply = await call.press(verify(h).code_for(ME) + "#")
+        assert "You're signed up, there." in reply.body
+
+
 async def test_no_code_reaches_any_log_line(url: str, caplog: pytest.LogCaptureFixture) -> None:
     # Every logger at DEBUG (Twilio's client too: it logs requests there), through a wrong
     # code, a resend and the right one; the fake Twilio (test tooling) is the only one that

@@ -42,8 +42,13 @@ def dev_environment(
         twilio.start()
         made |= twilio.environment()
     # The fake's account, key and URL go together (a lone TWILIO_ACCOUNT_SID without a token
-    # is replaced); a status callback URL or clock file given by the developer is kept.
-    kept = ("SWITCHBOARD_STATUS_CALLBACK_URL", "SWITCHBOARD_DEV_CLOCK_FILE")
+    # is replaced); a status callback URL, clock file or Verify service given by the developer
+    # is kept.
+    kept = (
+        "SWITCHBOARD_STATUS_CALLBACK_URL",
+        "SWITCHBOARD_DEV_CLOCK_FILE",
+        "TWILIO_VERIFY_SERVICE_SID",
+    )
     made = {k: v for k, v in made.items() if k not in kept or k not in env}
     before = {name: env.get(name) for name in made}
     env.update(made)
@@ -72,7 +77,8 @@ def _fake_twilio(twilio: DevTwilio | None) -> str:
     where = twilio.fake.base_url if twilio else "127.0.0.1"
     return (
         f"outbound: no Twilio credentials, so the built-in fake Twilio at {where} takes "
-        "messages and calls; each is shown below with its delivery statuses"
+        "messages, calls and Verify codes; each is shown below (messages with their delivery "
+        "statuses)"
     )
 
 

@@ -14,6 +14,7 @@ traceback).
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from bot.flow.checks import static_checks
 from bot.flow.definition import CompiledFlow
 from bot.flow.placement import Outcome, place
 from bot.flow.versions import Lost
+from bot.settings import BANNER_SHOWN
 from storage.census import LiveState, live_states
 from storage.url import redact
 
@@ -67,6 +69,9 @@ def judge(flows: Mapping[str, CompiledFlow], live: LiveState) -> Verdict:
 def _load_flows(spec: str) -> dict[str, CompiledFlow]:
     from bot.web.app import runtime_of
 
+    if "SWITCHBOARD_DEV" not in os.environ:  # importing app:app then needs no auth token:
+        os.environ["SWITCHBOARD_DEV"] = "1"  # its flows are only read, never served, so no
+        os.environ[BANNER_SHOWN] = "1"  # signature is checked and dev warnings do not apply
     app = import_target(spec)
     try:
         return dict(runtime_of(app).engine.flows)

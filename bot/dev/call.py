@@ -97,12 +97,18 @@ class Call:
         return await self._play(reply) if path.startswith("/twilio?") else reply
 
     async def press(self, digits: str) -> Reply:
-        """Press keys at a ``<Gather>`` that takes DTMF."""
+        """Press keys at a ``<Gather>`` that takes DTMF; a trailing finish key (``#`` unless
+        the Gather says otherwise) ends them and is not posted, as with Twilio."""
         gather = self._expect("Gather")
         if "dtmf" not in gather.get("input", "dtmf"):
             raise CallError("this <Gather> listens for speech only; keys are ignored")
+        finish = gather.get("finishOnKey", "#")  # it ends the keys; Twilio does not post it
+        if finish and digits.endswith(finish):
+            digits = digits[: -len(finish)]
+            if not digits:  # the finish key alone: an empty result, as silence is
+                return await self._answer("Gather", [])
         limit = gather.get("numDigits")
-        if limit and len(digits.rstrip("#")) > int(limit):
+        if limit and len(digits.rstrip("#")) > int(limit):  # more keys still go (attack tests)
             raise CallError(f"this <Gather> takes {limit} digit(s); {digits!r} is too many")
         return await self._answer("Gather", [("Digits", digits)])
 

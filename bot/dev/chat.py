@@ -102,6 +102,7 @@ class ChatSession:
         self.voice: VoiceLine | None = None
         self.done = False
         self._seen_out = 0  # messages the fake Twilio accepted that were shown
+        self._seen_codes = 0  # ...and Verify codes it "sent"
         self._seen_caller = 0  # ...of them to the caller, up to the last /wait or /start
         self._commands: dict[str, Callable[[str], Awaitable[list[str]]]] = {
             "help": self._help, "quit": self._quit, "exit": self._quit, "wait": self._wait,
@@ -223,7 +224,16 @@ class ChatSession:
 
     async def _text(self, text: str) -> list[str]:
         phone = Phone(self.webhook, self.target.caller, self.ours, self.channel)
-        return await self.turn(sent_line(text), await phone.send(text))
+        sent = "> [code]" if text == self.pending_code() else sent_line(text)
+        return await self.turn(sent, await phone.send(text))
+
+    def pending_code(self) -> str | None:
+        """The code the fake Verify last sent the person, while it is pending: typed, it is
+        recorded as ``> [code]`` (a transcript never writes a code down)."""
+        if self.harness is None or self.harness.twilio is None:
+            return None
+        found = self.harness.twilio.verify.pending(self.target.caller)
+        return found.code if found is not None else None
 
     # -- outbound: what the fake Twilio accepted ----------------------------------------------
 
@@ -246,6 +256,10 @@ class ChatSession:
             )
             if message.to != self.wire(self.target.caller):
                 self.recording.note(f"sent to {message.to}: {message.body}")
+        codes = fake.verify.sends[self._seen_codes :]
+        self._seen_codes += len(codes)
+        for to, channel in codes:  # what the person's phone shows: the code to type back
+            out.append(f"  -> {to} (Verify code by {channel}): {fake.verify.code_for(to)}")
         return out
 
     def _to_caller_since(self) -> list[tuple[str, list[str]]]:

@@ -62,7 +62,9 @@ class VoiceLine:
         if name == "press":
             if not _KEYS.fullmatch(rest):
                 raise CallError(f"keys are 0-9, * and #, got {rest!r}")
-            return f"digits {rest}", await call.press(rest)
+            code = self.session.pending_code()  # typed, it is recorded as [code], never written
+            typed_code = code is not None and rest in (code, code + "#")
+            return "code" if typed_code else f"digits {rest}", await call.press(rest)
         if name == "say":
             if not rest:
                 raise CallError("say what? /say I want to pay my bill")

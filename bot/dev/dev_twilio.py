@@ -10,6 +10,8 @@ Each message it accepts is logged on ``switchboard.dev`` (who, what, segments), 
 as Twilio's do: ``sent``, then ``delivered``, each a status callback to the app signed with the
 real ``RequestValidator`` (with ``TWILIO_AUTH_TOKEN`` when one is set, so a dev server that
 checks signatures accepts them), logged with the app's answer. A call is logged; nothing rings.
+Its Verify API is the workers' Verify service (unless ``TWILIO_VERIFY_SERVICE_SID`` is given),
+and each code it "sends" is logged, so a verification can be finished by hand.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from aiohttp import ClientError, ClientSession, ClientTimeout
 
 from bot.dev.fake_resources import FakeMessage
 from bot.dev.fake_twilio import FakeTwilio
+from bot.dev.fake_verify import TEST_VERIFY_SERVICE_SID
 from bot.dev.signing import sign
 from bot.outbound.segments import count_segments
 
@@ -93,6 +96,7 @@ class DevTwilio:
             "TWILIO_ACCOUNT_SID": DEV_ACCOUNT_SID, "TWILIO_API_KEY_SID": self._key,
             "TWILIO_API_KEY_SECRET": self._secret,
             "SWITCHBOARD_TWILIO_API_URL": self.fake.base_url,
+            "TWILIO_VERIFY_SERVICE_SID": TEST_VERIFY_SERVICE_SID,  # the fake's Verify too
         }  # fmt: skip
         if self.public_url is None:  # else the workers call back the public URL, as in production
             env["SWITCHBOARD_STATUS_CALLBACK_URL"] = self.server_url + "/twilio/status"
@@ -107,7 +111,7 @@ class DevTwilio:
 
     async def _watch(self) -> None:
         """Notice what the fake accepted (a look every 0.1 s) and move each message on."""
-        messages = calls = 0
+        messages = calls = codes = 0
         while True:
             for message in list(self.fake.messages.values())[messages:]:
                 log.info("fake Twilio accepted %s", _describe(message))
@@ -115,7 +119,11 @@ class DevTwilio:
             for call in list(self.fake.calls.values())[calls:]:
                 log.info("fake Twilio accepted call %s %s → %s (nothing rings in dev)",
                          call.sid, call.from_, call.to)  # fmt: skip
+            for to, channel in self.fake.verify.sends[codes:]:  # what the person's phone shows
+                log.info("fake Twilio Verify sent code %s by %s to %s",
+                         self.fake.verify.code_for(to), channel, to)  # fmt: skip
             messages, calls = len(self.fake.messages), len(self.fake.calls)
+            codes = len(self.fake.verify.sends)
             await asyncio.sleep(0.1)
 
     async def _progress(self, message: FakeMessage) -> None:

@@ -8,7 +8,8 @@ run. Each :class:`Finding` names the flow, the state and the problem:
 - ``dead_end``: the state has no transition to another state and is not final, so a
   conversation there can never move on or close;
 - ``no_invalid``: in a flow that takes text, free text in this state may fall through every
-  ``message`` condition, and no ``invalid`` transition catches it, so it gets no answer;
+  ``message`` condition, and no ``invalid`` transition catches it, so it gets no answer (not
+  asked of a state that runs a subflow: the child takes the text);
 - ``timer_cannot_fire``: a Timeout armed in a final state (a closed conversation's timers are
   dropped), or a transition on a timer's trigger from a state where no Timeout arms it
   (it can fire only if a callback schedules it with ``turn.schedule``).
@@ -97,6 +98,8 @@ def _no_invalid(
     flow: CompiledFlow, state: str, states: list[str], specs: list[dict[str, Any]]
 ) -> list[Finding]:
     if "message" not in flow.triggers or flow.handles("invalid", state):
+        return []
+    if state in flow.cls.subflows:  # while its child runs, the person's text goes to the child
         return []
     for spec in specs:
         takes_all = not spec.get("conditions") and not spec.get("unless")

@@ -89,6 +89,7 @@ def test_the_dev_environment_points_workers_at_the_fake_and_is_undone() -> None:
     assert inside["TWILIO_API_KEY_SID"].startswith("SK") and inside["TWILIO_API_KEY_SECRET"]
     assert inside["SWITCHBOARD_TWILIO_API_URL"].startswith("http://127.0.0.1:")
     assert inside["SWITCHBOARD_STATUS_CALLBACK_URL"] == "http://mine/status"  # theirs, kept
+    assert inside["TWILIO_VERIFY_SERVICE_SID"].startswith("VA")  # the fake's Verify
     assert Path(inside["SWITCHBOARD_DEV_CLOCK_FILE"]).parent.is_dir() is False  # removed after
     assert env == {
         "TWILIO_ACCOUNT_SID": lone,
@@ -96,3 +97,6 @@ def test_the_dev_environment_points_workers_at_the_fake_and_is_undone() -> None:
     }
     assert lines[0].startswith("outbound: no Twilio credentials, so the built-in fake Twilio")
     assert inside["TWILIO_API_KEY_SECRET"] not in "\n".join(lines)
+    mine = {"TWILIO_VERIFY_SERVICE_SID": "VA" + "7" * 32}  # a developer's own service: kept
+    with dev_environment(mine, "http://127.0.0.1:8000", Settings(dev=True)):
+        assert mine["TWILIO_VERIFY_SERVICE_SID"] == "VA" + "7" * 32

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -92,6 +93,30 @@ def test_outbound_goes_to_the_fake_twilio_and_delivery_statuses_come_back(dev: S
     )  # fmt: skip
     [row] = [x for x in report.stdout.splitlines() if x.startswith("+15550003333")]
     assert row.split()[1:4] == ["1", "1", "100.0%"], report.stdout  # stored as delivered
+
+
+def test_the_example_sign_up_is_verified_with_the_code_the_fake_verify_shows(
+    tmp_path: Path,
+) -> None:
+    # Without Twilio credentials the fake Twilio is the Verify service too, and its code is
+    # shown; before, the sign-up answered "we couldn't send a code" on every dev server.
+    database = f"sqlite:///{tmp_path / 'dev.db'}"
+    with serving(tmp_path, "--dev", "--app", "app:app", "--database", database) as server:
+
+        def send(body: str, n: int) -> str:
+            form = {"From": "+15550006666", "To": "+15550100400", "Body": body,
+                    "MessageSid": _sid(n)}  # fmt: skip
+            data = urlencode(form).encode()
+            status, answer = server.request("/twilio", data, "application/x-www-form-urlencoded")
+            assert status == 200, answer
+            return answer
+
+        send("hi", 50)
+        assert "We've sent a code to …6666 by text message." in send("Ada", 51)
+        log = server.wait_for("fake Twilio Verify sent code ")
+        found = re.search(r"fake Twilio Verify sent code (\d{6}) by sms to \+\*+66\n", log)
+        assert found is not None, log
+        assert "You're signed up, Ada." in send(found[1], 52)
 
 
 def test_switchboard_dev_clock_moves_it_and_says_so(dev: Server) -> None:
