@@ -5,6 +5,11 @@ that found more work than it could take (``round`` returns True) the next starts
 otherwise it waits ``poll`` seconds, or until :meth:`Background.wake` is called. A round that
 raises is logged with the owner's message and the loop goes on; :meth:`Background.stop`
 cancels it (a claimed item's lease lets another process take it over).
+
+A store that is down fails every round, every ``poll`` seconds, for as long as it is down:
+a :class:`StoreError` (an outage, not a bug) is one line without a traceback when the
+failures begin, one a minute while they last, and one when a round succeeds again. Any
+other error is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -12,9 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
+from bot.errors import StoreError
+
 __all__ = ["Background"]
+
+REPEAT_S = 60.0  # while the store stays down, its failure is logged again this often
 
 
 class Background:
@@ -32,6 +42,9 @@ class Background:
         self.name, self.round, self.poll = name, round, poll
         self._log, self._failed = log, failed
         self._wake = asyncio.Event()
+        self._down_since: float | None = None  # monotonic time the store failures began
+        self._down_logged = 0.0
+        self._down_rounds = 0
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -60,11 +73,37 @@ class Background:
         while True:
             try:
                 more = await self.round()
+            except StoreError as exc:
+                self._store_down(exc)
+                more = False
             except Exception:
                 self._log.exception(self._failed)
                 more = False
+            else:
+                self._store_back()
             if not more:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.poll):
                         await self._wake.wait()
                 self._wake.clear()
+
+    def _store_down(self, exc: StoreError) -> None:
+        now = time.monotonic()
+        self._down_rounds += 1
+        if self._down_since is None:
+            self._down_since = self._down_logged = now
+            self._log.error("%s: %s", self._failed, exc)
+        elif now - self._down_logged >= REPEAT_S:
+            self._down_logged = now
+            self._log.error(
+                "%s: %s (still failing: %d rounds in %.0f s)",
+                self._failed, exc, self._down_rounds, now - self._down_since,
+            )  # fmt: skip
+
+    def _store_back(self) -> None:
+        if self._down_since is not None:
+            self._log.warning(
+                "%s: the store answers again after %d failed rounds in %.1f s",
+                self.name, self._down_rounds, time.monotonic() - self._down_since,
+            )  # fmt: skip
+            self._down_since, self._down_rounds = None, 0

@@ -155,12 +155,21 @@ class OutboxWorker:
         claimed = await self.store.claim_outbox(self.owner, now, lease, self.settings.batch)
         # Send only well inside the lease, so no other worker can have taken the message over.
         deadline = lease - timedelta(seconds=self.settings.lease_seconds / 4)
-        work = (self.process(m, deadline) for m in claimed)
-        results = await asyncio.gather(*work, return_exceptions=True)
-        for message, result in zip(claimed, results, strict=True):
-            if isinstance(result, Exception):  # its lease runs out and it is tried again
-                log.error("outbox message %s failed in the worker: %r", message.id, result)
+        # One recipient's messages go one after another, oldest first (a batch can hold several
+        # turns' messages to one person: sent at once, they reached Twilio in any order);
+        # different recipients' go in parallel.
+        threads: dict[tuple[str, str], list[OutboundMessage]] = {}
+        for m in sorted(claimed, key=lambda m: (m.due_at, m.created_at)):
+            threads.setdefault((m.ours, m.theirs), []).append(m)
+        await asyncio.gather(*(self._in_order(t, deadline) for t in threads.values()))
         return len(claimed)
+
+    async def _in_order(self, thread: list[OutboundMessage], deadline: datetime) -> None:
+        for message in thread:
+            try:
+                await self.process(message, deadline)
+            except Exception as exc:  # its lease runs out and it is tried again
+                log.error("outbox message %s failed in the worker: %r", message.id, exc)
 
     async def drain(self, rounds: int = 1000) -> int:
         """Process due messages until none are left (tests and the CLI); returns how many."""

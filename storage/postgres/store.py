@@ -24,6 +24,7 @@ shorter load and commit on loopback, and it was already the ``postgres`` extra.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -61,6 +62,22 @@ _MIGRATION_LOCK = 0x5357_4442  # "SWDB": one `db upgrade` at a time per database
 _MIGRATION_TIMEOUT_S = 3600.0
 # TimeoutError: a statement past statement_timeout on the client's side (a silent server).
 _ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+
+
+class _OneLine(logging.Filter):
+    """asyncpg's pool logs each failed attempt to refill its connection floor with a
+    traceback, every 1, 2, 4 … s while PostgreSQL is down. Here it becomes one line (the
+    error's type and text: asyncpg's connection errors never carry the password)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()}: {type(exc).__name__}: {_reason(exc)}"
+            record.args, record.exc_info, record.exc_text = None, None, None
+        return True
+
+
+_ONE_LINE = _OneLine()
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -130,6 +147,7 @@ class PostgresStore(Backend):
         """Create the connection pool without touching the schema."""
         if self._pool is not None:
             return
+        logging.getLogger("asyncpg.pool").addFilter(_ONE_LINE)  # once: filters are a set
         settings = {
             "lock_timeout": f"{int(self.lock_timeout_s * 1000)}ms",
             "statement_timeout": f"{int(self.statement_timeout_s * 1000)}ms",
