@@ -8,7 +8,8 @@ sends), and :func:`compose` once the step's final state is known.
 from __future__ import annotations
 
 import json
-import uuid
+import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,9 +25,18 @@ from storage.records import OutboundMessage, Purpose, Timer
 __all__ = ["Composed", "compose", "detach_replies", "new_message_id"]
 
 
+_last_ns = 0
+
+
 def new_message_id() -> str:
-    """A fresh outbox id: ``OB`` + 32 hex digits."""
-    return "OB" + uuid.uuid4().hex
+    """A fresh outbox id: ``OB`` + 32 hex digits, of which the first 16 are a time in
+    nanoseconds that grows with every id this process makes, the rest random. A turn's
+    messages share their ``due_at`` and ``created_at``: their ids keep the order the flow sent
+    them in, which neither backend's claim returns on its own (the outbox worker sorts by it).
+    """
+    global _last_ns
+    _last_ns = max(time.time_ns(), _last_ns + 1)
+    return f"OB{_last_ns:016x}{secrets.token_hex(8)}"
 
 
 @dataclass(frozen=True, slots=True)

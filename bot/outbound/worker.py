@@ -156,10 +156,11 @@ class OutboxWorker:
         # Send only well inside the lease, so no other worker can have taken the message over.
         deadline = lease - timedelta(seconds=self.settings.lease_seconds / 4)
         # One recipient's messages go one after another, oldest first (a batch can hold several
-        # turns' messages to one person: sent at once, they reached Twilio in any order);
-        # different recipients' go in parallel.
+        # turns' messages to one person: sent at once, they reached Twilio in any order), and a
+        # turn's own in the order the flow sent them (their ids: new_message_id); different
+        # recipients' go in parallel.
         threads: dict[tuple[str, str], list[OutboundMessage]] = {}
-        for m in sorted(claimed, key=lambda m: (m.due_at, m.created_at)):
+        for m in sorted(claimed, key=lambda m: (m.due_at, m.created_at, m.id)):  # id: compose
             threads.setdefault((m.ours, m.theirs), []).append(m)
         await asyncio.gather(*(self._in_order(t, deadline) for t in threads.values()))
         return len(claimed)

@@ -32,6 +32,7 @@ class Notify(Flow):
         T("message", "idle", None, conditions=text_is("later"), after="later"),
         T("message", "idle", None, conditions=text_is("long"), after="long"),
         T("message", "idle", None, conditions=text_is("quote"), after="quote"),
+        T("message", "idle", None, conditions=text_is("burst"), after="burst"),
         T("beep", "idle", None, after="beep"),
         T("message", "idle", None, conditions=text_is("promo"), after="promo"),
         T("message", "idle", None, conditions=text_is("tomorrow"), after="tomorrow"),
@@ -59,6 +60,10 @@ class Notify(Flow):
 
     def long(self, turn: Turn) -> None:
         turn.send("x" * 700)
+
+    def burst(self, turn: Turn) -> None:
+        for body in ("one", "two", "three"):
+            turn.send(body)
 
     def quote(self, turn: Turn) -> None:
         turn.send("It’s “fine” — really")
