@@ -257,14 +257,33 @@ def audit(d: Dialect, conversation: str | None, limit: int = 200) -> Program[lis
     ]  # fmt: skip
 
 
+# How far below the highest id a row may commit late and still move the list's mark.
+LATE_WINDOW = 1000
+
+
+def _recent(table: str) -> str:
+    """Rows among the newest ``LATE_WINDOW`` ids of ``table`` (an index range count)."""
+    return (
+        f"(SELECT COUNT(*) FROM {table} WHERE id > "
+        f"(SELECT COALESCE(MAX(id), 0) FROM {table}) - {LATE_WINDOW})"
+    )
+
+
 def change_mark(key: str | None) -> Program[tuple[int, ...]]:
     """A tuple that changes whenever anything an operator sees changes (one conversation's
-    version, log, audit, outbox and timer history; or, for ``None``, the whole list's)."""
+    version, log, audit, outbox and timer history; or, for ``None``, the whole list's).
+
+    Ids are handed out at insert, not at commit: on PostgreSQL a turn holding a lower id can
+    commit after one holding a higher id, and the highest id alone would not move when it
+    does. So the mark also counts rows: for the list, those among the newest ids of each
+    table; for a conversation, its audit entries and outbox history (written outside its
+    lock, by other processes' workers and actions; its log and version move under it)."""
     if key is None:
         rows = yield (
             "SELECT (SELECT COALESCE(MAX(id), 0) FROM message_log), "
             "(SELECT COALESCE(MAX(id), 0) FROM audit_log), "
-            "(SELECT COALESCE(MAX(id), 0) FROM outbox_history)",
+            "(SELECT COALESCE(MAX(id), 0) FROM outbox_history), "
+            f"{_recent('message_log')}, {_recent('audit_log')}, {_recent('outbox_history')}",
             (),
         )
     else:
@@ -275,8 +294,11 @@ def change_mark(key: str | None) -> Program[tuple[int, ...]]:
             "(SELECT COALESCE(MAX(h.id), 0) FROM outbox_history h JOIN outbox o "
             "ON o.id = h.message WHERE o.conversation = ?), "
             "(SELECT COUNT(*) FROM timers WHERE conversation = ?), "
-            "(SELECT COALESCE(MAX(id), 0) FROM timer_history WHERE conversation = ?)",
-            (key, key, key, key, key, key),
+            "(SELECT COALESCE(MAX(id), 0) FROM timer_history WHERE conversation = ?), "
+            "(SELECT COUNT(*) FROM audit_log WHERE conversation = ?), "
+            "(SELECT COUNT(*) FROM outbox_history h JOIN outbox o "
+            "ON o.id = h.message WHERE o.conversation = ?)",
+            (key, key, key, key, key, key, key, key),
         )
     return tuple(int(v) for v in rows[0])
 
