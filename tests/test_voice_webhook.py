@@ -3,6 +3,8 @@ answered once, callbacks land in the call's log, and a failing flow never leaves
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from bot import Channel, Flow, Router, T, Turn
@@ -259,3 +261,46 @@ async def test_voice_verbs_refuse_a_messaging_turn() -> None:
     async with Harness.of([Texty], Router(default="texty")) as harness:
         reply = await harness.phone(CALLER).send("hi")
         assert reply.messages == [harness.engine.apology]
+
+
+async def test_a_gather_result_after_the_hangup_does_not_restart_the_call(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The caller hangs up mid-<Gather>: the status callback may come before the action
+    request, after it, or instead of it. Whichever order, the call ends closed, and a late
+    result neither re-enters the flow nor reopens the conversation."""
+    caplog.set_level(logging.INFO, "switchboard.engine")
+
+    def key(call: Call) -> str:
+        return f"voice:{call.sid}"
+
+    # before: `completed` first, then the Gather's (empty or pressed) result
+    for extra in ([], [("Digits", "1")]):
+        call, _ = await _started(harness)
+        gather = call.waiting
+        assert gather is not None
+        assert (await call.hangup()).status == 204
+        caplog.clear()
+        late = await harness.post(call._path(gather.get("action") or ""), call.params(extra))
+        assert late.status == 200 and [v.tag for v in late.root] == ["Hangup"]
+        stored = await harness.store.conversation(key(call))
+        assert stored is not None and stored.closed and stored.state == "menu"
+        assert stored.version == 2  # the call, the hangup: nothing ran for the late result
+        assert [r.getMessage() for r in caplog.records if "is over" in r.getMessage()] == [
+            f"call {call.sid} is over: its {'gather' if extra else 'no_input'} request is "
+            f"answered with <Hangup/>, the flow not run (conversation {key(call)})"
+        ]
+        log = await harness.store.log(key(call))
+        assert [e.kind for e in log if e.direction == "in"][-2:] == [
+            "hangup", "gather" if extra else "no_input"]  # fmt: skip
+    # after: the result, then `completed`
+    call, _ = await _started(harness)
+    await call.press("1")
+    await call.hangup()
+    stored = await harness.store.conversation(key(call))
+    assert stored is not None and stored.closed and stored.state == "sales"
+    # instead of: only `completed`
+    call, _ = await _started(harness)
+    await call.hangup()
+    stored = await harness.store.conversation(key(call))
+    assert stored is not None and stored.closed and stored.state == "menu"
