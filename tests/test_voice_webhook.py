@@ -304,3 +304,25 @@ async def test_a_gather_result_after_the_hangup_does_not_restart_the_call(
     await call.hangup()
     stored = await harness.store.conversation(key(call))
     assert stored is not None and stored.closed and stored.state == "menu"
+
+
+async def test_a_call_to_an_unrouted_number_hears_twiml_not_an_application_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A 404 would make Twilio play "an application error has occurred": a new call is
+    rejected unanswered instead (not billed), a later request gets the apology, one log line
+    each."""
+    router = Router()
+    router.add("+15550100999", "fragile")  # calls to OURS have no flow
+    async with Harness.of([Fragile], router) as harness:
+        call = harness.call(CALLER, OURS)
+        reply = await call.start()
+        assert reply.status == 200 and reply.content_type.startswith("text/xml")
+        assert [(v.tag, v.get("reason")) for v in reply.root] == [("Reject", "rejected")]
+        refused = [r for r in caplog.records if "no flow is routed" in r.getMessage()]
+        assert len(refused) == 1 and f"call {call.sid} (call) refused" in refused[0].getMessage()
+        assert await harness.store.conversation(f"voice:{call.sid}") is None
+        later = await harness.post("/twilio?step=2&on=gather", [*_base(), ("Digits", "1")])
+        assert later.status == 200
+        assert [v.tag for v in later.root] == ["Say", "Hangup"]
+        assert "Sorry" in (later.root[0].text or "")
