@@ -326,3 +326,42 @@ async def test_a_call_to_an_unrouted_number_hears_twiml_not_an_application_error
         assert later.status == 200
         assert [v.tag for v in later.root] == ["Say", "Hangup"]
         assert "Sorry" in (later.root[0].text or "")
+
+
+class Bare(Flow):
+    """Takes only a press of 1, and no outcome of its <Dial>."""
+
+    name = "bare"
+    initial = "menu"
+    states = ["menu", "transfer"]
+    transitions = [T("gather", "menu", "transfer", conditions=pressed("1"))]
+
+    def on_enter_menu(self, turn: Turn) -> None:
+        turn.gather("Press 1.", num_digits=1)
+
+    def on_enter_transfer(self, turn: Turn) -> None:
+        turn.dial("+15550102001")
+
+
+@pytest.mark.parametrize("what", ["silence", "a wrong key", "a dial outcome"])
+async def test_an_unhandled_call_request_is_logged_and_never_a_silent_hangup(
+    what: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An empty <Response/> ends the call with nothing said; a request no transition takes
+    gets the apology and <Hangup/>, and one warning names the flow and the state."""
+    router = Router()
+    router.set_default("bare", Channel.VOICE)
+    async with Harness.of([Bare], router) as harness:
+        call, _ = await _started(harness)
+        if what == "silence":
+            reply = await call.silence()
+        elif what == "a wrong key":
+            reply = await call.press("9")
+        else:
+            await call.press("1")
+            caplog.clear()
+            reply = await call.dial_ends("busy")
+        assert [v.tag for v in reply.root] == ["Say", "Hangup"]
+        assert reply.root[0].text == harness.engine.apology
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warned) == 1 and "flow 'bare'" in warned[0] and "apology" in warned[0]

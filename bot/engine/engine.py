@@ -372,6 +372,9 @@ class Engine:
             done, state = await flow.fire("invalid", turn.state, turn)
         if not done:
             log_unhandled(flow, turn)
+            voice = turn.key.channel is Channel.VOICE and turn.event.can_start
+            if voice and not turn.actions:  # never a silent hang-up: the caller hears why
+                turn.actions[:] = self.apologise(Channel.VOICE)
         return state
 
     async def _history(self, key: ConversationKey) -> list[Conversation]:
