@@ -3,6 +3,8 @@ answered once, callbacks land in the call's log, and a failing flow never leaves
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from bot import Channel, Flow, Router, T, Turn
@@ -259,3 +261,107 @@ async def test_voice_verbs_refuse_a_messaging_turn() -> None:
     async with Harness.of([Texty], Router(default="texty")) as harness:
         reply = await harness.phone(CALLER).send("hi")
         assert reply.messages == [harness.engine.apology]
+
+
+async def test_a_gather_result_after_the_hangup_does_not_restart_the_call(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The caller hangs up mid-<Gather>: the status callback may come before the action
+    request, after it, or instead of it. Whichever order, the call ends closed, and a late
+    result neither re-enters the flow nor reopens the conversation."""
+    caplog.set_level(logging.INFO, "switchboard.engine")
+
+    def key(call: Call) -> str:
+        return f"voice:{call.sid}"
+
+    # before: `completed` first, then the Gather's (empty or pressed) result
+    for extra in ([], [("Digits", "1")]):
+        call, _ = await _started(harness)
+        gather = call.waiting
+        assert gather is not None
+        assert (await call.hangup()).status == 204
+        caplog.clear()
+        late = await harness.post(call._path(gather.get("action") or ""), call.params(extra))
+        assert late.status == 200 and [v.tag for v in late.root] == ["Hangup"]
+        stored = await harness.store.conversation(key(call))
+        assert stored is not None and stored.closed and stored.state == "menu"
+        assert stored.version == 2  # the call, the hangup: nothing ran for the late result
+        assert [r.getMessage() for r in caplog.records if "is over" in r.getMessage()] == [
+            f"call {call.sid} is over: its {'gather' if extra else 'no_input'} request is "
+            f"answered with <Hangup/>, the flow not run (conversation {key(call)})"
+        ]
+        log = await harness.store.log(key(call))
+        assert [e.kind for e in log if e.direction == "in"][-2:] == [
+            "hangup", "gather" if extra else "no_input"]  # fmt: skip
+    # after: the result, then `completed`
+    call, _ = await _started(harness)
+    await call.press("1")
+    await call.hangup()
+    stored = await harness.store.conversation(key(call))
+    assert stored is not None and stored.closed and stored.state == "sales"
+    # instead of: only `completed`
+    call, _ = await _started(harness)
+    await call.hangup()
+    stored = await harness.store.conversation(key(call))
+    assert stored is not None and stored.closed and stored.state == "menu"
+
+
+async def test_a_call_to_an_unrouted_number_hears_twiml_not_an_application_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A 404 would make Twilio play "an application error has occurred": a new call is
+    rejected unanswered instead (not billed), a later request gets the apology, one log line
+    each."""
+    router = Router()
+    router.add("+15550100999", "fragile")  # calls to OURS have no flow
+    async with Harness.of([Fragile], router) as harness:
+        call = harness.call(CALLER, OURS)
+        reply = await call.start()
+        assert reply.status == 200 and reply.content_type.startswith("text/xml")
+        assert [(v.tag, v.get("reason")) for v in reply.root] == [("Reject", "rejected")]
+        refused = [r for r in caplog.records if "no flow is routed" in r.getMessage()]
+        assert len(refused) == 1 and f"call {call.sid} (call) refused" in refused[0].getMessage()
+        assert await harness.store.conversation(f"voice:{call.sid}") is None
+        later = await harness.post("/twilio?step=2&on=gather", [*_base(), ("Digits", "1")])
+        assert later.status == 200
+        assert [v.tag for v in later.root] == ["Say", "Hangup"]
+        assert "Sorry" in (later.root[0].text or "")
+
+
+class Bare(Flow):
+    """Takes only a press of 1, and no outcome of its <Dial>."""
+
+    name = "bare"
+    initial = "menu"
+    states = ["menu", "transfer"]
+    transitions = [T("gather", "menu", "transfer", conditions=pressed("1"))]
+
+    def on_enter_menu(self, turn: Turn) -> None:
+        turn.gather("Press 1.", num_digits=1)
+
+    def on_enter_transfer(self, turn: Turn) -> None:
+        turn.dial("+15550102001")
+
+
+@pytest.mark.parametrize("what", ["silence", "a wrong key", "a dial outcome"])
+async def test_an_unhandled_call_request_is_logged_and_never_a_silent_hangup(
+    what: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An empty <Response/> ends the call with nothing said; a request no transition takes
+    gets the apology and <Hangup/>, and one warning names the flow and the state."""
+    router = Router()
+    router.set_default("bare", Channel.VOICE)
+    async with Harness.of([Bare], router) as harness:
+        call, _ = await _started(harness)
+        if what == "silence":
+            reply = await call.silence()
+        elif what == "a wrong key":
+            reply = await call.press("9")
+        else:
+            await call.press("1")
+            caplog.clear()
+            reply = await call.dial_ends("busy")
+        assert [v.tag for v in reply.root] == ["Say", "Hangup"]
+        assert reply.root[0].text == harness.engine.apology
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warned) == 1 and "flow 'bare'" in warned[0] and "apology" in warned[0]

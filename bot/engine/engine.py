@@ -49,6 +49,7 @@ from bot.observe.hooks import Observer, Outcome
 from bot.twiml.messaging import Action, Message, parse_answer
 from bot.twiml.render import EMPTY, Node, render
 from bot.twiml.rules import check_answer
+from bot.twiml.voice import Hangup
 from storage.protocols import TurnStore
 from storage.records import Contact, Conversation, Direction, LogEntry, Purpose, TurnWrite
 
@@ -177,7 +178,14 @@ class Engine:
         owner = restart_flow(self.flows, flow, stored)  # in a subflow: the outermost's on_opt_in
         inbound = await self._before_flow(owner, key, event, now)
         hold, was = hold_for(stored, event), held_by(stored)  # in hand-off: the flow does not run
-        reopen = stored is not None and stored.closed and event.can_start
+        # A call is one conversation, keyed by its CallSid: once it is over, a late request
+        # about it (a <Gather> result posted after the hangup's status callback) neither runs
+        # the flow nor starts the call again; it is logged and answered with <Hangup/>.
+        over = (
+            stored is not None and stored.closed and event.can_start and not internal
+            and key.channel is Channel.VOICE
+        )  # fmt: skip
+        reopen = stored is not None and stored.closed and event.can_start and not over
         fresh = inbound.restart or stored is None or reopen or stored.flow != flow.name
         fresh = fresh or (isinstance(event, InternalEvent) and event.restart)
         fresh = fresh or lost is Lost.RESTART
@@ -192,7 +200,7 @@ class Engine:
         turn = Turn(event, key, flow.name, state, data, self.clock, step=version)
         turn.verify = self.verifier
         run = (inbound.run_flow or inbound.restart) and placed is not None
-        run = run and lost is not Lost.CLOSE and hold is not Hold.HELD
+        run = run and lost is not Lost.CLOSE and hold is not Hold.HELD and not over
         # A call that ended is closed even when its flow raises: keep the data it had (and a
         # migrated conversation keeps its migration).
         keep = event.ends_conversation or (placed is not None and placed.migrated)
@@ -227,6 +235,10 @@ class Engine:
                 turn.data, saved = json.loads(before), True
         if placed is None:  # a migration's data upgrade raised: nothing is written
             turn.actions[:] = self.apologise(event.channel)
+        if over:
+            log.info("call %s is over: its %s request is answered with <Hangup/>, the flow "
+                     "not run (conversation %s)", event.sid, event.kind, key.id)  # fmt: skip
+            turn.actions[:] = [Hangup()]
         saved = saved or (lost is Lost.CLOSE and inbound.run_flow)
         flow, new_state = settled.flow, settled.state
         if internal and not ran:
@@ -360,6 +372,9 @@ class Engine:
             done, state = await flow.fire("invalid", turn.state, turn)
         if not done:
             log_unhandled(flow, turn)
+            voice = turn.key.channel is Channel.VOICE and turn.event.can_start
+            if voice and not turn.actions:  # never a silent hang-up: the caller hears why
+                turn.actions[:] = self.apologise(Channel.VOICE)
         return state
 
     async def _history(self, key: ConversationKey) -> list[Conversation]:

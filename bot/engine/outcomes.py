@@ -46,18 +46,31 @@ def _holds_nul(value: object) -> bool:
     return False
 
 
+_NOTHING = {
+    False: " (nothing answered: set unhandled_reply)",
+    True: " (the caller hears the apology and the call ends: set unhandled_reply)",
+}
+
+
 def log_unhandled(flow: CompiledFlow, turn: Turn) -> None:
     """Nothing took the event: say so in the log, and answer with the flow's
-    ``unhandled_reply`` when it is input the flow declares an answer for."""
+    ``unhandled_reply`` when it is input the flow declares an answer for. A call's request
+    (a ``<Gather>``'s, ``<Dial>``'s, ``<Record>``'s result, a redirect) left unanswered gets
+    the apology from the engine: an empty answer would hang up on the caller in silence."""
     event = turn.event
     if event.is_input:
         log.warning(
             "unhandled %s in %s, flow %r state %r: %r matches no transition and the state has "
             "no 'invalid' one%s", event.kind, turn.key.id, flow.name, turn.state, event.text,
-            "" if flow.cls.unhandled_reply else " (nothing answered: set unhandled_reply)",
+            "" if flow.cls.unhandled_reply else _NOTHING[turn.key.channel is Channel.VOICE],
         )  # fmt: skip
         if flow.cls.unhandled_reply:
             turn.say(flow.cls.unhandled_reply)
+    elif turn.key.channel is Channel.VOICE and event.can_start:  # a request the call waits on
+        log.warning(
+            "unhandled %s in %s, flow %r state %r: no transition takes it; the caller hears "
+            "the apology and the call ends", event.kind, turn.key.id, flow.name, turn.state,
+        )  # fmt: skip
     elif isinstance(event, TimerFired):
         log.info("timer %s fired in %s, state %r: no transition takes %r",
                  event.sid, turn.key.id, turn.state, event.kind)  # fmt: skip

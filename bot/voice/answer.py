@@ -21,10 +21,11 @@ import time
 from dataclasses import dataclass, field
 
 from bot.engine.engine import Engine
+from bot.errors import RoutingError
 from bot.events.keys import key_for
 from bot.events.urls import action_url
 from bot.events.voice import VoiceEvent
-from bot.twiml.voice import Pause, Redirect, Say
+from bot.twiml.voice import Pause, Redirect, Reject, Say
 
 __all__ = ["DEFAULT_BUDGET", "DEFAULT_HOLD_PROMPT", "CallAnswerer"]
 
@@ -111,6 +112,15 @@ class CallAnswerer:
         if loaded.response is not None:
             return loaded.response
         return self._hold(event)  # still running elsewhere, or lost: hold, then give up
+
+    def unrouted(self, event: VoiceEvent, error: RoutingError) -> str:
+        """The answer for a call to a number no flow answers: a 404 would have Twilio play
+        "an application error has occurred". A new call is rejected unanswered (not billed,
+        the caller's carrier plays not-in-service); a later request gets the apology."""
+        log.error("%s; call %s (%s) refused with TwiML", error, event.sid, event.kind)
+        if event.trigger == "call":
+            return self.engine.render_call([Reject()])
+        return self.engine.render_call(self.engine.apologise(event.channel))
 
     def holding(self, event: VoiceEvent) -> str:
         """The holding prompt (or, after ``max_wait``, the apology) for ``event`` now."""

@@ -101,12 +101,15 @@ async def answer(runtime: Runtime, deadlines: Deadlines, req: Incoming) -> str:
     event = parse_inbound(params, req.args, url.partition("?")[0])
     token = req.headers.get("I-Twilio-Idempotency-Token")
     if isinstance(event, VoiceEvent):
-        if not event.hold:  # the step's own task, waited for within budget and deadline
-            return await runtime.calls.answer(event, token, deadlines.seconds)
-        try:  # a redirect back may read the store: that read keeps to the deadline too
+        try:
+            if not event.hold:  # the step's own task, waited for within budget and deadline
+                return await runtime.calls.answer(event, token, deadlines.seconds)
+            # a redirect back may read the store: that read keeps to the deadline too
             return await deadlines.run(runtime.calls.answer(event, token), event.sid)
         except TurnTimeout:
             return runtime.calls.holding(event)  # the caller holds; Twilio asks again
+        except RoutingError as exc:  # TwiML the caller hears, never Twilio's error prompt
+            return runtime.calls.unrouted(event, exc)
     return await deadlines.run(runtime.engine.handle(event, token), event.sid)
 
 
