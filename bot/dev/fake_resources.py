@@ -72,6 +72,14 @@ class FakeMessage:
     status: str = "queued"
     error_code: int | None = None
     history: list[str] = field(default_factory=list)
+    # Every parameter of the create request as Twilio received it, in order, repeats kept
+    # (``MediaUrl``), values as sent (``ContentVariables`` is a JSON string).
+    params: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def content_variables(self) -> str | None:
+        """The ``ContentVariables`` sent (a JSON string), or None."""
+        return next((value for name, value in self.params if name == "ContentVariables"), None)
 
     def resource(self) -> dict[str, Any]:
         """The JSON Twilio answers for this message."""

@@ -322,17 +322,19 @@ class FakeTwilio:
             str(form.get("From", "")), str(form["To"]), str(form.get("Body", "")),
             [str(u) for u in form.getall("MediaUrl", [])],
             str(form["StatusCallback"]) if "StatusCallback" in form else None, content_sid,
+            [(name, str(value)) for name, value in form.items()],
         )  # fmt: skip
         return web.json_response(message.resource(), status=201)
 
     def _store(
         self, from_: str, to: str, body: str, media: list[str], callback: str | None,
-        content_sid: str | None,
+        content_sid: str | None, params: list[tuple[str, str]] | None = None,
     ) -> FakeMessage:  # fmt: skip
         message = FakeMessage(
             sid=new_sid("MM" if media else "SM"), account_sid=self.account_sid, from_=from_,
             to=to, body=body, media=media, status_callback=callback, content_sid=content_sid,
             created=self.clock().replace(microsecond=0), accepted_at=time.monotonic(),
+            params=params or [],
         )  # fmt: skip
         self.messages[message.sid] = message
         self._stored.set()

@@ -6,6 +6,9 @@ history and otherwise ignored. A failure with a transient code (30003, 30008, 63
 the message back in the outbox for another attempt, while attempts remain; a permanent one
 applies its consequence (21610 → consent ledger, 30005/30006 → undeliverable, 63016 → window).
 The message is found by our id (the ``ob`` query parameter of its callback URL) or its sid.
+A 63016 for a message not in the outbox (a TwiML ``<Message>`` reply, whose status comes through
+a Messaging Service's or the account's status callback) closes the window of its ``From`` and
+``To`` all the same: the window is the person's, whichever way the failed message went.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.clock import Clock
 from bot.errors import BadRequest
 from bot.events.model import Params
-from bot.outbound.policy import is_transient
+from bot.outbound.policy import Consequence, consequence, is_transient
 from bot.outbound.worker import OutboxWorker
 from storage.protocols import OutboxStore
 from storage.records import DELIVERY_RANK, FAILED_DELIVERY
@@ -72,7 +76,8 @@ class DeliveryCallbacks:
             message.id if message else None, sid, status, code, now, retry_at
         )
         if update is None:
-            log.info("status %s for %s, which is not in the outbox", status, sid)
+            if not await self._close_window(params, sid, status, code, now):
+                log.info("status %s for %s, which is not in the outbox", status, sid)
             return
         outbox.observer.delivery(status, update.applied)
         if not update.applied:
@@ -84,3 +89,20 @@ class DeliveryCallbacks:
             log.warning("outbox message %s %s (%s)", update.message.id, status, shown)
             if code is not None:
                 await outbox.after_permanent(update.message, code, now)
+
+    async def _close_window(
+        self, params: Params, sid: str, status: str, code: int | None, at: datetime
+    ) -> bool:
+        """A 63016 for a WhatsApp message not in the outbox (a TwiML reply): close the window
+        of its ``From`` (ours) and ``To`` (theirs), as for an outbox message. Whether it did."""
+        if status not in FAILED_DELIVERY or consequence(code) is not Consequence.WINDOW_CLOSED:
+            return False
+        ours, theirs = params.get("From", ""), params.get("To", "")
+        if not (ours.startswith("whatsapp:") and theirs.startswith("whatsapp:")):
+            return False  # another channel's window (Messenger's), which we do not keep
+        await self.worker.gate.window_error(ours, theirs, at)
+        log.warning(
+            "status %s for %s (Twilio error %s), not in the outbox (a TwiML reply?): "
+            "closed the WhatsApp window of %s with %s", status, sid, code, ours, theirs,
+        )  # fmt: skip
+        return True

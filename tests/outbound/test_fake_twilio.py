@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 
 import pytest
 
@@ -124,3 +125,28 @@ async def test_status_callbacks_are_signed_for_the_callback_url(fake: FakeTwilio
     assert ("MessageStatus", "read") in params and ("EventType", "READ") in params
     assert ("ChannelPrefix", "whatsapp") in params
     await rest.close()
+
+
+async def test_every_create_parameter_is_recorded_as_twilio_receives_it(fake: FakeTwilio) -> None:
+    rest = client(fake)
+    variables = '{"1": "Ana", "2": "Tue 10:00"}'
+    template = await rest.create_message(
+        to=f"whatsapp:{TO}", from_=f"whatsapp:{FROM}", content_sid="HX" + "a" * 32,
+        content_variables=variables, status_callback="https://switchboard.test/s?ob=OB1",
+    )  # fmt: skip
+    media = await rest.create_message(
+        to=TO, from_=FROM, body="two", media=["https://x/a.png", "https://x/b.png"]
+    )
+    sent = {m.sid: m for m in fake.sent()}
+    by_name = itemgetter(0)  # a stable sort: repeated names (MediaUrl) keep their order
+    assert sorted(sent[template.sid].params, key=by_name) == [
+        ("ContentSid", "HX" + "a" * 32), ("ContentVariables", variables),
+        ("From", f"whatsapp:{FROM}"), ("StatusCallback", "https://switchboard.test/s?ob=OB1"),
+        ("To", f"whatsapp:{TO}"),
+    ]  # fmt: skip
+    assert sent[template.sid].content_variables == variables  # the JSON string, not a dict
+    assert sorted(sent[media.sid].params, key=by_name) == [
+        ("Body", "two"), ("From", FROM), ("MediaUrl", "https://x/a.png"),
+        ("MediaUrl", "https://x/b.png"), ("To", TO),
+    ]  # fmt: skip
+    assert sent[media.sid].content_variables is None

@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from bot.dev.fake_twilio import FakeTwilio
+from bot.dev.fake_twilio import TEST_ACCOUNT_SID, FakeTwilio
+from bot.events.model import Channel
+from bot.outbound.start import start_conversation
 from bot.testing import Harness
-from tests.outbound.conftest import CALLER, make_harness
+from tests.outbound.conftest import CALLER, OURS, make_harness
 
 LIFECYCLE = ("queued", "sending", "sent", "delivered", "read")
 
@@ -144,3 +146,56 @@ async def test_a_failure_reported_by_callback_leaves_a_log_line(
     with caplog.at_level(logging.WARNING, logger="switchboard.status"):
         await fake(h).deliver(sid, "sent", status, error_code=code)
     assert f"outbox message {message_id} {status} (Twilio error {code})" in caplog.text
+
+
+async def test_63016_for_a_twiml_reply_not_in_the_outbox_closes_the_whatsapp_window(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A TwiML ``<Message>`` reply is sent by Twilio, not through our outbox; its 63016 comes
+    through the Messaging Service's (or account's) status callback, with no ``ob`` and a sid
+    we never stored. It closes the window all the same, so the next free-form send is held."""
+    phone = h.phone(CALLER, channel=Channel.WHATSAPP)
+    assert (await phone.send("hi")).status == 200  # our record: the window is open
+    callback = [
+        ("AccountSid", TEST_ACCOUNT_SID), ("ApiVersion", "2010-04-01"),
+        ("ChannelInstallSid", "XE" + "0" * 32), ("ChannelPrefix", "whatsapp"),
+        ("ChannelStatusMessage", "Message failed to send because more than 24 hours have "
+         "passed since the customer last replied to this number."),
+        ("ErrorCode", "63016"), ("From", f"whatsapp:{OURS}"),
+        ("MessageSid", "SM" + "7" * 32), ("MessageStatus", "undelivered"),
+        ("MessagingServiceSid", "MG" + "3" * 32), ("SmsSid", "SM" + "7" * 32),
+        ("SmsStatus", "undelivered"), ("To", f"whatsapp:{CALLER}"),
+    ]  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="switchboard.status"):
+        assert (await h.post("/twilio/status", callback)).status == 204  # signed by the validator
+    assert "closed the WhatsApp window" in caplog.text
+    assert f"whatsapp:{OURS}" in caplog.text and f"whatsapp:{CALLER}" in caplog.text
+    await start_conversation(h.engine, "notify", f"whatsapp:{CALLER}", from_=f"whatsapp:{OURS}")
+    await h.drain()
+    assert fake(h).sent() == []  # the free-form greeting was not sent...
+    [(status, error)] = await outbox_rows(h)
+    assert (status, error) == ("blocked", "window_closed")  # ...the gate refused it
+
+
+async def test_a_failure_of_a_message_not_in_the_outbox_other_than_63016_changes_nothing(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    phone = h.phone(CALLER, channel=Channel.WHATSAPP)
+    await phone.send("hi")
+    callback = [
+        ("ErrorCode", "63018"), ("From", f"whatsapp:{OURS}"), ("MessageSid", "SM" + "8" * 32),
+        ("MessageStatus", "failed"), ("To", f"whatsapp:{CALLER}"),
+    ]  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="switchboard.status"):
+        assert (await h.post("/twilio/status", callback)).status == 204
+    assert "which is not in the outbox" in caplog.text
+    await start_conversation(h.engine, "notify", f"whatsapp:{CALLER}", from_=f"whatsapp:{OURS}")
+    await h.drain()
+    assert [m.body for m in fake(h).sent()] == ["Hello from us."]  # the window is still open
+
+
+async def outbox_rows(h: Harness) -> list[tuple[str, str | None]]:
+    def read(conn):  # type: ignore[no-untyped-def]
+        return conn.execute("SELECT status, error FROM outbox ORDER BY rowid").fetchall()
+
+    return [tuple(r) for r in await h.store._run(read)]  # type: ignore[attr-defined]
