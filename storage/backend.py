@@ -153,6 +153,8 @@ class Backend(Store, ABC):
         code's, the database refuses a write (read-only, disk full, gone), or (SQLite) the
         file is no longer the one opened."""
         problems = self.identity_problems()
+        if problems:  # every probe would only fail with the same line again
+            return problems
         try:
             await self.check_schema()
             await self.run(_probe(), statement_timeout_s=self.ping_timeout_s)

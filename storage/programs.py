@@ -94,6 +94,17 @@ def record_consent(d: Dialect, change: ConsentChange) -> Program[None]:
     )
 
 
+def replace_consent(d: Dialect, change: ConsentChange) -> Program[str | None]:
+    """Append ``change`` to the consent ledger; the status of the scope's latest entry before
+    it (``None``: none), read in the same transaction as the append."""
+    rows = yield (
+        "SELECT status FROM consent_ledger WHERE person = ? AND scope = ? ORDER BY id DESC LIMIT 1",
+        (change.person, change.scope),
+    )
+    yield from record_consent(d, change)
+    return str(rows[0][0]) if rows else None
+
+
 def consent_history(d: Dialect, person: str) -> Program[list[ConsentChange]]:
     """Every consent change of ``person``, oldest first."""
     sql = f"SELECT {S.columns(S.CONSENT)} FROM consent_ledger WHERE person = ? ORDER BY id"

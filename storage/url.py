@@ -27,6 +27,9 @@ __all__ = ["open_store", "redact", "sqlite_path"]
 _MIGRATE = {"auto": True, "check": False}
 
 
+# libpq's (and asyncpg's) sslmode values, strictest last
+_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
 _SECRET_OPTIONS = frozenset({"password", "passwd", "pass", "secret", "token", "sslpassword"})
 
 
@@ -114,6 +117,9 @@ def _postgres(url: str, auto_migrate: bool | None) -> Store:
     parts = urlsplit(url)
     options = dict(parse_qsl(parts.query))
     migrate = _migrate(url, options, False) if auto_migrate is None else auto_migrate
+    sslmode = options.get("sslmode")
+    if sslmode is not None and sslmode not in _SSLMODES:
+        raise ConfigError(f"sslmode={sslmode!r} in {redact(url)!r}: use {', '.join(_SSLMODES)}")
     schema = options.pop("schema", None)
     pool_min = int(_number(url, "pool_min", options.pop("pool_min", "1"), int))
     pool_max = int(_number(url, "pool_max", options.pop("pool_max", "10"), int))

@@ -34,6 +34,7 @@ async def test_a_deleted_sqlite_file_is_not_ready_and_turns_are_503(harness: Har
     os.remove(harness.db_path)
     status, body = await _get(harness, "/healthz")
     assert status == 503 and "deleted" in " ".join(body["problems"])
+    assert len([p for p in body["problems"] if "deleted" in p]) == 1  # named once, not twice
     reply = await phone.send("1")
     assert reply.status == 503  # never 200 into an orphaned file
     assert (await _get(harness, "/livez"))[0] == 200

@@ -1,9 +1,14 @@
-"""`switchboard serve` gives its Hypercorn workers Switchboard's INFO logs, not the noise."""
+"""`switchboard serve` gives its Hypercorn workers Switchboard's INFO logs, not the noise, and
+its `--help` shows every option's default."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+
+import pytest
+
+from bot.cli import main
 
 SCRIPT = """
 import logging, logging.config
@@ -23,3 +28,11 @@ def test_worker_logging_keeps_switchboard_info_and_quiets_request_dumps() -> Non
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["INFO", "WARNING", "WARNING"]
+
+
+def test_serve_help_shows_the_port_and_its_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["serve", "--help"])
+    assert done.value.code == 0
+    shown = " ".join(capsys.readouterr().out.split())  # argparse wraps the help lines
+    assert "--port PORT port to bind (default 8000)" in shown

@@ -85,7 +85,13 @@ class Actions:
                         "it changed since you looked; reload and try again"
                     )
                 write = await change(stored)
-                after = write.conversation if write.save_state else stored
+                # as the store now holds it: an engine step's conversation (a fired timer)
+                # carries neither time, and the commit stamps write.at as updated_at
+                after = (
+                    replace(write.conversation, created_at=stored.created_at, updated_at=write.at)
+                    if write.save_state
+                    else stored
+                )
                 entry = AuditEntry(
                     write.at, operator, action, key, target, snapshot(stored), snapshot(after)
                 )

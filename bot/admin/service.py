@@ -28,7 +28,7 @@ from bot.flow.handoff import KEY as HANDOFF
 from bot.outbound.timers import TimerRunner
 from storage import admin_queries as Q
 from storage.admin_queries import AuditEntry, Runner, Search, StateCount
-from storage.programs import record_consent
+from storage.programs import replace_consent
 from storage.protocols import Store
 from storage.records import (
     ConsentChange,
@@ -273,18 +273,20 @@ class Operations:
         c = await self.conversation(key)
         person, scope = strip_channel(c.theirs), self.engine.gate.scope(c.ours)
         now, d = self.engine.clock.now(), self.runner.dialect
-        async with self.engine.locks.hold(key):
-            before = [x for x in await self.store.consent_history(person) if x.scope == scope]
-            change = ConsentChange(
-                person, scope, wanted, ConsentSource.OPERATOR, now, c.channel,
-                f"operator {operator}",
-            )  # fmt: skip
-            was = str(before[-1].status) if before else None
-            entry = AuditEntry(
+        change = ConsentChange(
+            person, scope, wanted, ConsentSource.OPERATOR, now, c.channel, f"operator {operator}"
+        )
+
+        def entry(was: str | None) -> AuditEntry:
+            return AuditEntry(
                 now, operator, "consent", key, scope, {"consent": was}, {"consent": wanted.value}
             )
-            # the ledger's entry and the audit entry in one transaction
-            recorded = Q.audited(d, record_consent(d, change), lambda _: entry, always=True)
+
+        # Held as a turn holds the conversation (PostgreSQL: its advisory lock, across
+        # processes), and the previous status read in the transaction that appends the change
+        # and its audit entry: a STOP committing meanwhile is the `before`, or comes after.
+        async with self.engine.locks.hold(key), self.store.hold(key):
+            recorded = Q.audited(d, replace_consent(d, change), entry, always=True)
             await self.runner.run(recorded)
             self.actions.changed()
         return c

@@ -162,6 +162,15 @@ async def _conversations(args: argparse.Namespace) -> int:
         await runtime.store.close()
 
 
+def _none_match(args: argparse.Namespace) -> str:
+    """The one line of an empty list, naming the filters that matched nothing."""
+    given = [(n, getattr(args, n)) for n in ("flow", "state", "channel", "number", "cursor")]
+    if args.status != "all":
+        given.append(("status", args.status))
+    shown = " ".join(f"--{name} {value}" for name, value in given if value is not None)
+    return f"no conversations match {shown}" if shown else "no conversations recorded"
+
+
 def _print(out: dict[str, Any], args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(out, indent=2, ensure_ascii=False))
@@ -170,6 +179,8 @@ def _print(out: dict[str, Any], args: argparse.Namespace) -> None:
     elif "conversations" in out:
         for c in out["conversations"]:
             print(_line(c))
+        if not out["conversations"]:
+            print(_none_match(args))
         if out["next"]:
             print(f"more: --cursor {out['next']}")
     elif "conversation" in out:

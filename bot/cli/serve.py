@@ -30,7 +30,7 @@ def add_parser(commands: Commands) -> None:
     serve = commands.add_parser("serve", help="serve the webhook with Hypercorn")
     serve.add_argument("--app", default="app:app", help="ASGI app to serve (default app:app)")
     serve.add_argument("--host", default=None, help="address to bind (default 0.0.0.0)")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
     serve.add_argument(
         "--workers", type=int, default=1,
         help="worker processes, restarted when one dies (default 1; 0: serve in this process)",

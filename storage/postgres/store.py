@@ -31,7 +31,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import asyncpg
 
@@ -138,8 +138,9 @@ class PostgresStore(Backend):
     @property
     def where(self) -> str:
         """The database (and schema) for messages: never the password."""
-        host, db = _describe(self.dsn)
-        return f"PostgreSQL {host}/{db}" + (f" schema {self.schema}" if self.schema else "")
+        return f"PostgreSQL {_describe(self.dsn)}" + (
+            f" schema {self.schema}" if self.schema else ""
+        )
 
     # -- connections --------------------------------------------------------------------
 
@@ -162,7 +163,12 @@ class PostgresStore(Backend):
                 server_settings=settings, init=_init_connection, timeout=self.connect_timeout_s,
                 command_timeout=self.statement_timeout_s, reset=_no_reset,
             )  # fmt: skip
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        except (
+            OSError,
+            asyncpg.PostgresError,
+            asyncpg.ClientConfigurationError,
+            TimeoutError,
+        ) as exc:
             raise StoreError(f"cannot connect to {self.where}: {_reason(exc)}") from exc
 
     async def disconnect(self) -> None:
@@ -369,8 +375,14 @@ def _translate(exc: BaseException, where: str) -> StoreError:
     return StoreError(f"{where}: {_reason(exc)}")
 
 
-def _describe(dsn: str) -> tuple[str, str]:
+def _describe(dsn: str) -> str:
+    """``host:port/database``, or ``database via the socket directory /dir`` (never the
+    password). A ``?host=`` wins over the URL's host, as in libpq; a path there is a Unix
+    socket directory."""
     parts = urlsplit(dsn)
-    return (parts.hostname or "localhost") + (f":{parts.port}" if parts.port else ""), (
-        parts.path.lstrip("/") or "postgres"
-    )
+    host = dict(parse_qsl(parts.query)).get("host") or parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    db = parts.path.lstrip("/") or "postgres"
+    if host.startswith("/"):
+        return f"{db} via the socket directory {host}" + (f" (port {parts.port})" if port else "")
+    return f"{host}{port}/{db}"

@@ -90,9 +90,12 @@ async def test_timers_cancel_and_fire(harness: Harness, api: Api) -> None:
     assert names == ["reminding.day_passed", "reminding.no_reply"]
     status, _ = await api.post(path(key) + "/timers/reminding.day_passed/cancel")
     assert status == 200
-    status, _ = await api.post(path(key) + "/timers/reminding.no_reply/fire")
+    status, fired = await api.post(path(key) + "/timers/reminding.no_reply/fire")
     assert status == 200
     _, shown = await api.get(path(key))
+    for at in ("created_at", "updated_at"):  # as the other actions answer: what is stored
+        assert fired["conversation"][at] is not None
+        assert fired["conversation"][at] == shown["conversation"][at]
     assert shown["timers"] == []
     assert any("haven't heard back" in m["body"] for m in shown["outbox"])
     assert [a["action"] for a in shown["audit"]] == ["cancel_timer", "fire_timer"]

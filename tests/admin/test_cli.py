@@ -50,6 +50,20 @@ def test_list_show_move_reset_end(database: str, capsys: pytest.CaptureFixture[s
     ]
 
 
+def test_an_empty_list_says_so(database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["conversations", "--database", database]
+
+    async def empty() -> None:
+        async with Harness(build, database_url=database):
+            pass  # the schema, no conversation
+
+    asyncio.run(empty())
+    assert _run(capsys, *base, "list") == (0, "no conversations recorded\n")
+    asyncio.run(_seed(database))
+    code, out = _run(capsys, *base, "list", "--state", "nowhere", "--status", "open")
+    assert (code, out) == (0, "no conversations match --state nowhere --status open\n")
+
+
 def test_errors_are_one_line(database: str, capsys: pytest.CaptureFixture[str]) -> None:
     asyncio.run(_seed(database))
     base = ["conversations", "--database", database]

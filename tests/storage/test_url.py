@@ -52,6 +52,10 @@ def test_postgres_is_chosen_and_checks_by_default() -> None:
         ("postgresql://h/db?pool_min=5&pool_max=2", "1 <= min <= max"),
         ("postgresql://h/db?lock_timeout=-1", "must be positive"),
         ("postgresql://h/db?schema=Robert'); DROP", "lower-case letters"),
+        (
+            "postgresql://h/db?sslmode=bogus",
+            "sslmode='bogus' .*: use disable, allow, prefer, require, verify-ca, verify-full$",
+        ),
     ],
 )
 def test_bad_urls_are_refused_with_a_reason(url: str, message: str) -> None:
@@ -65,6 +69,26 @@ def test_errors_never_show_the_password() -> None:
     assert "hunter2" not in str(info.value)
     assert redact("postgresql://u:pw@h/db") == "postgresql://u:***@h/db"
     assert redact("postgresql://u@h/db") == "postgresql://u@h/db"
+
+
+def test_a_bad_sslmode_is_one_line_without_the_password() -> None:
+    with pytest.raises(ConfigError) as info:
+        open_store("postgresql://u:hunter2@h/db?sslmode=bogus")
+    assert "hunter2" not in str(info.value) and "sslmode" in str(info.value)
+    assert open_store("postgresql://h/db?sslmode=verify-full").dsn.endswith("sslmode=verify-full")  # type: ignore[attr-defined]
+
+
+def test_a_unix_socket_directory_is_described_as_such() -> None:
+    def where(url: str) -> str:
+        store = open_store(url)
+        assert isinstance(store, PostgresStore)
+        return store.where
+
+    assert where("postgresql://u:pw@/sb?host=/tmp") == "PostgreSQL sb via the socket directory /tmp"
+    assert where("postgresql:///sb?host=/var/run/postgresql&port=5433") == (
+        "PostgreSQL sb via the socket directory /var/run/postgresql"
+    )
+    assert where("postgresql://u@/sb?host=db.internal") == "PostgreSQL db.internal/sb"
 
 
 def test_storage_imports_before_bot() -> None:
