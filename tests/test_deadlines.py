@@ -13,7 +13,7 @@ import contextlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -21,6 +21,7 @@ from bot.errors import StoreError
 from bot.testing import Harness
 from flows import build
 from storage.url import open_store
+from tests.loopback import through
 
 KEY = "sms:+15550100000:+15550001111"
 DEADLINE = 0.5
@@ -103,19 +104,12 @@ async def hole(postgres_url: str) -> AsyncIterator[BlackHole]:
     await proxy.close()
 
 
-def _through(url: str, port: int) -> str:
-    parts = urlsplit(url)
-    userinfo = parts.netloc.rpartition("@")[0]
-    netloc = (userinfo + "@" if userinfo else "") + f"127.0.0.1:{port}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 @pytest.mark.postgres
 async def test_a_black_holed_postgres_answers_503_within_the_deadline(
     hole: BlackHole, postgres_schema_url: str
 ) -> None:
     assert hole.server is not None
-    url = _through(postgres_schema_url, hole.server.sockets[0].getsockname()[1])
+    url = through(postgres_schema_url, hole.server.sockets[0].getsockname()[1])
     async with Harness(build, database_url=url, settings={"turn_deadline": DEADLINE}) as h:
         phone = h.phone("+15550001111")
         assert (await phone.send("hi")).status == 200
@@ -148,7 +142,7 @@ async def test_connecting_to_a_black_holed_postgres_gives_up_at_connect_timeout(
 ) -> None:
     assert hole.server is not None
     hole.open.clear()
-    url = _through(postgres_schema_url, hole.server.sockets[0].getsockname()[1])
+    url = through(postgres_schema_url, hole.server.sockets[0].getsockname()[1])
     store = open_store(url + "&connect_timeout=0.5", auto_migrate=True)
     started = time.monotonic()
     with pytest.raises(StoreError, match="cannot connect"):
@@ -188,7 +182,7 @@ async def test_a_statement_past_statement_timeout_is_a_store_error(
     """A guard (it passed before issue 17 too): the client's statement timeout on a silent
     server is a StoreError (503) within the timeout, never a bare TimeoutError (500)."""
     assert hole.server is not None
-    url = _through(postgres_schema_url, hole.server.sockets[0].getsockname()[1])
+    url = through(postgres_schema_url, hole.server.sockets[0].getsockname()[1])
     store = open_store(url + "&statement_timeout=0.3", auto_migrate=True)
     await store.open()
     try:

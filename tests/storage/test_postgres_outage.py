@@ -13,13 +13,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 
 from bot.outbound.background import Background
 from bot.testing import Harness
 from flows import build
+from tests.loopback import through
 
 pytestmark = pytest.mark.postgres
 KEY = "sms:+15550100000:+15550001111"
@@ -79,17 +80,10 @@ async def outage(postgres_url: str) -> AsyncIterator[Outage]:
     await proxy.down()
 
 
-def _through(url: str, port: int) -> str:
-    parts = urlsplit(url)
-    userinfo = parts.netloc.rpartition("@")[0]
-    netloc = (userinfo + "@" if userinfo else "") + f"127.0.0.1:{port}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 async def test_postgres_going_away_and_coming_back(
     outage: Outage, postgres_schema_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = _through(postgres_schema_url, outage.port)
+    url = through(postgres_schema_url, outage.port)
     async with Harness(build, database_url=url, settings={"turn_deadline": 2.0}) as h:
         phone = h.phone("+15550001111")
         assert (await phone.send("hi")).status == 200
